@@ -1,0 +1,160 @@
+//! The decision pipeline, shared by `pre-receive` and `check`:
+//! ref updates → classification and new commits → facts per commit → evaluation.
+//!
+//! Which commits are judged for a ref (see `docs/policy.md#which-commits`):
+//! - an update judges every commit reachable from the new tip and not from the ref's old tip,
+//!   even if another ref already has it: a commit accepted on a weaker branch is judged again
+//!   when it reaches a protected one;
+//! - a created ref judges every commit reachable from its tip and from no existing ref that the
+//!   same or stricter commit rules protect;
+//! - a delete judges no commit (the ref rules decide whether it may happen).
+
+use std::collections::HashMap;
+
+use crate::facts::{PushFacts, TargetKind, UpdateFacts, UpdateKind};
+use crate::hook::host::HostEnv;
+use crate::hook::{Oid, RefUpdate};
+use crate::policy::Policy;
+use crate::repo::{Repo, RepoError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{ref_name}: {source}")]
+    Repo {
+        ref_name: String,
+        #[source]
+        source: RepoError,
+    },
+    #[error("{ref_name}: the push uses {found}-digit ids but the repository uses {expected}")]
+    HashKind {
+        ref_name: String,
+        found: usize,
+        expected: usize,
+    },
+}
+
+/// Gathers the facts for a set of ref updates.
+pub fn gather(
+    repo: &Repo,
+    policy: &Policy,
+    updates: &[RefUpdate],
+    host: HostEnv,
+) -> Result<PushFacts, EngineError> {
+    let mut tips: Option<Vec<(String, Oid)>> = None;
+    let mut out = Vec::with_capacity(updates.len());
+    let mut commits = HashMap::new();
+    for u in updates {
+        let at = |source: RepoError| EngineError::Repo {
+            ref_name: u.name.clone(),
+            source,
+        };
+        for id in [&u.old, &u.new] {
+            if id.as_str().len() != repo.hex_len() {
+                return Err(EngineError::HashKind {
+                    ref_name: u.name.clone(),
+                    found: id.as_str().len(),
+                    expected: repo.hex_len(),
+                });
+            }
+        }
+        let facts = if u.old == u.new {
+            UpdateFacts {
+                update: u.clone(),
+                kind: UpdateKind::Unchanged,
+                target: None,
+                new_commits: vec![],
+                lost_commits: 0,
+            }
+        } else if u.is_delete() {
+            UpdateFacts {
+                update: u.clone(),
+                kind: UpdateKind::Delete,
+                target: None,
+                new_commits: vec![],
+                lost_commits: 0,
+            }
+        } else {
+            let (target, new_commit) = repo.target(&u.new).map_err(at)?;
+            if u.is_create() {
+                let all = match &tips {
+                    Some(t) => t,
+                    None => tips.insert(repo.ref_tips().map_err(at)?),
+                };
+                let wanted = policy.commit_rule_blocks(&u.name);
+                let hidden: Vec<Oid> = all
+                    .iter()
+                    .filter(|(name, _)| {
+                        *name != u.name && policy.commit_rule_blocks(name).is_superset(&wanted)
+                    })
+                    .map(|(_, id)| id.clone())
+                    .collect();
+                let new_commits = match &new_commit {
+                    Some(c) => repo.walk(std::slice::from_ref(c), &hidden).map_err(at)?,
+                    None => vec![],
+                };
+                UpdateFacts {
+                    update: u.clone(),
+                    kind: UpdateKind::Create,
+                    target: Some(target),
+                    new_commits,
+                    lost_commits: 0,
+                }
+            } else {
+                let (_, old_commit) = repo.target(&u.old).map_err(at)?;
+                let (kind, lost, new_commits) = match (&old_commit, &new_commit) {
+                    (Some(old), Some(new)) => {
+                        let lost = repo
+                            .walk(std::slice::from_ref(old), std::slice::from_ref(new))
+                            .map_err(at)?
+                            .len();
+                        let new_commits = repo
+                            .walk(std::slice::from_ref(new), std::slice::from_ref(old))
+                            .map_err(at)?;
+                        let kind = if lost == 0 {
+                            UpdateKind::FastForward
+                        } else {
+                            UpdateKind::NonFastForward
+                        };
+                        (kind, lost, new_commits)
+                    }
+                    // A ref moved to or from something that is not a commit (a tree, a blob):
+                    // there is no history to fast-forward along.
+                    (_, Some(new)) => (
+                        UpdateKind::NonFastForward,
+                        0,
+                        repo.walk(std::slice::from_ref(new), &[]).map_err(at)?,
+                    ),
+                    (_, None) => (UpdateKind::NonFastForward, 0, vec![]),
+                };
+                // A tag that moves to a new tag object for the same commit is still a move.
+                let kind = if kind == UpdateKind::FastForward
+                    && target == TargetKind::Tag
+                    && new_commits.is_empty()
+                {
+                    UpdateKind::NonFastForward
+                } else {
+                    kind
+                };
+                UpdateFacts {
+                    update: u.clone(),
+                    kind,
+                    target: Some(target),
+                    new_commits,
+                    lost_commits: lost,
+                }
+            }
+        };
+        for id in &facts.new_commits {
+            if !commits.contains_key(id) {
+                let c = repo.commit(id).map_err(at)?;
+                commits.insert(id.clone(), c);
+            }
+        }
+        out.push(facts);
+    }
+    Ok(PushFacts {
+        updates: out,
+        commits,
+        host,
+    })
+}

@@ -1,0 +1,78 @@
+//! Facts: what a push is, as plain values, with no repository handle in sight.
+//!
+//! The repository layer (`repo`) produces these; the policy layer (`policy::eval`) judges them.
+//! Keeping them plain data is what lets every rule be unit-tested without a repository, and what
+//! makes the data flow one way: ref updates → new commits → facts per commit → decisions.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::hook::host::HostEnv;
+use crate::hook::{Oid, RefUpdate};
+
+/// A commit's author or committer line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+    /// Seconds since the epoch, as the commit claims.
+    pub time: i64,
+}
+
+/// What pushguard knows about one commit.
+#[derive(Clone, Debug, Serialize)]
+pub struct CommitFacts {
+    pub id: Oid,
+    pub parents: Vec<Oid>,
+    pub author: Person,
+    pub committer: Person,
+    /// The first line of the message.
+    pub subject: String,
+    pub message: String,
+}
+
+/// How a ref moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateKind {
+    Create,
+    Delete,
+    FastForward,
+    /// The old tip is not an ancestor of the new one: history is rewritten (a force-push).
+    NonFastForward,
+    /// old == new (git sends this for a ref the client re-sends unchanged).
+    Unchanged,
+}
+
+/// What an annotated or lightweight ref points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Commit,
+    Tag,
+    Tree,
+    Blob,
+}
+
+/// One ref update with what the repository says about it.
+#[derive(Clone, Debug, Serialize)]
+pub struct UpdateFacts {
+    pub update: RefUpdate,
+    pub kind: UpdateKind,
+    /// The kind of object the new id names (None for a delete).
+    pub target: Option<TargetKind>,
+    /// Commits this update brings to the ref that must be judged for it, oldest first
+    /// (parents before children).
+    pub new_commits: Vec<Oid>,
+    /// For a non-fast-forward: how many commits of the old tip's history the ref loses.
+    pub lost_commits: usize,
+}
+
+/// Everything the policy needs to decide on one push.
+#[derive(Clone, Debug)]
+pub struct PushFacts {
+    pub updates: Vec<UpdateFacts>,
+    pub commits: HashMap<Oid, CommitFacts>,
+    pub host: HostEnv,
+}

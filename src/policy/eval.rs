@@ -1,0 +1,535 @@
+//! Pure policy evaluation: facts in, violations out.
+//!
+//! Nothing here reads a repository, the environment or a clock, so every rule is tested with
+//! plain values (see the tests below) and the same push always gets the same verdict.
+
+use serde::Serialize;
+
+use super::{Mode, Origin, Policy, Severity};
+use crate::facts::{CommitFacts, PushFacts, UpdateFacts, UpdateKind};
+use crate::hook::RefClass;
+
+/// One broken rule, with everything the pusher needs to find and fix it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// Stable rule id, e.g. `ref.force-push` (listed in `docs/policy.md`).
+    pub rule: String,
+    pub severity: Severity,
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub commit: Option<String>,
+    pub subject: Option<String>,
+    pub path: Option<String>,
+    pub object: Option<String>,
+    /// What is wrong, in one sentence.
+    pub what: String,
+    /// How to fix it.
+    pub fix: String,
+    /// Where the rule is written in the policy (`/etc/pushguard/policy.toml:12`).
+    pub policy: Option<String>,
+}
+
+/// The verdict on a push.
+#[derive(Clone, Debug, Serialize)]
+pub struct Decision {
+    pub accepted: bool,
+    pub mode: Mode,
+    pub violations: Vec<Violation>,
+}
+
+impl Decision {
+    pub fn denials(&self) -> usize {
+        self.violations
+            .iter()
+            .filter(|v| v.severity == Severity::Deny)
+            .count()
+    }
+}
+
+/// Judges a push.
+pub fn evaluate(policy: &Policy, facts: &PushFacts) -> Decision {
+    let mut out = Vec::new();
+    for u in &facts.updates {
+        // Gitea's own pull-request refs: Gitea creates them itself on behalf of the PR author,
+        // and its own hook lets them through; the commits are judged when they reach a branch.
+        if facts.host.internal && u.update.name.starts_with("refs/pull/") {
+            continue;
+        }
+        ref_rules(policy, u, &mut out);
+        name_rules(policy, u, &mut out);
+        for id in &u.new_commits {
+            if let Some(c) = facts.commits.get(id) {
+                commit_rules(policy, u, c, &mut out);
+            }
+        }
+    }
+    let accepted = policy.mode == Mode::Audit || !out.iter().any(|v| v.severity == Severity::Deny);
+    Decision {
+        accepted,
+        mode: policy.mode,
+        violations: out,
+    }
+}
+
+fn violation(
+    rule: &str,
+    severity: Severity,
+    u: &UpdateFacts,
+    commit: Option<&CommitFacts>,
+    what: String,
+    fix: String,
+    origin: Option<&Origin>,
+) -> Violation {
+    Violation {
+        rule: rule.to_string(),
+        severity,
+        ref_name: u.update.name.clone(),
+        commit: commit.map(|c| c.id.to_string()),
+        subject: commit.map(|c| c.subject.clone()),
+        path: None,
+        object: None,
+        what,
+        fix,
+        policy: origin.map(|o| o.to_string()),
+    }
+}
+
+fn ref_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>) {
+    let name = &u.update.name;
+    let range = format!("{}..{}", u.update.old.short(), u.update.new.short());
+    for rule in policy.ref_rules(name) {
+        let patterns = rule.pattern_text.join(", ");
+        let moved = !u.update.old.is_zero() && u.kind != UpdateKind::Unchanged;
+        if rule.immutable && moved {
+            let what = if u.kind == UpdateKind::Delete {
+                format!("{name} is immutable (matches {patterns}) and cannot be deleted")
+            } else {
+                format!("{name} is immutable (matches {patterns}) and cannot be moved ({range})")
+            };
+            let fix = match u.update.class() {
+                RefClass::Tag => "a published tag never moves: create a new tag (the next version) for the new commit, and delete your local copy with `git tag -d`".to_string(),
+                _ => format!("{name} never changes once created: push your work to a new ref instead"),
+            };
+            out.push(violation(
+                "ref.immutable",
+                rule.severity,
+                u,
+                None,
+                what,
+                fix,
+                Some(&rule.origin),
+            ));
+            continue;
+        }
+        if u.kind == UpdateKind::Delete && !rule.delete && !u.update.old.is_zero() {
+            out.push(violation(
+                "ref.delete",
+                rule.severity,
+                u,
+                None,
+                format!("{name} may not be deleted (protected by {patterns})"),
+                "protected refs cannot be deleted with git push; ask an administrator if this ref really must go".into(),
+                Some(&rule.origin),
+            ));
+        }
+        if u.kind == UpdateKind::NonFastForward && !rule.force_push {
+            out.push(violation(
+                "ref.force-push",
+                rule.severity,
+                u,
+                None,
+                format!(
+                    "the update {range} is not a fast-forward: it would drop {} commit(s) from {name}, and {patterns} may not be rewritten",
+                    u.lost_commits
+                ),
+                format!(
+                    "fetch, rebase your commits onto the current {name} (`git pull --rebase`), and push without --force; to undo a commit, push a `git revert` instead"
+                ),
+                Some(&rule.origin),
+            ));
+        }
+    }
+}
+
+fn name_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>) {
+    if matches!(u.kind, UpdateKind::Delete | UpdateKind::Unchanged) {
+        return;
+    }
+    let (rule, what) = match u.update.class() {
+        RefClass::Branch => (&policy.names.branches, "branch"),
+        RefClass::Tag => (&policy.names.tags, "tag"),
+        RefClass::Other => return,
+    };
+    let Some((re, origin)) = rule else { return };
+    let short = u.update.short_name();
+    if !re.is_match(short) {
+        out.push(violation(
+            &format!("names.{what}"),
+            policy.names.severity,
+            u,
+            None,
+            format!(
+                "{what} name {short:?} does not match the required pattern /{}/",
+                re.as_str()
+            ),
+            format!(
+                "push to a {what} whose name matches /{}/ (`git push origin HEAD:<new-name>`)",
+                re.as_str()
+            ),
+            Some(origin),
+        ));
+    }
+}
+
+fn commit_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec<Violation>) {
+    if let Some(rule) = &policy.identities {
+        for (role, person) in [("author", &c.author), ("committer", &c.committer)] {
+            if !rule.allow.is_match(&person.email.to_lowercase()) {
+                out.push(violation(
+                    "identities.allow",
+                    rule.severity,
+                    u,
+                    Some(c),
+                    format!(
+                        "{role} email <{}> is not allowed (allowed: {})",
+                        person.email,
+                        rule.allow_text.join(", ")
+                    ),
+                    "set an allowed address (`git config user.email you@example.com`) and rewrite the commit: `git commit --amend --reset-author --no-edit`, or `git rebase -i --exec 'git commit --amend --reset-author --no-edit' <base>` for several".into(),
+                    Some(&rule.origin),
+                ));
+            }
+        }
+    }
+    if let Some((re, origin)) = &policy.commits.message_pattern {
+        if !re.is_match(&c.message) {
+            out.push(violation(
+                "commits.message-pattern",
+                policy.commits.severity,
+                u,
+                Some(c),
+                format!("the commit message does not match the required pattern /{}/", re.as_str()),
+                "reword the message (`git commit --amend`, or `git rebase -i` and `reword` for older commits)".into(),
+                Some(origin),
+            ));
+        }
+    }
+    if let Some(origin) = &policy.commits.signed_off_by {
+        if !has_sign_off(&c.message, &c.author.email) {
+            out.push(violation(
+                "commits.signed-off-by",
+                policy.commits.severity,
+                u,
+                Some(c),
+                format!(
+                    "no `Signed-off-by:` trailer for the author <{}> (Developer Certificate of Origin)",
+                    c.author.email
+                ),
+                "add your sign-off: `git commit --amend -s --no-edit` (or `git rebase --signoff <base>` for several commits)".into(),
+                Some(origin),
+            ));
+        }
+    }
+}
+
+/// A `Signed-off-by: Name <email>` line whose email is the author's (case-insensitive).
+pub fn has_sign_off(message: &str, author_email: &str) -> bool {
+    message.lines().any(|l| {
+        let Some(rest) = l.trim_end().strip_prefix("Signed-off-by:") else {
+            return false;
+        };
+        let Some(start) = rest.rfind('<') else {
+            return false;
+        };
+        let Some(end) = rest.rfind('>') else {
+            return false;
+        };
+        end > start && rest[start + 1..end].eq_ignore_ascii_case(author_email)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::facts::{Person, TargetKind};
+    use crate::hook::host::HostEnv;
+    use crate::hook::{Oid, RefUpdate};
+
+    fn policy(text: &str) -> Policy {
+        Policy::from_text(Path::new("/p/policy.toml"), &format!("version = 1\n{text}")).unwrap()
+    }
+
+    fn oid(n: u8) -> Oid {
+        if n == 0 {
+            Oid::zero(40)
+        } else {
+            Oid::parse(&format!("{:02x}", n).repeat(20)).unwrap()
+        }
+    }
+
+    fn update(name: &str, old: u8, new: u8, kind: UpdateKind, commits: &[u8]) -> UpdateFacts {
+        UpdateFacts {
+            update: RefUpdate {
+                old: oid(old),
+                new: oid(new),
+                name: name.into(),
+            },
+            kind,
+            target: Some(TargetKind::Commit),
+            new_commits: commits.iter().map(|&n| oid(n)).collect(),
+            lost_commits: if kind == UpdateKind::NonFastForward {
+                2
+            } else {
+                0
+            },
+        }
+    }
+
+    fn commit(n: u8, email: &str, message: &str) -> CommitFacts {
+        let p = Person {
+            name: "X".into(),
+            email: email.into(),
+            time: 0,
+        };
+        CommitFacts {
+            id: oid(n),
+            parents: vec![],
+            author: p.clone(),
+            committer: p,
+            subject: message.lines().next().unwrap_or("").into(),
+            message: message.into(),
+        }
+    }
+
+    fn facts(updates: Vec<UpdateFacts>, commits: Vec<CommitFacts>) -> PushFacts {
+        PushFacts {
+            updates,
+            commits: commits
+                .into_iter()
+                .map(|c| (c.id.clone(), c))
+                .collect::<HashMap<_, _>>(),
+            host: HostEnv::from_vars(&[], None),
+        }
+    }
+
+    fn rules(d: &Decision) -> Vec<&str> {
+        d.violations.iter().map(|v| v.rule.as_str()).collect()
+    }
+
+    const MAIN: &str = "[[ref]]\nmatch = \"refs/heads/main\"\nforce_push = false\ndelete = false\n";
+
+    #[test]
+    fn force_push_and_delete_are_judged_per_ref() {
+        let p = policy(MAIN);
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update(
+                    "refs/heads/main",
+                    1,
+                    2,
+                    UpdateKind::NonFastForward,
+                    &[],
+                )],
+                vec![],
+            ),
+        );
+        assert_eq!(rules(&d), ["ref.force-push"]);
+        assert!(!d.accepted);
+        assert!(d.violations[0].what.contains("drop 2 commit"));
+        assert_eq!(d.violations[0].policy.as_deref(), Some("/p/policy.toml:3"));
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update("refs/heads/main", 1, 0, UpdateKind::Delete, &[])],
+                vec![],
+            ),
+        );
+        assert_eq!(rules(&d), ["ref.delete"]);
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update(
+                    "refs/heads/main",
+                    1,
+                    2,
+                    UpdateKind::FastForward,
+                    &[],
+                )],
+                vec![],
+            ),
+        );
+        assert!(d.accepted && d.violations.is_empty());
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update(
+                    "refs/heads/dev",
+                    1,
+                    2,
+                    UpdateKind::NonFastForward,
+                    &[],
+                )],
+                vec![],
+            ),
+        );
+        assert!(d.accepted, "no rule for dev");
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update("refs/heads/main", 0, 0, UpdateKind::Unchanged, &[])],
+                vec![],
+            ),
+        );
+        assert!(d.accepted, "zero to zero deletes nothing");
+    }
+
+    #[test]
+    fn immutable_tags_never_move() {
+        let p = policy("[[ref]]\nmatch = \"refs/tags/v*\"\nimmutable = true\n");
+        for kind in [UpdateKind::FastForward, UpdateKind::NonFastForward] {
+            let d = evaluate(
+                &p,
+                &facts(vec![update("refs/tags/v1", 1, 2, kind, &[])], vec![]),
+            );
+            assert_eq!(rules(&d), ["ref.immutable"]);
+        }
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update("refs/tags/v1", 1, 0, UpdateKind::Delete, &[])],
+                vec![],
+            ),
+        );
+        assert_eq!(rules(&d), ["ref.immutable"]);
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update("refs/tags/v1", 0, 2, UpdateKind::Create, &[])],
+                vec![],
+            ),
+        );
+        assert!(d.accepted);
+    }
+
+    #[test]
+    fn severity_warn_and_audit_mode_accept_but_report() {
+        let p = policy(
+            "[[ref]]\nmatch = \"refs/heads/main\"\nforce_push = false\nseverity = \"warn\"\n",
+        );
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update(
+                    "refs/heads/main",
+                    1,
+                    2,
+                    UpdateKind::NonFastForward,
+                    &[],
+                )],
+                vec![],
+            ),
+        );
+        assert!(d.accepted);
+        assert_eq!(d.violations.len(), 1);
+        assert_eq!(d.violations[0].severity, Severity::Warn);
+        let p = policy(&format!("mode = \"audit\"\n{MAIN}"));
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update(
+                    "refs/heads/main",
+                    1,
+                    2,
+                    UpdateKind::NonFastForward,
+                    &[],
+                )],
+                vec![],
+            ),
+        );
+        assert!(d.accepted);
+        assert_eq!(d.denials(), 1);
+    }
+
+    #[test]
+    fn identities_are_checked_on_author_and_committer() {
+        let p = policy("[identities]\nallow = [\"*@example.com\"]\n");
+        let good = commit(3, "Dana@EXAMPLE.com", "ok");
+        let mut bad = commit(4, "dana@example.com", "bad committer");
+        bad.committer.email = "mallory@evil.test".into();
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update("refs/heads/x", 0, 4, UpdateKind::Create, &[3, 4])],
+                vec![good, bad],
+            ),
+        );
+        assert_eq!(rules(&d), ["identities.allow"]);
+        assert!(d.violations[0]
+            .what
+            .contains("committer email <mallory@evil.test>"));
+        assert_eq!(d.violations[0].commit.as_deref(), Some(oid(4).as_str()));
+    }
+
+    #[test]
+    fn message_pattern_and_sign_off() {
+        let p =
+            policy("[commits]\nmessage_pattern = \"^(feat|fix|chore): \"\nsigned_off_by = true\n");
+        let ok = commit(3, "a@x.org", "feat: thing\n\nSigned-off-by: A <A@x.org>\n");
+        let no_pattern = commit(4, "a@x.org", "thing\n\nSigned-off-by: A <a@x.org>\n");
+        let wrong_sob = commit(5, "a@x.org", "fix: y\n\nSigned-off-by: B <b@x.org>\n");
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update(
+                    "refs/heads/x",
+                    1,
+                    5,
+                    UpdateKind::FastForward,
+                    &[3, 4, 5],
+                )],
+                vec![ok, no_pattern, wrong_sob],
+            ),
+        );
+        assert_eq!(
+            rules(&d),
+            ["commits.message-pattern", "commits.signed-off-by"]
+        );
+        assert_eq!(d.violations[1].commit.as_deref(), Some(oid(5).as_str()));
+    }
+
+    #[test]
+    fn branch_and_tag_names() {
+        let p =
+            policy("[names]\nbranches = \"^(main|feature/[a-z0-9-]+)$\"\ntags = \"^v[0-9]+\"\n");
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![
+                    update("refs/heads/feature/ok-1", 0, 2, UpdateKind::Create, &[]),
+                    update("refs/heads/Bad_Name", 0, 2, UpdateKind::Create, &[]),
+                    update("refs/heads/Bad_Old", 1, 0, UpdateKind::Delete, &[]),
+                    update("refs/tags/release", 0, 2, UpdateKind::Create, &[]),
+                    update("refs/notes/commits", 0, 2, UpdateKind::Create, &[]),
+                ],
+                vec![],
+            ),
+        );
+        assert_eq!(rules(&d), ["names.branch", "names.tag"]);
+    }
+
+    #[test]
+    fn gitea_internal_pull_refs_pass() {
+        let p = policy("[identities]\nallow = [\"*@example.com\"]\n");
+        let mut f = facts(
+            vec![update("refs/pull/3/head", 0, 3, UpdateKind::Create, &[3])],
+            vec![commit(3, "x@elsewhere.org", "wip")],
+        );
+        assert!(!evaluate(&p, &f).accepted);
+        f.host.internal = true;
+        assert!(evaluate(&p, &f).accepted);
+    }
+}

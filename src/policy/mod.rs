@@ -1,0 +1,452 @@
+//! The administrator's policy: loading, validation with file:line:key errors, and evaluation.
+//!
+//! The policy lives on the server, never in the pushed repository (the pushed repository is what
+//! we distrust). [`Policy::load`] turns the TOML file into compiled rules (globs, regular
+//! expressions) and refuses anything it does not understand; [`eval`] judges plain facts and
+//! never touches a repository.
+
+pub mod eval;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use toml::Spanned;
+
+use crate::glob::GlobSet;
+pub use schema::{Mode, Severity};
+
+/// Where the policy is read from when no `--policy` is given and `PUSHGUARD_POLICY` is unset.
+pub const DEFAULT_POLICY_PATH: &str = "/etc/pushguard/policy.toml";
+
+/// A policy error, always with the file, line, column and key it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{}: cannot read the policy file: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: key `{key}`: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: String,
+        message: String,
+    },
+}
+
+/// Where a rule was written, for messages ("policy.toml:12").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// A compiled `[[ref]]` block.
+#[derive(Clone, Debug)]
+pub struct RefRule {
+    pub patterns: GlobSet,
+    pub pattern_text: Vec<String>,
+    pub force_push: bool,
+    pub delete: bool,
+    pub immutable: bool,
+    pub severity: Severity,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub struct IdentityRule {
+    pub allow: GlobSet,
+    pub allow_text: Vec<String>,
+    pub severity: Severity,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub struct CommitRules {
+    pub message_pattern: Option<(Regex, Origin)>,
+    pub signed_off_by: Option<Origin>,
+    pub severity: Severity,
+}
+
+#[derive(Clone, Debug)]
+pub struct NameRules {
+    pub branches: Option<(Regex, Origin)>,
+    pub tags: Option<(Regex, Origin)>,
+    pub severity: Severity,
+}
+
+/// A loaded, validated policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes, recorded in every audit line.
+    pub digest: String,
+    pub mode: Mode,
+    pub audit_log: Option<PathBuf>,
+    pub pusher_variable: Option<String>,
+    pub identities: Option<IdentityRule>,
+    pub commits: CommitRules,
+    pub names: NameRules,
+    pub refs: Vec<RefRule>,
+}
+
+impl Policy {
+    /// Reads and validates the policy file.
+    pub fn load(path: &Path) -> Result<Policy, PolicyError> {
+        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            invalid(path, &text, offset, "", "the file is not valid UTF-8")
+        })?;
+        Policy::from_text(path, &text)
+    }
+
+    /// Validates policy text as if it were read from `path` (relative paths resolve against
+    /// the directory of `path`).
+    pub fn from_text(path: &Path, text: &str) -> Result<Policy, PolicyError> {
+        let file: schema::PolicyFile = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            let key = key_at(text, offset);
+            invalid(path, text, offset, &key, e.message().trim())
+        })?;
+        let err = |span: std::ops::Range<usize>, key: &str, msg: String| {
+            invalid(path, text, span.start, key, &msg)
+        };
+        let origin_of = |span: &std::ops::Range<usize>| Origin {
+            file: path.display().to_string(),
+            line: line_col(text, span.start).0,
+        };
+
+        if *file.version.get_ref() != 1 {
+            return Err(err(
+                file.version.span(),
+                "version",
+                format!(
+                    "unsupported policy version {}: this pushguard reads version 1",
+                    file.version.get_ref()
+                ),
+            ));
+        }
+
+        let base = path.parent().unwrap_or(Path::new("."));
+        let audit_log = file.audit_log.as_ref().map(|p| base.join(p.get_ref()));
+
+        let identities = match &file.identities.allow {
+            None => None,
+            Some(allow) => {
+                let lowered: Vec<String> =
+                    allow.get_ref().iter().map(|s| s.to_lowercase()).collect();
+                let set = GlobSet::new(&lowered)
+                    .map_err(|e| err(allow.span(), "identities.allow", e.to_string()))?;
+                if lowered.is_empty() {
+                    return Err(err(
+                        allow.span(),
+                        "identities.allow",
+                        "an empty allow list would reject every commit; remove the key to allow any email".into(),
+                    ));
+                }
+                Some(IdentityRule {
+                    allow: set,
+                    allow_text: allow.get_ref().clone(),
+                    severity: file.identities.severity,
+                    origin: origin_of(&allow.span()),
+                })
+            }
+        };
+
+        let regex = |s: &Option<Spanned<String>>,
+                     key: &str|
+         -> Result<Option<(Regex, Origin)>, PolicyError> {
+            match s {
+                None => Ok(None),
+                Some(v) => Regex::new(v.get_ref())
+                    .map(|re| Some((re, origin_of(&v.span()))))
+                    .map_err(|e| {
+                        err(
+                            v.span(),
+                            key,
+                            format!("not a valid regular expression: {e}"),
+                        )
+                    }),
+            }
+        };
+
+        let commits = CommitRules {
+            message_pattern: regex(&file.commits.message_pattern, "commits.message_pattern")?,
+            signed_off_by: file.commits.signed_off_by.then(|| Origin {
+                file: path.display().to_string(),
+                line: find_key_line(text, "signed_off_by"),
+            }),
+            severity: file.commits.severity,
+        };
+        let names = NameRules {
+            branches: regex(&file.names.branches, "names.branches")?,
+            tags: regex(&file.names.tags, "names.tags")?,
+            severity: file.names.severity,
+        };
+
+        let mut refs = Vec::new();
+        for (i, block) in file.refs.iter().enumerate() {
+            let key = format!("ref[{}].match", i + 1);
+            let r = block.get_ref();
+            let patterns = r.matches.get_ref().to_vec();
+            if patterns.is_empty() {
+                return Err(err(r.matches.span(), &key, "no pattern given".into()));
+            }
+            for p in &patterns {
+                if !p.starts_with("refs/") {
+                    return Err(err(
+                        r.matches.span(),
+                        &key,
+                        format!("{p:?} must be a full ref name or glob starting with refs/ (e.g. \"refs/heads/main\")"),
+                    ));
+                }
+            }
+            let set =
+                GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string()))?;
+            refs.push(RefRule {
+                patterns: set,
+                pattern_text: patterns,
+                force_push: r.force_push.unwrap_or(true) && !r.immutable,
+                delete: r.delete.unwrap_or(true) && !r.immutable,
+                immutable: r.immutable,
+                severity: r.severity,
+                origin: origin_of(&r.matches.span()),
+            });
+        }
+
+        Ok(Policy {
+            path: path.to_path_buf(),
+            digest: sha256_hex(text.as_bytes()),
+            mode: file.mode,
+            audit_log,
+            pusher_variable: file.host.pusher_variable.clone(),
+            identities,
+            commits,
+            names,
+            refs,
+        })
+    }
+
+    /// Things that load but are probably not what the administrator meant.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.mode == Mode::Audit {
+            w.push(
+                "mode = \"audit\": violations are reported and recorded, but no push is rejected"
+                    .to_string(),
+            );
+        }
+        if self.audit_log.is_none() {
+            w.push("no audit_log: decisions are not recorded".to_string());
+        }
+        let nothing = self.refs.is_empty()
+            && self.identities.is_none()
+            && self.commits.message_pattern.is_none()
+            && self.commits.signed_off_by.is_none()
+            && self.names.branches.is_none()
+            && self.names.tags.is_none();
+        if nothing {
+            w.push("the policy has no rules: every push is accepted".to_string());
+        }
+        w
+    }
+
+    /// The `[[ref]]` blocks that apply to `name` (all of them, in file order).
+    pub fn ref_rules<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a RefRule> + 'a {
+        self.refs.iter().filter(move |r| r.patterns.is_match(name))
+    }
+
+    /// The blocks that judge *commits* on `name`, by index. When a ref is created, commits
+    /// already on a ref whose set is a superset were judged by at least the same rules and are
+    /// not judged again; everything else is (see `docs/policy.md#which-commits`).
+    ///
+    /// The ref blocks of policy version 1 hold only ref-level rules (force-push, delete,
+    /// immutability), and the commit-level rules (`[identities]`, `[commits]`) apply to every
+    /// ref alike, so today every ref has the same (empty) set.
+    pub fn commit_rule_blocks(&self, _name: &str) -> std::collections::BTreeSet<usize> {
+        std::collections::BTreeSet::new()
+    }
+}
+
+fn invalid(path: &Path, text: &str, offset: usize, key: &str, message: &str) -> PolicyError {
+    let (line, column) = line_col(text, offset);
+    PolicyError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        key: if key.is_empty() {
+            "(top level)".to_string()
+        } else {
+            key.to_string()
+        },
+        message: message.to_string(),
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
+}
+
+/// The dotted key an offset in the file belongs to: the table header above it plus the key on
+/// its line (`ref[2].force_push`), for errors that toml reports only by position.
+pub fn key_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let mut table = String::new();
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if line_start > offset {
+            break;
+        }
+        if let Some(h) = trimmed
+            .strip_prefix("[[")
+            .and_then(|h| h.split("]]").next())
+        {
+            let h = h.trim().to_string();
+            let n = counts.entry(h.clone()).or_insert(0);
+            *n += 1;
+            table = format!("{h}[{n}]");
+        } else if let Some(h) = trimmed.strip_prefix('[').and_then(|h| h.split(']').next()) {
+            table = h.trim().to_string();
+        }
+        let line_end = line_start + line.len();
+        if offset >= line_start && offset < line_end.max(line_start + 1) {
+            let key = trimmed
+                .split_once('=')
+                .map(|(k, _)| k.trim().trim_matches('"').to_string())
+                .filter(|k| !k.starts_with('['))
+                .unwrap_or_default();
+            return match (table.is_empty(), key.is_empty()) {
+                (true, _) => key,
+                (false, true) => table,
+                (false, false) => format!("{table}.{key}"),
+            };
+        }
+        line_start = line_end;
+    }
+    table
+}
+
+fn find_key_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map(|i| i + 1)
+        .unwrap_or(1)
+}
+
+/// Hex SHA-256, via gix's hasher so no extra crate is needed.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut h = gix::hash::hasher(gix::hash::Kind::Sha256);
+    h.update(bytes);
+    match h.try_finalize() {
+        Ok(id) => id.to_hex().to_string(),
+        Err(_) => String::from("unavailable"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Policy, PolicyError> {
+        Policy::from_text(Path::new("/etc/pushguard/policy.toml"), text)
+    }
+
+    fn error_of(text: &str) -> (usize, String, String) {
+        match load(text) {
+            Err(PolicyError::Invalid {
+                line, key, message, ..
+            }) => (line, key, message),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_line_and_key() {
+        let (line, key, msg) =
+            error_of("version = 1\n\n[[ref]]\nmatch = \"refs/heads/main\"\nforce-push = false\n");
+        assert_eq!(line, 5);
+        assert_eq!(key, "ref[1].force-push");
+        assert!(msg.contains("unknown field"), "{msg}");
+        let (line, key, _) = error_of("version = 1\nmod = \"audit\"\n");
+        assert_eq!((line, key.as_str()), (2, "mod"));
+    }
+
+    #[test]
+    fn wrong_types_and_values_name_the_key() {
+        let (line, key, msg) =
+            error_of("version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\ndelete = \"no\"\n");
+        assert_eq!((line, key.as_str()), (4, "ref[1].delete"));
+        assert!(msg.contains("bool"), "{msg}");
+        let (line, key, _) = error_of("version = 2\n");
+        assert_eq!((line, key.as_str()), (1, "version"));
+        let (line, key, msg) =
+            error_of("version = 1\n[commits]\nmessage_pattern = \"(unclosed\"\n");
+        assert_eq!((line, key.as_str()), (3, "commits.message_pattern"));
+        assert!(msg.contains("regular expression"));
+        let (line, key, _) = error_of("version = 1\n[[ref]]\nmatch = \"main\"\n");
+        assert_eq!((line, key.as_str()), (3, "ref[1].match"));
+        let (_, key, _) = error_of("version = 1\nmode = \"lenient\"\n");
+        assert_eq!(key, "mode");
+        let (line, _, _) = error_of("[identities]\nallow = []\n");
+        assert_eq!(line, 1, "missing version is reported");
+    }
+
+    #[test]
+    fn loads_a_full_policy() {
+        let p = load(
+            "version = 1\nmode = \"audit\"\naudit_log = \"audit.jsonl\"\n[identities]\nallow = [\"*@Example.com\"]\n[[ref]]\nmatch = [\"refs/heads/main\", \"refs/heads/release/*\"]\nforce_push = false\ndelete = false\n[[ref]]\nmatch = \"refs/tags/v*\"\nimmutable = true\n",
+        )
+        .unwrap();
+        assert_eq!(p.mode, Mode::Audit);
+        assert_eq!(
+            p.audit_log.as_deref(),
+            Some(Path::new("/etc/pushguard/audit.jsonl"))
+        );
+        assert_eq!(p.refs.len(), 2);
+        assert_eq!(p.refs[0].origin.line, 7);
+        assert!(
+            !p.refs[1].force_push && !p.refs[1].delete,
+            "immutable implies both"
+        );
+        assert_eq!(p.ref_rules("refs/heads/release/1").count(), 1);
+        assert_eq!(p.ref_rules("refs/heads/feature").count(), 0);
+        assert!(p.identities.unwrap().allow.is_match("dana@example.com"));
+        assert_eq!(p.digest.len(), 64);
+    }
+
+    #[test]
+    fn line_col_and_key_at() {
+        let t = "a = 1\n[x]\nb = 2\n";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 10), (3, 1));
+        assert_eq!(line_col(t, 12), (3, 3));
+        assert_eq!(key_at(t, 12), "x.b");
+        assert_eq!(key_at(t, 2), "a");
+    }
+}

@@ -1,0 +1,120 @@
+//! The policy file as written: version 1 of the TOML contract, exactly as `docs/policy.md`
+//! documents it. Unknown keys are errors (`deny_unknown_fields` everywhere), so a typo such as
+//! `force-push = false` can never silently leave a ref unprotected.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Must be 1.
+    pub version: Spanned<i64>,
+    /// `enforce` (default) rejects; `audit` prints and records violations and accepts.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Where the JSON audit lines go (relative to the policy file). No audit log when unset.
+    pub audit_log: Option<Spanned<String>>,
+    #[serde(default)]
+    pub host: HostSection,
+    #[serde(default)]
+    pub identities: Identities,
+    #[serde(default)]
+    pub commits: Commits,
+    #[serde(default)]
+    pub names: Names,
+    #[serde(default, rename = "ref")]
+    pub refs: Vec<Spanned<RefRule>>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Enforce,
+    Audit,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Deny,
+    Warn,
+}
+
+/// How the host is read.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HostSection {
+    /// Plain git only: the environment variable that names the authenticated pusher
+    /// (e.g. `REMOTE_USER` behind a web server). Forges are recognised on their own.
+    pub pusher_variable: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Identities {
+    /// Globs on author and committer emails (`*@example.com`), matched case-insensitively.
+    #[serde(default)]
+    pub allow: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub severity: Severity,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Commits {
+    /// A regular expression every commit message must match (`(?m)` for line anchors).
+    pub message_pattern: Option<Spanned<String>>,
+    /// Every commit needs a `Signed-off-by:` trailer naming its author's email (DCO).
+    #[serde(default)]
+    pub signed_off_by: bool,
+    #[serde(default)]
+    pub severity: Severity,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Names {
+    /// A regular expression on the branch name after `refs/heads/`, checked when a branch is
+    /// created or updated (deleting a badly named branch is always allowed).
+    pub branches: Option<Spanned<String>>,
+    /// The same for tags, after `refs/tags/`.
+    pub tags: Option<Spanned<String>>,
+    #[serde(default)]
+    pub severity: Severity,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefRule {
+    /// One glob or a list of globs on the full ref name.
+    #[serde(rename = "match")]
+    pub matches: Spanned<OneOrMany>,
+    /// May the ref be rewritten (a non-fast-forward update)? Default true.
+    pub force_push: Option<bool>,
+    /// May the ref be deleted? Default true.
+    pub delete: Option<bool>,
+    /// Once created, the ref may never move or be deleted (release tags).
+    #[serde(default)]
+    pub immutable: bool,
+    #[serde(default)]
+    pub severity: Severity,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}

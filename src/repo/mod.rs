@@ -1,0 +1,354 @@
+//! Repository access: the pushed objects inside git's quarantine, new-commit walks, commit facts.
+//!
+//! During pre-receive the pushed objects are not in the repository yet: git (and GitLab's
+//! Gitaly) put them in a quarantine directory named only by `GIT_OBJECT_DIRECTORY`, with the
+//! repository's own objects listed in `GIT_ALTERNATE_OBJECT_DIRECTORIES`. gix reads neither
+//! variable, so [`Repo::open`] builds the object database itself: a private directory *outside*
+//! the repository whose `info/alternates` lists the quarantine first, then each alternate.
+//! Nothing is ever written into the quarantine (git moves all of it into the repository when the
+//! push is accepted) and no ref is ever written.
+//!
+//! This is the only module that touches a repository. It answers questions with plain values
+//! from [`crate::facts`].
+
+pub mod quarantine;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+use crate::facts::{CommitFacts, Person, TargetKind};
+use crate::hook::Oid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("cannot open the repository at {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("cannot set up the object database for git's quarantine: {0}")]
+    Quarantine(String),
+    #[error("object {id} ({context}) is missing or unreadable: {message}")]
+    Object {
+        id: String,
+        context: String,
+        message: String,
+    },
+    #[error("object {id} is a {found}, expected a {expected}")]
+    WrongKind {
+        id: String,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("commit {id} cannot be parsed: {message}")]
+    BadCommit { id: String, message: String },
+    #[error("cannot list the repository's refs: {0}")]
+    Refs(String),
+    #[error("walking the history from {from} failed: {message}")]
+    Walk { from: String, message: String },
+    #[error("{0:?} is not a full object id or a ref of this repository")]
+    Unresolved(String),
+    #[error("the id {id} has {len} hex digits but this repository uses {expected}")]
+    HashKind {
+        id: String,
+        len: usize,
+        expected: usize,
+    },
+}
+
+/// An open repository, reading objects through the quarantine when there is one.
+pub struct Repo {
+    repo: gix::Repository,
+    /// `objects/info` of the repository when it has a usable commit-graph (reopened per walk:
+    /// a walk consumes the graph it is given).
+    graph_dir: Option<PathBuf>,
+    path: PathBuf,
+    /// Keeps the private alternates directory alive as long as the object database uses it.
+    _alternates: Option<tempfile::TempDir>,
+}
+
+impl Repo {
+    /// Opens the repository at `git_dir`; when `objects` is given (the quarantine setting from
+    /// the environment), reads objects from it and its alternates instead of the repository's
+    /// own object directory.
+    pub fn open(
+        git_dir: &Path,
+        objects: Option<&quarantine::ObjectDirs>,
+    ) -> Result<Repo, RepoError> {
+        let open_err = |e: &dyn std::fmt::Display| RepoError::Open {
+            path: git_dir.to_path_buf(),
+            message: e.to_string(),
+        };
+        let opts = gix::open::Options::isolated().open_path_as_is(true);
+        let mut repo = gix::open_opts(git_dir, opts).map_err(|e| open_err(&e))?;
+        // The commit-graph lives in the repository's own objects/info; load it before the object
+        // database is replaced, and use it for every walk (it makes hidden walks exact).
+        let graph_dir = match repo.commit_graph_if_enabled() {
+            Ok(Some(_)) => Some(repo.objects.store_ref().path().join("info")),
+            _ => None,
+        };
+        let mut alternates = None;
+        if let Some(dirs) = objects {
+            let hash = repo.object_hash();
+            let dir = dirs
+                .materialize()
+                .map_err(|e| RepoError::Quarantine(e.to_string()))?;
+            let store = gix::odb::at(dir.path(), hash).map_err(|e| {
+                RepoError::Quarantine(format!("opening {}: {e}", dir.path().display()))
+            })?;
+            repo.objects = gix::OdbHandle::new(store, hash);
+            alternates = Some(dir);
+        }
+        let path = std::fs::canonicalize(git_dir).unwrap_or_else(|_| git_dir.to_path_buf());
+        Ok(Repo {
+            repo,
+            graph_dir,
+            path,
+            _alternates: alternates,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many hex digits this repository's ids have (40 or 64).
+    pub fn hex_len(&self) -> usize {
+        self.repo.object_hash().len_in_hex()
+    }
+
+    fn oid(&self, id: &Oid) -> Result<ObjectId, RepoError> {
+        if id.as_str().len() != self.hex_len() {
+            return Err(RepoError::HashKind {
+                id: id.to_string(),
+                len: id.as_str().len(),
+                expected: self.hex_len(),
+            });
+        }
+        ObjectId::from_hex(id.as_str().as_bytes()).map_err(|e| RepoError::Unresolved(e.to_string()))
+    }
+
+    /// Reads an object's kind and bytes.
+    fn read(&self, id: ObjectId, context: &str) -> Result<(gix::object::Kind, Vec<u8>), RepoError> {
+        let obj = self.repo.find_object(id).map_err(|e| RepoError::Object {
+            id: id.to_string(),
+            context: context.to_string(),
+            message: e.to_string(),
+        })?;
+        Ok((obj.kind, obj.data.clone()))
+    }
+
+    /// The kind of object `id` names, and the commit it peels to (through annotated tags).
+    pub fn target(&self, id: &Oid) -> Result<(TargetKind, Option<Oid>), RepoError> {
+        let mut current = self.oid(id)?;
+        let mut first = None;
+        // Tags of tags exist; a chain longer than this is an attack, not a release process.
+        for _ in 0..16 {
+            let (kind, data) = self.read(current, "pushed ref target")?;
+            let this = match kind {
+                gix::object::Kind::Commit => TargetKind::Commit,
+                gix::object::Kind::Tag => TargetKind::Tag,
+                gix::object::Kind::Tree => TargetKind::Tree,
+                gix::object::Kind::Blob => TargetKind::Blob,
+            };
+            let first_kind = *first.get_or_insert(this);
+            match kind {
+                gix::object::Kind::Commit => return Ok((first_kind, Some(Oid::from(current)))),
+                gix::object::Kind::Tag => {
+                    let tag = gix::objs::TagRef::from_bytes(&data, self.repo.object_hash())
+                        .map_err(|e| RepoError::Object {
+                            id: current.to_string(),
+                            context: "annotated tag".into(),
+                            message: e.to_string(),
+                        })?;
+                    current = tag.target();
+                }
+                _ => return Ok((first_kind, None)),
+            }
+        }
+        Err(RepoError::Object {
+            id: id.to_string(),
+            context: "annotated tag".into(),
+            message: "more than 16 nested tags".into(),
+        })
+    }
+
+    /// Every ref of the repository (as it is before this push) with the commit it peels to.
+    /// Refs that do not lead to a commit are left out.
+    pub fn ref_tips(&self) -> Result<Vec<(String, Oid)>, RepoError> {
+        let platform = self
+            .repo
+            .references()
+            .map_err(|e| RepoError::Refs(e.to_string()))?;
+        let iter = platform.all().map_err(|e| RepoError::Refs(e.to_string()))?;
+        let mut out = Vec::new();
+        for r in iter {
+            let r = r.map_err(|e| RepoError::Refs(e.to_string()))?;
+            let name = r.name().as_bstr().to_string();
+            let Some(id) = r.target().try_id().map(|id| id.to_owned()) else {
+                continue; // symbolic refs (HEAD) point at refs listed on their own
+            };
+            if let Ok((_, Some(commit))) = self.target(&Oid::from(id)) {
+                out.push((name, commit));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Commits reachable from `tips` and from none of `hidden`, parents before children.
+    ///
+    /// With the commit-graph this equals `git rev-list tips --not hidden`; without it, clock
+    /// skew can make the walk return a few commits that are in fact reachable from `hidden`.
+    /// That errs on the safe side (more commits are judged), never the other.
+    pub fn walk(&self, tips: &[Oid], hidden: &[Oid]) -> Result<Vec<Oid>, RepoError> {
+        if tips.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tip_ids = tips
+            .iter()
+            .map(|t| self.oid(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hidden_ids = hidden
+            .iter()
+            .map(|t| self.oid(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let walk_err = |e: &dyn std::fmt::Display| RepoError::Walk {
+            from: tips
+                .first()
+                .map(|t| t.short().to_string())
+                .unwrap_or_default(),
+            message: e.to_string(),
+        };
+        let walk = self
+            .repo
+            .rev_walk(tip_ids)
+            .with_hidden(hidden_ids)
+            .with_commit_graph(self.graph())
+            .all()
+            .map_err(|e| walk_err(&e))?;
+        let mut found: Vec<(ObjectId, Vec<ObjectId>)> = Vec::new();
+        for info in walk {
+            let info = info.map_err(|e| walk_err(&e))?;
+            found.push((info.id, info.parent_ids.iter().copied().collect()));
+        }
+        Ok(topo_oldest_first(found))
+    }
+
+    fn graph(&self) -> Option<gix::commitgraph::Graph> {
+        let dir = self.graph_dir.as_ref()?;
+        gix::commitgraph::Graph::from_info_dir(dir, self.repo.object_hash()).ok()
+    }
+
+    /// Reads one commit and what the policy needs of it.
+    pub fn commit(&self, id: &Oid) -> Result<CommitFacts, RepoError> {
+        let oid = self.oid(id)?;
+        let (kind, data) = self.read(oid, "commit")?;
+        if kind != gix::object::Kind::Commit {
+            return Err(RepoError::WrongKind {
+                id: id.to_string(),
+                found: kind.to_string(),
+                expected: "commit",
+            });
+        }
+        let bad = |m: String| RepoError::BadCommit {
+            id: id.to_string(),
+            message: m,
+        };
+        let c = gix::objs::CommitRef::from_bytes(&data, self.repo.object_hash())
+            .map_err(|e| bad(e.to_string()))?;
+        let person = |s: gix::actor::SignatureRef<'_>, what: &str| -> Result<Person, RepoError> {
+            Ok(Person {
+                name: s.name.to_string(),
+                email: s.email.to_string(),
+                time: s
+                    .time()
+                    .map_err(|e| bad(format!("bad {what} time: {e}")))?
+                    .seconds,
+            })
+        };
+        let author = person(c.author().map_err(|e| bad(e.to_string()))?, "author")?;
+        let committer = person(c.committer().map_err(|e| bad(e.to_string()))?, "committer")?;
+        let message = c.message.to_string();
+        let subject = message.lines().next().unwrap_or("").to_string();
+        Ok(CommitFacts {
+            id: id.clone(),
+            parents: c.parents().map(Oid::from).collect(),
+            author,
+            committer,
+            subject,
+            message,
+        })
+    }
+
+    /// Resolves what a user typed on the command line (`pushguard check`): a full id, or a ref.
+    pub fn resolve(&self, spec: &str) -> Result<Oid, RepoError> {
+        if let Some(id) = Oid::parse(spec) {
+            return Ok(id);
+        }
+        let candidates = [
+            spec.to_string(),
+            format!("refs/{spec}"),
+            format!("refs/heads/{spec}"),
+            format!("refs/tags/{spec}"),
+            format!("refs/remotes/{spec}"),
+        ];
+        for name in candidates {
+            if let Ok(Some(mut r)) = self.repo.try_find_reference(name.as_str()) {
+                if let Ok(id) = r.peel_to_id() {
+                    return Ok(Oid::from(id.detach()));
+                }
+            }
+        }
+        Err(RepoError::Unresolved(spec.to_string()))
+    }
+}
+
+impl From<ObjectId> for Oid {
+    fn from(id: ObjectId) -> Oid {
+        // A hex rendering of an object id is always a valid Oid.
+        Oid::parse(&id.to_hex().to_string()).unwrap_or_else(|| Oid::zero(id.kind().len_in_hex()))
+    }
+}
+
+impl From<&gix::oid> for Oid {
+    fn from(id: &gix::oid) -> Oid {
+        Oid::from(id.to_owned())
+    }
+}
+
+/// Orders a set of commits so that every commit comes after those of its parents that are in
+/// the set (Kahn's algorithm; ties broken by the walk's order, so the result is deterministic).
+fn topo_oldest_first(found: Vec<(ObjectId, Vec<ObjectId>)>) -> Vec<Oid> {
+    let in_set: HashSet<ObjectId> = found.iter().map(|(id, _)| *id).collect();
+    let mut pending: HashMap<ObjectId, usize> = HashMap::new();
+    let mut children: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
+    for (id, parents) in &found {
+        let n = parents.iter().filter(|p| in_set.contains(*p)).count();
+        pending.insert(*id, n);
+        for p in parents.iter().filter(|p| in_set.contains(*p)) {
+            children.entry(*p).or_default().push(*id);
+        }
+    }
+    // The walk yields newest first; reversing gives a stable oldest-first seed order.
+    let mut ready: Vec<ObjectId> = found
+        .iter()
+        .rev()
+        .filter(|(id, _)| pending.get(id) == Some(&0))
+        .map(|(id, _)| *id)
+        .collect();
+    ready.reverse();
+    let mut out = Vec::with_capacity(found.len());
+    while let Some(id) = ready.pop() {
+        out.push(Oid::from(id));
+        if let Some(kids) = children.get(&id) {
+            for k in kids.iter().rev() {
+                if let Some(n) = pending.get_mut(k) {
+                    *n -= 1;
+                    if *n == 0 {
+                        ready.push(*k);
+                    }
+                }
+            }
+        }
+    }
+    out
+}

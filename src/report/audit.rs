@@ -1,0 +1,142 @@
+//! The audit record: one JSON line per push, appended atomically.
+//!
+//! Many pushes can land at once (one hook process each), so every record is written with a
+//! single `write` under an exclusive `flock` on the file opened with `O_APPEND`: lines never
+//! interleave and none is lost. A record that cannot be written rejects the push (fail closed):
+//! an attacker who fills the disk must not get unaudited pushes.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::hook::host::HostEnv;
+use crate::policy::eval::Violation;
+use crate::report::JsonUpdate;
+
+#[derive(Serialize)]
+pub struct Record<'a> {
+    pub time: String,
+    pub repository: String,
+    pub host: &'a HostEnv,
+    pub updates: Vec<JsonUpdate<'a>>,
+    /// `accept`, `reject`, `accept-audit` (violations, audit mode), or `error` (fail closed).
+    pub decision: &'a str,
+    pub violations: &'a [Violation],
+    pub error: Option<&'a str>,
+    pub policy: String,
+    pub policy_digest: Option<&'a str>,
+    pub pushguard_version: &'static str,
+    pub duration_ms: u128,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the audit record to {path}: {source}")]
+pub struct AuditError {
+    path: String,
+    source: std::io::Error,
+}
+
+/// Appends one record as one line.
+pub fn append(path: &Path, record: &Record<'_>) -> Result<(), AuditError> {
+    let fail = |source: std::io::Error| AuditError {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut line = serde_json::to_vec(record).map_err(|e| fail(std::io::Error::other(e)))?;
+    line.push(b'\n');
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(fail)?;
+    f.lock().map_err(fail)?;
+    let written = f.write_all(&line).and_then(|_| f.flush());
+    let unlocked = f.unlock();
+    written.map_err(fail)?;
+    unlocked.map_err(fail)
+}
+
+/// RFC 3339 UTC time with seconds, e.g. `2026-11-27T02:27:18Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_746_438);
+        assert_eq!(rfc3339(t), "2026-11-27T02:27:18Z");
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    #[test]
+    fn concurrent_appends_never_interleave() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let host = HostEnv::from_vars(&[], None);
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let path = &path;
+                let host = &host;
+                s.spawn(move || {
+                    for i in 0..50 {
+                        let rec = Record {
+                            time: rfc3339(SystemTime::now()),
+                            repository: format!("repo-{t}-{i}-{}", "x".repeat(5000)),
+                            host,
+                            updates: vec![],
+                            decision: "accept",
+                            violations: &[],
+                            error: None,
+                            policy: "p".into(),
+                            policy_digest: None,
+                            pushguard_version: "test",
+                            duration_ms: 1,
+                        };
+                        append(path, &rec).unwrap();
+                    }
+                });
+            }
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 400);
+        for l in lines {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["decision"], "accept");
+        }
+    }
+}
