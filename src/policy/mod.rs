@@ -270,15 +270,17 @@ impl Policy {
         self.refs.iter().filter(move |r| r.patterns.is_match(name))
     }
 
-    /// The blocks that judge *commits* on `name`, by index. When a ref is created, commits
-    /// already on a ref whose set is a superset were judged by at least the same rules and are
-    /// not judged again; everything else is (see `docs/policy.md#which-commits`).
-    ///
-    /// The ref blocks of policy version 1 hold only ref-level rules (force-push, delete,
-    /// immutability), and the commit-level rules (`[identities]`, `[commits]`) apply to every
-    /// ref alike, so today every ref has the same (empty) set.
-    pub fn commit_rule_blocks(&self, _name: &str) -> std::collections::BTreeSet<usize> {
-        std::collections::BTreeSet::new()
+    /// The rule blocks that protect `name`, by index. When a ref is created, commits already on
+    /// a ref whose set is a superset were judged by at least the same rules and are not judged
+    /// again; everything else is (see `docs/policy.md#which-commits`). A commit that sits on a
+    /// less protected ref is therefore judged again when it reaches a protected one.
+    pub fn commit_rule_blocks(&self, name: &str) -> std::collections::BTreeSet<usize> {
+        self.refs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.patterns.is_match(name))
+            .map(|(i, _)| i)
+            .collect()
     }
 }
 
