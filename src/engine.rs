@@ -103,10 +103,15 @@ pub fn gather(
                 let (_, old_commit) = repo.target(&u.old).map_err(at)?;
                 let (kind, lost, new_commits) = match (&old_commit, &new_commit) {
                     (Some(old), Some(new)) => {
-                        let lost = repo
+                        let mut lost = repo
                             .walk(std::slice::from_ref(old), std::slice::from_ref(new))
                             .map_err(at)?
                             .len();
+                        // Before a rule rejects a rewrite, make sure it is one.
+                        let rule_cares = policy.ref_rules(&u.name).any(|r| !r.force_push);
+                        if lost > 0 && rule_cares && repo.is_ancestor(old, new).map_err(at)? {
+                            lost = 0;
+                        }
                         let new_commits = repo
                             .walk(std::slice::from_ref(new), std::slice::from_ref(old))
                             .map_err(at)?;

@@ -12,8 +12,8 @@
 //! from [`crate::facts`].
 
 pub mod quarantine;
+mod walk;
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
@@ -58,9 +58,8 @@ pub enum RepoError {
 /// An open repository, reading objects through the quarantine when there is one.
 pub struct Repo {
     repo: gix::Repository,
-    /// `objects/info` of the repository when it has a usable commit-graph (reopened per walk:
-    /// a walk consumes the graph it is given).
-    graph_dir: Option<PathBuf>,
+    /// The repository's commit-graph, when it has one: generation numbers make walks exact.
+    graph: Option<gix::commitgraph::Graph>,
     path: PathBuf,
     /// Keeps the private alternates directory alive as long as the object database uses it.
     _alternates: Option<tempfile::TempDir>,
@@ -82,10 +81,7 @@ impl Repo {
         let mut repo = gix::open_opts(git_dir, opts).map_err(|e| open_err(&e))?;
         // The commit-graph lives in the repository's own objects/info; load it before the object
         // database is replaced, and use it for every walk (it makes hidden walks exact).
-        let graph_dir = match repo.commit_graph_if_enabled() {
-            Ok(Some(_)) => Some(repo.objects.store_ref().path().join("info")),
-            _ => None,
-        };
+        let graph = repo.commit_graph_if_enabled().ok().flatten();
         let mut alternates = None;
         if let Some(dirs) = objects {
             let hash = repo.object_hash();
@@ -101,7 +97,7 @@ impl Repo {
         let path = std::fs::canonicalize(git_dir).unwrap_or_else(|_| git_dir.to_path_buf());
         Ok(Repo {
             repo,
-            graph_dir,
+            graph,
             path,
             _alternates: alternates,
         })
@@ -194,50 +190,6 @@ impl Repo {
         Ok(out)
     }
 
-    /// Commits reachable from `tips` and from none of `hidden`, parents before children.
-    ///
-    /// With the commit-graph this equals `git rev-list tips --not hidden`; without it, clock
-    /// skew can make the walk return a few commits that are in fact reachable from `hidden`.
-    /// That errs on the safe side (more commits are judged), never the other.
-    pub fn walk(&self, tips: &[Oid], hidden: &[Oid]) -> Result<Vec<Oid>, RepoError> {
-        if tips.is_empty() {
-            return Ok(Vec::new());
-        }
-        let tip_ids = tips
-            .iter()
-            .map(|t| self.oid(t))
-            .collect::<Result<Vec<_>, _>>()?;
-        let hidden_ids = hidden
-            .iter()
-            .map(|t| self.oid(t))
-            .collect::<Result<Vec<_>, _>>()?;
-        let walk_err = |e: &dyn std::fmt::Display| RepoError::Walk {
-            from: tips
-                .first()
-                .map(|t| t.short().to_string())
-                .unwrap_or_default(),
-            message: e.to_string(),
-        };
-        let walk = self
-            .repo
-            .rev_walk(tip_ids)
-            .with_hidden(hidden_ids)
-            .with_commit_graph(self.graph())
-            .all()
-            .map_err(|e| walk_err(&e))?;
-        let mut found: Vec<(ObjectId, Vec<ObjectId>)> = Vec::new();
-        for info in walk {
-            let info = info.map_err(|e| walk_err(&e))?;
-            found.push((info.id, info.parent_ids.iter().copied().collect()));
-        }
-        Ok(topo_oldest_first(found))
-    }
-
-    fn graph(&self) -> Option<gix::commitgraph::Graph> {
-        let dir = self.graph_dir.as_ref()?;
-        gix::commitgraph::Graph::from_info_dir(dir, self.repo.object_hash()).ok()
-    }
-
     /// Reads one commit and what the policy needs of it.
     pub fn commit(&self, id: &Oid) -> Result<CommitFacts, RepoError> {
         let oid = self.oid(id)?;
@@ -313,42 +265,4 @@ impl From<&gix::oid> for Oid {
     fn from(id: &gix::oid) -> Oid {
         Oid::from(id.to_owned())
     }
-}
-
-/// Orders a set of commits so that every commit comes after those of its parents that are in
-/// the set (Kahn's algorithm; ties broken by the walk's order, so the result is deterministic).
-fn topo_oldest_first(found: Vec<(ObjectId, Vec<ObjectId>)>) -> Vec<Oid> {
-    let in_set: HashSet<ObjectId> = found.iter().map(|(id, _)| *id).collect();
-    let mut pending: HashMap<ObjectId, usize> = HashMap::new();
-    let mut children: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
-    for (id, parents) in &found {
-        let n = parents.iter().filter(|p| in_set.contains(*p)).count();
-        pending.insert(*id, n);
-        for p in parents.iter().filter(|p| in_set.contains(*p)) {
-            children.entry(*p).or_default().push(*id);
-        }
-    }
-    // The walk yields newest first; reversing gives a stable oldest-first seed order.
-    let mut ready: Vec<ObjectId> = found
-        .iter()
-        .rev()
-        .filter(|(id, _)| pending.get(id) == Some(&0))
-        .map(|(id, _)| *id)
-        .collect();
-    ready.reverse();
-    let mut out = Vec::with_capacity(found.len());
-    while let Some(id) = ready.pop() {
-        out.push(Oid::from(id));
-        if let Some(kids) = children.get(&id) {
-            for k in kids.iter().rev() {
-                if let Some(n) = pending.get_mut(k) {
-                    *n -= 1;
-                    if *n == 0 {
-                        ready.push(*k);
-                    }
-                }
-            }
-        }
-    }
-    out
 }
