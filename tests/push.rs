@@ -360,3 +360,30 @@ fn install_refuses_a_foreign_hook_without_force() {
     assert!(r.ok && r.out.contains("removed"), "{r:?}");
     assert_accepted(&f.push(&["origin", "main"]));
 }
+
+#[test]
+fn config_examples_load_and_docs_name_every_rule() {
+    for file in ["config/policy.example.toml", "config/demo-policy.toml"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let r = std::process::Command::new(BIN)
+            .args(["policy", "check"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            r.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+    }
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/policy.md"),
+    )
+    .unwrap();
+    for id in pushguard::policy::eval::RULE_IDS {
+        assert!(
+            docs.contains(&format!("`{id}`")),
+            "docs/policy.md does not document {id}"
+        );
+    }
+}

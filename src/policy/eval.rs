@@ -9,6 +9,18 @@ use super::{Mode, Origin, Policy, Severity};
 use crate::facts::{CommitFacts, PushFacts, UpdateFacts, UpdateKind};
 use crate::hook::RefClass;
 
+/// Every rule id this module can report; `docs/policy.md` documents each (a test checks).
+pub const RULE_IDS: &[&str] = &[
+    "ref.force-push",
+    "ref.delete",
+    "ref.immutable",
+    "names.branch",
+    "names.tag",
+    "identities.allow",
+    "commits.message-pattern",
+    "commits.signed-off-by",
+];
+
 /// One broken rule, with everything the pusher needs to find and fix it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Violation {
