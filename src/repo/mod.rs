@@ -11,6 +11,7 @@
 //! This is the only module that touches a repository. It answers questions with plain values
 //! from [`crate::facts`].
 
+pub mod diff;
 pub mod quarantine;
 mod walk;
 
