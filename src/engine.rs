@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::facts::{PushFacts, TargetKind, UpdateFacts, UpdateKind};
+use crate::facts::{Entry, FileChange, FileMode, PushFacts, TargetKind, UpdateFacts, UpdateKind};
 use crate::hook::host::HostEnv;
 use crate::hook::{Oid, RefUpdate};
 use crate::policy::Policy;
@@ -22,6 +22,12 @@ pub enum EngineError {
     #[error("{ref_name}: {source}")]
     Repo {
         ref_name: String,
+        #[source]
+        source: RepoError,
+    },
+    #[error("commit {commit}: {source}")]
+    Commit {
+        commit: String,
         #[source]
         source: RepoError,
     },
@@ -157,9 +163,81 @@ pub fn gather(
         }
         out.push(facts);
     }
+    if policy.needs_changes() {
+        for c in commits.values_mut() {
+            c.changes = file_changes(repo, policy, &c.id, c.parents.first())?;
+        }
+    }
     Ok(PushFacts {
         updates: out,
         commits,
         host,
     })
+}
+
+/// The changes of one commit, with the blob facts file rules need.
+fn file_changes(
+    repo: &Repo,
+    policy: &Policy,
+    id: &Oid,
+    first_parent: Option<&Oid>,
+) -> Result<Vec<FileChange>, EngineError> {
+    let at = |source: RepoError| EngineError::Commit {
+        commit: id.to_string(),
+        source,
+    };
+    let read_content = policy.files.max_size.is_some() || policy.files.deny_private_keys;
+    let mut out = Vec::new();
+    for ch in repo.changes(id, first_parent).map_err(at)? {
+        let link = |e: &Option<Entry>| -> Result<Option<String>, EngineError> {
+            match e {
+                Some(e) if e.mode == FileMode::Symlink => {
+                    let bytes = repo.blob(&e.id).map_err(at)?;
+                    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+                }
+                _ => Ok(None),
+            }
+        };
+        let old_link = link(&ch.old)?;
+        let new_link = link(&ch.new)?;
+        let (mut new_size, mut private_key) = (None, false);
+        if let Some(e) = &ch.new {
+            if read_content && matches!(e.mode, FileMode::File | FileMode::Executable) {
+                let bytes = repo.blob(&e.id).map_err(at)?;
+                new_size = Some(bytes.len() as u64);
+                private_key = policy.files.deny_private_keys && has_private_key(&bytes);
+            }
+        }
+        out.push(FileChange {
+            path: ch.path,
+            old: ch.old,
+            new: ch.new,
+            new_size,
+            old_link,
+            new_link,
+            private_key,
+        });
+    }
+    Ok(out)
+}
+
+/// A PEM private key block: `-----BEGIN [RSA |EC |OPENSSH |ENCRYPTED ]PRIVATE KEY-----`.
+pub fn has_private_key(bytes: &[u8]) -> bool {
+    const END: &[u8] = b"PRIVATE KEY-----";
+    let mut rest = bytes;
+    while let Some(i) = find(rest, END) {
+        let line_start = rest[..i]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        if find(&rest[line_start..i], b"-----BEGIN ").is_some() {
+            return true;
+        }
+        rest = &rest[i + END.len()..];
+    }
+    false
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }

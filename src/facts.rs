@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::hook::host::HostEnv;
 use crate::hook::{Oid, RefUpdate};
+pub use crate::repo::diff::{Entry, FileMode};
 
 /// A commit's author or committer line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -30,6 +31,24 @@ pub struct CommitFacts {
     /// The first line of the message.
     pub subject: String,
     pub message: String,
+    /// What the commit changes against its first parent; filled only when the policy has
+    /// rules about paths or files.
+    pub changes: Vec<FileChange>,
+}
+
+/// One changed path of a commit, with what file rules need to know about the new content.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileChange {
+    pub path: String,
+    pub old: Option<Entry>,
+    pub new: Option<Entry>,
+    /// Size of the new blob, when it was read.
+    pub new_size: Option<u64>,
+    /// Symlink targets (old and new side), as stored in the link blob.
+    pub old_link: Option<String>,
+    pub new_link: Option<String>,
+    /// The new content holds a PEM private key.
+    pub private_key: bool,
 }
 
 /// How a ref moves.

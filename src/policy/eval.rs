@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::{Mode, Origin, Policy, Severity};
-use crate::facts::{CommitFacts, PushFacts, UpdateFacts, UpdateKind};
+use crate::facts::{CommitFacts, FileChange, PushFacts, UpdateFacts, UpdateKind};
 use crate::hook::RefClass;
 
 /// Every rule id this module can report; `docs/policy.md` documents each (a test checks).
@@ -19,6 +19,12 @@ pub const RULE_IDS: &[&str] = &[
     "identities.allow",
     "commits.message-pattern",
     "commits.signed-off-by",
+    "path.forbid",
+    "path.pushers",
+    "files.forbidden",
+    "files.max-size",
+    "files.private-key",
+    "files.symlink-escape",
 ];
 
 /// One broken rule, with everything the pusher needs to find and fix it.
@@ -72,6 +78,8 @@ pub fn evaluate(policy: &Policy, facts: &PushFacts) -> Decision {
         for id in &u.new_commits {
             if let Some(c) = facts.commits.get(id) {
                 commit_rules(policy, u, c, &mut out);
+                path_rules(policy, u, c, facts.host.pusher.as_deref(), &mut out);
+                file_rules(policy, u, c, &mut out);
             }
         }
     }
@@ -244,6 +252,168 @@ fn commit_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec
     }
 }
 
+/// The paths a change touches for path rules: its own path, and the in-repository targets of
+/// a symlink on either side (a link into `clusters/prod/` protects as `clusters/prod/`).
+pub fn touched_paths(ch: &FileChange) -> Vec<String> {
+    let mut out = vec![ch.path.clone()];
+    for target in [&ch.old_link, &ch.new_link].into_iter().flatten() {
+        if let Some(resolved) = resolve_link(&ch.path, target) {
+            if !out.contains(&resolved) {
+                out.push(resolved);
+            }
+        }
+    }
+    out
+}
+
+/// Resolves a symlink target against the link's directory, inside the repository. None when
+/// the target is absolute or climbs above the repository root.
+pub fn resolve_link(link_path: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') || target.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<&str> = link_path.split('/').collect();
+    parts.pop();
+    for comp in target.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+fn path_rules(
+    policy: &Policy,
+    u: &UpdateFacts,
+    c: &CommitFacts,
+    pusher: Option<&str>,
+    out: &mut Vec<Violation>,
+) {
+    for rule in policy.path_rules(&u.update.name) {
+        let Some((ch, hit)) = c.changes.iter().find_map(|ch| {
+            touched_paths(ch)
+                .into_iter()
+                .find(|p| rule.patterns.is_match(p))
+                .map(|hit| (ch, hit))
+        }) else {
+            continue;
+        };
+        let patterns = rule.pattern_text.join(", ");
+        let via = if hit == ch.path {
+            String::new()
+        } else {
+            format!(" (through the symlink {} -> {hit})", ch.path)
+        };
+        let with_path = |mut v: Violation| {
+            v.path = Some(ch.path.clone());
+            v
+        };
+        if rule.forbid {
+            out.push(with_path(violation(
+                "path.forbid",
+                rule.severity,
+                u,
+                Some(c),
+                format!("{} {}{via}, and nobody may change {patterns} by push", change_verb(ch), ch.path),
+                "drop this change from the commit (`git rebase -i`, then `git restore --source=<base> -- <path>`); these paths are changed only by the administrators, outside git push".into(),
+                Some(&rule.origin),
+            )));
+            continue;
+        }
+        if let Some(allowed) = &rule.pushers {
+            let ok = pusher.is_some_and(|p| allowed.iter().any(|a| a == p));
+            if !ok {
+                let who = pusher.map_or(
+                    "an unnamed pusher (the host did not say who pushed)".to_string(),
+                    |p| format!("pusher {p:?}"),
+                );
+                out.push(with_path(violation(
+                    "path.pushers",
+                    rule.severity,
+                    u,
+                    Some(c),
+                    format!(
+                        "{} {}{via}: only {} may push changes to {patterns}, not {who}",
+                        change_verb(ch),
+                        ch.path,
+                        allowed.join(", ")
+                    ),
+                    "ask one of them to push this change (or open a merge request they merge)"
+                        .into(),
+                    Some(&rule.origin),
+                )));
+            }
+        }
+    }
+}
+
+fn change_verb(ch: &FileChange) -> &'static str {
+    match (&ch.old, &ch.new) {
+        (None, Some(_)) => "adds",
+        (Some(_), None) => "deletes",
+        (Some(o), Some(n)) if o.mode != n.mode && o.id == n.id => "changes the mode of",
+        _ => "changes",
+    }
+}
+
+fn file_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec<Violation>) {
+    let f = &policy.files;
+    for ch in &c.changes {
+        let Some(new) = &ch.new else { continue };
+        let mut push = |rule: &str, what: String, fix: &str| {
+            let mut v = violation(
+                rule,
+                f.severity,
+                u,
+                Some(c),
+                what,
+                fix.to_string(),
+                f.origin.as_ref(),
+            );
+            v.path = Some(ch.path.clone());
+            out.push(v);
+        };
+        if let Some(glob) = f.forbidden(&ch.path) {
+            push(
+                "files.forbidden",
+                format!("{} {}: a file that must never be in the repository (matches {glob})", change_verb(ch), ch.path),
+                "remove the file from every new commit (`git rm --cached <path>`, amend or rebase), and rotate the secret if it was one: it has left your machine",
+            );
+        }
+        if let (Some(max), Some(size)) = (f.max_size, ch.new_size) {
+            if size > max {
+                push(
+                    "files.max-size",
+                    format!("{} is {size} bytes, more than the {max} bytes allowed", ch.path),
+                    "keep large files out of the GitOps repository (an OCI artifact or a release asset), and remove it from every new commit",
+                );
+            }
+        }
+        if ch.private_key {
+            push(
+                "files.private-key",
+                format!("{} contains a PEM private key", ch.path),
+                "remove the key from every new commit and rotate it; commit it only encrypted (SOPS, SealedSecrets)",
+            );
+        }
+        if f.deny_escaping_symlinks && new.mode == crate::facts::FileMode::Symlink {
+            if let Some(target) = &ch.new_link {
+                if resolve_link(&ch.path, target).is_none() {
+                    push(
+                        "files.symlink-escape",
+                        format!("{} is a symlink to {target:?}, outside the repository", ch.path),
+                        "replace the symlink by the file it should hold, or point it inside the repository",
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// A `Signed-off-by: Name <email>` line whose email is the author's (case-insensitive).
 pub fn has_sign_off(message: &str, author_email: &str) -> bool {
     message.lines().any(|l| {
@@ -266,7 +436,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::facts::{Person, TargetKind};
+    use crate::facts::{FileMode, Person, TargetKind};
     use crate::hook::host::HostEnv;
     use crate::hook::{Oid, RefUpdate};
 
@@ -313,6 +483,7 @@ mod tests {
             committer: p,
             subject: message.lines().next().unwrap_or("").into(),
             message: message.into(),
+            changes: vec![],
         }
     }
 
@@ -531,6 +702,149 @@ mod tests {
             ),
         );
         assert_eq!(rules(&d), ["names.branch", "names.tag"]);
+    }
+
+    fn change(path: &str, old: Option<(FileMode, u8)>, new: Option<(FileMode, u8)>) -> FileChange {
+        let e =
+            |x: Option<(FileMode, u8)>| x.map(|(mode, n)| crate::facts::Entry { mode, id: oid(n) });
+        FileChange {
+            path: path.into(),
+            old: e(old),
+            new: e(new),
+            new_size: None,
+            old_link: None,
+            new_link: None,
+            private_key: false,
+        }
+    }
+
+    fn with_changes(changes: Vec<FileChange>) -> CommitFacts {
+        let mut c = commit(3, "a@example.com", "x");
+        c.changes = changes;
+        c
+    }
+
+    #[test]
+    fn path_rules_forbid_and_pushers_follow_symlinks() {
+        let p = policy("[host]\npusher_variable = \"REMOTE_USER\"\n[[path]]\nmatch = \".sops.yaml\"\nforbid = true\n[[path]]\nmatch = \"clusters/prod/**\"\nrefs = \"refs/heads/main\"\npushers = [\"sre-anna\"]\n");
+        let f = FileMode::File;
+        let mut link = change("apps/shortcut", None, Some((FileMode::Symlink, 9)));
+        link.new_link = Some("../clusters/prod/app.yaml".into());
+        let cases: Vec<(FileChange, &str, Option<&str>, Vec<&str>)> = vec![
+            (
+                change(".sops.yaml", Some((f, 1)), Some((f, 2))),
+                "refs/heads/dev",
+                Some("x"),
+                vec!["path.forbid"],
+            ),
+            (
+                change("clusters/prod/a.yaml", None, Some((f, 2))),
+                "refs/heads/main",
+                Some("dev-bob"),
+                vec!["path.pushers"],
+            ),
+            (
+                change("clusters/prod/a.yaml", None, Some((f, 2))),
+                "refs/heads/main",
+                None,
+                vec!["path.pushers"],
+            ),
+            (
+                change("clusters/prod/a.yaml", None, Some((f, 2))),
+                "refs/heads/main",
+                Some("sre-anna"),
+                vec![],
+            ),
+            (
+                change("clusters/prod/a.yaml", None, Some((f, 2))),
+                "refs/heads/dev",
+                Some("dev-bob"),
+                vec![],
+            ),
+            (
+                change(
+                    "clusters/prod/a.yaml",
+                    Some((f, 2)),
+                    Some((FileMode::Executable, 2)),
+                ),
+                "refs/heads/main",
+                Some("dev-bob"),
+                vec!["path.pushers"],
+            ),
+            (
+                change("clusters/prod/a.yaml", Some((f, 2)), None),
+                "refs/heads/main",
+                Some("dev-bob"),
+                vec!["path.pushers"],
+            ),
+            (
+                link,
+                "refs/heads/main",
+                Some("dev-bob"),
+                vec!["path.pushers"],
+            ),
+        ];
+        for (ch, r, pusher, expected) in cases {
+            let desc = format!("{} on {r} by {pusher:?}", ch.path);
+            let mut fx = facts(
+                vec![update(r, 1, 3, UpdateKind::FastForward, &[3])],
+                vec![with_changes(vec![ch])],
+            );
+            fx.host.pusher = pusher.map(str::to_string);
+            let d = evaluate(&p, &fx);
+            assert_eq!(rules(&d), expected, "{desc}");
+        }
+    }
+
+    #[test]
+    fn file_rules() {
+        let p = policy("[files]\nforbidden = [\"*.pem\", \"secrets/**\"]\nforbid_default_secrets = true\nmax_size = 100\ndeny_private_keys = true\ndeny_escaping_symlinks = true\n");
+        let f = FileMode::File;
+        let mut big = change("data.bin", None, Some((f, 2)));
+        big.new_size = Some(101);
+        let mut key = change("notes.txt", None, Some((f, 2)));
+        key.private_key = true;
+        let mut esc = change("apps/l", None, Some((FileMode::Symlink, 2)));
+        esc.new_link = Some("../../etc/passwd".into());
+        let d = evaluate(
+            &p,
+            &facts(
+                vec![update("refs/heads/x", 1, 3, UpdateKind::FastForward, &[3])],
+                vec![with_changes(vec![
+                    change("tls/server.pem", None, Some((f, 2))),
+                    change("secrets/db.txt", None, Some((f, 2))),
+                    change("deploy/id_ed25519", None, Some((f, 2))),
+                    change(".env", Some((f, 1)), None),
+                    change("README.md", None, Some((f, 2))),
+                    big,
+                    key,
+                    esc,
+                ])],
+            ),
+        );
+        assert_eq!(
+            rules(&d),
+            [
+                "files.forbidden",
+                "files.forbidden",
+                "files.forbidden",
+                "files.max-size",
+                "files.private-key",
+                "files.symlink-escape"
+            ]
+        );
+        assert_eq!(d.violations[2].path.as_deref(), Some("deploy/id_ed25519"));
+    }
+
+    #[test]
+    fn symlink_resolution() {
+        assert_eq!(
+            resolve_link("apps/l", "../clusters/prod"),
+            Some("clusters/prod".into())
+        );
+        assert_eq!(resolve_link("l", "./a/./b"), Some("a/b".into()));
+        assert_eq!(resolve_link("apps/l", "../../x"), None);
+        assert_eq!(resolve_link("l", "/etc/passwd"), None);
     }
 
     #[test]

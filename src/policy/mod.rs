@@ -84,6 +84,89 @@ pub struct NameRules {
     pub severity: Severity,
 }
 
+/// A compiled `[[path]]` block.
+#[derive(Clone, Debug)]
+pub struct PathRule {
+    pub patterns: GlobSet,
+    pub pattern_text: Vec<String>,
+    /// None: every ref.
+    pub refs: Option<GlobSet>,
+    pub forbid: bool,
+    pub pushers: Option<Vec<String>>,
+    pub severity: Severity,
+    pub origin: Origin,
+}
+
+impl PathRule {
+    pub fn applies_to_ref(&self, name: &str) -> bool {
+        self.refs.as_ref().is_none_or(|r| r.is_match(name))
+    }
+}
+
+/// The compiled `[files]` table.
+#[derive(Clone, Debug, Default)]
+pub struct FileRules {
+    /// Globs on the full path, and globs on the file name alone (patterns without `/`).
+    pub forbidden_paths: GlobSet,
+    pub forbidden_names: GlobSet,
+    pub max_size: Option<u64>,
+    pub deny_escaping_symlinks: bool,
+    pub deny_private_keys: bool,
+    pub severity: Severity,
+    pub origin: Option<Origin>,
+}
+
+impl FileRules {
+    /// Whether a path is a forbidden file, and the glob that says so.
+    pub fn forbidden(&self, path: &str) -> Option<&str> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        self.forbidden_paths
+            .matching(path)
+            .or_else(|| self.forbidden_names.matching(name))
+            .map(|g| g.as_str())
+    }
+
+    pub fn is_active(&self) -> bool {
+        !self.forbidden_paths.is_empty()
+            || !self.forbidden_names.is_empty()
+            || self.max_size.is_some()
+            || self.deny_escaping_symlinks
+            || self.deny_private_keys
+    }
+}
+
+/// File names that hold secrets, forbidden by `forbid_default_secrets = true`. Modelled on the
+/// kinds GitLab's push-rule denylist covers: SSH and TLS private keys, key stores, credentials
+/// of cloud CLIs, package managers and git itself, dotenv files.
+pub const DEFAULT_SECRET_FILES: &[&str] = &[
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "id_ecdsa_sk",
+    "id_ed25519_sk",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.kdbx",
+    "secring.*",
+    ".env",
+    ".netrc",
+    "_netrc",
+    ".pgpass",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    "**/.aws/credentials",
+    "**/.docker/config.json",
+    "**/.kube/config",
+    "**/.ssh/*",
+    "terraform.tfstate",
+    "*.tfstate",
+];
+
 /// A loaded, validated policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -97,6 +180,8 @@ pub struct Policy {
     pub commits: CommitRules,
     pub names: NameRules,
     pub refs: Vec<RefRule>,
+    pub paths: Vec<PathRule>,
+    pub files: FileRules,
 }
 
 impl Policy {
@@ -228,6 +313,88 @@ impl Policy {
             });
         }
 
+        let mut paths = Vec::new();
+        for (i, block) in file.paths.iter().enumerate() {
+            let r = block.get_ref();
+            let key = format!("path[{}].match", i + 1);
+            let patterns = r.matches.get_ref().to_vec();
+            if patterns.is_empty() {
+                return Err(err(r.matches.span(), &key, "no pattern given".into()));
+            }
+            if let Some(p) = patterns.iter().find(|p| p.starts_with('/')) {
+                return Err(err(
+                    r.matches.span(),
+                    &key,
+                    format!(
+                        "{p:?}: paths are relative to the repository root, without a leading /"
+                    ),
+                ));
+            }
+            let set =
+                GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string()))?;
+            let refs = match &r.refs {
+                None => None,
+                Some(refs) => {
+                    let key = format!("path[{}].refs", i + 1);
+                    let list = refs.get_ref().to_vec();
+                    Some(GlobSet::new(&list).map_err(|e| err(refs.span(), &key, e.to_string()))?)
+                }
+            };
+            if !r.forbid && r.pushers.is_none() {
+                return Err(err(
+                    r.matches.span(),
+                    &format!("path[{}]", i + 1),
+                    "the block sets no rule: give it `forbid = true` or `pushers = [...]`".into(),
+                ));
+            }
+            paths.push(PathRule {
+                patterns: set,
+                pattern_text: patterns,
+                refs,
+                forbid: r.forbid,
+                pushers: r.pushers.as_ref().map(|p| p.get_ref().clone()),
+                severity: r.severity,
+                origin: origin_of(&r.matches.span()),
+            });
+        }
+
+        let mut forbidden: Vec<String> = Vec::new();
+        if file.files.forbid_default_secrets {
+            forbidden.extend(DEFAULT_SECRET_FILES.iter().map(|s| s.to_string()));
+        }
+        let mut files_origin = None;
+        if let Some(list) = &file.files.forbidden {
+            files_origin = Some(origin_of(&list.span()));
+            forbidden.extend(list.get_ref().iter().cloned());
+        }
+        let (with_slash, bare_names): (Vec<String>, Vec<String>) =
+            forbidden.into_iter().partition(|p| p.contains('/'));
+        let glob_err = |e: crate::glob::GlobError| {
+            let span = file
+                .files
+                .forbidden
+                .as_ref()
+                .map(|f| f.span())
+                .unwrap_or(0..0);
+            err(span, "files.forbidden", e.to_string())
+        };
+        let files = FileRules {
+            forbidden_paths: GlobSet::new(&with_slash).map_err(glob_err)?,
+            forbidden_names: GlobSet::new(&bare_names).map_err(glob_err)?,
+            max_size: file.files.max_size.as_ref().map(|m| *m.get_ref()),
+            deny_escaping_symlinks: file.files.deny_escaping_symlinks,
+            deny_private_keys: file.files.deny_private_keys,
+            severity: file.files.severity,
+            origin: files_origin
+                .or_else(|| file.files.max_size.as_ref().map(|m| origin_of(&m.span())))
+                .or_else(|| {
+                    Some(Origin {
+                        file: path.display().to_string(),
+                        line: find_key_line(text, "[files]"),
+                    })
+                }),
+        };
+
         Ok(Policy {
             path: path.to_path_buf(),
             digest: sha256_hex(text.as_bytes()),
@@ -238,6 +405,8 @@ impl Policy {
             commits,
             names,
             refs,
+            paths,
+            files,
         })
     }
 
@@ -263,6 +432,16 @@ impl Policy {
             w.push("the policy has no rules: every push is accepted".to_string());
         }
         w
+    }
+
+    /// Whether the facts need what each commit changes (tree diffs).
+    pub fn needs_changes(&self) -> bool {
+        !self.paths.is_empty() || self.files.is_active()
+    }
+
+    /// The `[[path]]` blocks that apply on ref `name`.
+    pub fn path_rules<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a PathRule> + 'a {
+        self.paths.iter().filter(move |r| r.applies_to_ref(name))
     }
 
     /// The `[[ref]]` blocks that apply to `name` (all of them, in file order).

@@ -23,8 +23,52 @@ pub struct PolicyFile {
     pub commits: Commits,
     #[serde(default)]
     pub names: Names,
+    #[serde(default)]
+    pub files: Files,
     #[serde(default, rename = "ref")]
     pub refs: Vec<Spanned<RefRule>>,
+    #[serde(default, rename = "path")]
+    pub paths: Vec<Spanned<PathRule>>,
+}
+
+/// Rules on every file a commit adds or changes, whatever its path.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Files {
+    /// Globs on the path (a glob without `/` matches the file name in any directory) of files
+    /// that may never be added or changed: private keys, `.env`, credentials.
+    #[serde(default)]
+    pub forbidden: Option<Spanned<Vec<String>>>,
+    /// Also forbid pushguard's built-in list of secret file names (GitLab's denylist and more).
+    #[serde(default)]
+    pub forbid_default_secrets: bool,
+    /// Largest blob a commit may add, in bytes.
+    pub max_size: Option<Spanned<u64>>,
+    /// A symlink whose target leaves the repository is refused.
+    #[serde(default)]
+    pub deny_escaping_symlinks: bool,
+    /// A file that contains a PEM private key (`-----BEGIN … PRIVATE KEY-----`) is refused.
+    #[serde(default)]
+    pub deny_private_keys: bool,
+    #[serde(default)]
+    pub severity: Severity,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathRule {
+    /// One glob or a list of globs on repository paths.
+    #[serde(rename = "match")]
+    pub matches: Spanned<OneOrMany>,
+    /// Refs this block applies to (globs); all refs when absent.
+    pub refs: Option<Spanned<OneOrMany>>,
+    /// Nobody may change these paths (with any commit, by any pusher).
+    #[serde(default)]
+    pub forbid: bool,
+    /// Host user names that may push changes to these paths.
+    pub pushers: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub severity: Severity,
 }
 
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -229,6 +229,7 @@ impl Repo {
             committer,
             subject,
             message,
+            changes: Vec::new(),
         })
     }
 

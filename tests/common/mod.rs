@@ -158,6 +158,15 @@ impl Fixture {
         run_of(self.cmd("git", &self.work).args(&a).output().unwrap())
     }
 
+    /// A push with extra environment (e.g. `REMOTE_USER`, which the hook inherits on a local push).
+    pub fn push_as(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut a = vec!["push"];
+        a.extend_from_slice(args);
+        let mut c = self.cmd("git", &self.work);
+        c.envs(env.iter().copied());
+        run_of(c.args(&a).output().unwrap())
+    }
+
     pub fn pushguard(&self, args: &[&str]) -> Run {
         run_of(self.cmd(BIN, self.dir.path()).args(args).output().unwrap())
     }
