@@ -228,3 +228,125 @@ pub fn policy_check(file: &Path) -> i32 {
         }
     }
 }
+
+/// `pushguard policy explain FILE --ref REF [--path PATH] [--pusher NAME]`: which rules apply
+/// to a change of PATH on REF pushed by NAME, and what they demand.
+pub fn policy_explain(
+    file: &Path,
+    ref_name: &str,
+    path: Option<&str>,
+    pusher: Option<&str>,
+) -> anyhow::Result<i32> {
+    let p = Policy::load(file)?;
+    let mut s = format!(
+        "policy {} (mode {:?}), ref {ref_name}",
+        file.display(),
+        p.mode
+    )
+    .to_lowercase();
+    if let Some(path) = path {
+        s.push_str(&format!(", path {path}"));
+    }
+    if let Some(who) = pusher {
+        s.push_str(&format!(", pusher {who}"));
+    }
+    println!("{s}\n");
+    let mut any = false;
+    for r in p.ref_rules(ref_name) {
+        any = true;
+        let mut demands = Vec::new();
+        if r.immutable {
+            demands.push("immutable: never moved or deleted once created".to_string());
+        } else {
+            if !r.force_push {
+                demands.push("no force-push (non-fast-forward)".to_string());
+            }
+            if !r.delete {
+                demands.push("no deletion".to_string());
+            }
+        }
+        if demands.is_empty() {
+            demands.push("nothing beyond marking the ref as protected".into());
+        }
+        println!(
+            "[[ref]] {} (match {}): {}",
+            r.origin,
+            r.pattern_text.join(", "),
+            demands.join("; ")
+        );
+    }
+    if let Some(path) = path {
+        let change = crate::facts::FileChange {
+            path: path.to_string(),
+            old: None,
+            new: None,
+            new_size: None,
+            old_link: None,
+            new_link: None,
+            private_key: false,
+        };
+        let touched = eval::touched_paths(&change);
+        for r in p.path_rules(ref_name) {
+            if !touched.iter().any(|t| r.patterns.is_match(t)) {
+                continue;
+            }
+            any = true;
+            let what = if r.forbid {
+                "forbidden: nobody may change it by push".to_string()
+            } else if let Some(allowed) = &r.pushers {
+                let verdict = match pusher {
+                    Some(who) if allowed.iter().any(|a| a == who) => format!(" ({who} may)"),
+                    Some(who) => format!(" ({who} may NOT)"),
+                    None => String::new(),
+                };
+                format!(
+                    "only pushers {} may push changes{verdict}",
+                    allowed.join(", ")
+                )
+            } else {
+                String::new()
+            };
+            println!(
+                "[[path]] {} (match {}): {what}",
+                r.origin,
+                r.pattern_text.join(", ")
+            );
+        }
+        if let Some(glob) = p.files.forbidden(path) {
+            any = true;
+            println!("[files] forbidden: {path} matches {glob}: it may never be added or changed");
+        }
+    }
+    if p.files.is_active() {
+        let mut f = Vec::new();
+        if let Some(m) = p.files.max_size {
+            f.push(format!("blobs up to {m} bytes"));
+        }
+        if p.files.deny_private_keys {
+            f.push("no PEM private keys".into());
+        }
+        if p.files.deny_escaping_symlinks {
+            f.push("no symlinks out of the repository".into());
+        }
+        if !f.is_empty() {
+            println!("[files] every changed file: {}", f.join("; "));
+        }
+    }
+    if let Some(id) = &p.identities {
+        println!(
+            "[identities] {}: author and committer emails must match {}",
+            id.origin,
+            id.allow_text.join(", ")
+        );
+    }
+    if let Some((re, o)) = &p.commits.message_pattern {
+        println!("[commits] {o}: messages must match /{}/", re.as_str());
+    }
+    if let Some(o) = &p.commits.signed_off_by {
+        println!("[commits] {o}: every commit needs its author's Signed-off-by");
+    }
+    if !any {
+        println!("(no [[ref]] or [[path]] block applies here)");
+    }
+    Ok(ACCEPTED)
+}

@@ -14,6 +14,8 @@ usage:
   pushguard check [--policy FILE] [--repo DIR] --ref REF [--format human|json] OLD..NEW
                                                  judge a range as if REF moved from OLD to NEW
   pushguard policy check FILE                    validate a policy file
+  pushguard policy explain FILE --ref REF [--path PATH] [--pusher NAME]
+                                                 which rules apply there, and what they demand
   pushguard install --host git --repo DIR [--policy FILE] [--force]
   pushguard uninstall --host git --repo DIR
   pushguard demo [--keep]                        one accepted and one rejected push, for real
@@ -43,6 +45,8 @@ struct Opts {
     ref_name: Option<String>,
     host: Option<String>,
     format: Option<String>,
+    path: Option<String>,
+    pusher: Option<String>,
     force: bool,
     keep: bool,
     positional: Vec<String>,
@@ -63,6 +67,8 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
             "--ref" => o.ref_name = Some(value("--ref")?),
             "--host" => o.host = Some(value("--host")?),
             "--format" => o.format = Some(value("--format")?),
+            "--path" => o.path = Some(value("--path")?),
+            "--pusher" => o.pusher = Some(value("--pusher")?),
             "--force" => o.force = true,
             "--keep" => o.keep = true,
             s if s.starts_with("--") => anyhow::bail!("unknown option {s}\n\n{USAGE}"),
@@ -97,7 +103,20 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
         }
         "policy" => match o.positional.as_slice() {
             [sub, file] if sub == "check" => Ok(commands::policy_check(&PathBuf::from(file))),
-            _ => anyhow::bail!("usage: pushguard policy check FILE"),
+            [sub, file] if sub == "explain" => {
+                let ref_name = o
+                    .ref_name
+                    .ok_or_else(|| anyhow::anyhow!("policy explain needs --ref REF"))?;
+                commands::policy_explain(
+                    &PathBuf::from(file),
+                    &ref_name,
+                    o.path.as_deref(),
+                    o.pusher.as_deref(),
+                )
+            }
+            _ => anyhow::bail!(
+                "usage: pushguard policy check FILE | policy explain FILE --ref REF [--path PATH] [--pusher NAME]"
+            ),
         },
         "install" | "uninstall" => {
             let host = o.host.as_deref().unwrap_or("git");

@@ -208,3 +208,53 @@ fn forbidden_files_private_keys_and_large_blobs() {
         "{r:?}"
     );
 }
+
+#[test]
+fn policy_explain_names_the_rules_that_apply() {
+    let f = fixture();
+    let policy = f.policy.to_str().unwrap();
+    let r = f.pushguard(&[
+        "policy",
+        "explain",
+        policy,
+        "--ref",
+        "refs/heads/main",
+        "--path",
+        "clusters/prod/app.yaml",
+        "--pusher",
+        "dev-bob",
+    ]);
+    assert!(r.ok, "{r:?}");
+    assert!(
+        r.out.contains("[[path]]")
+            && r.out
+                .contains("only pushers sre-anna may push changes (dev-bob may NOT)"),
+        "{r:?}"
+    );
+    let r = f.pushguard(&[
+        "policy",
+        "explain",
+        policy,
+        "--ref",
+        "refs/heads/dev",
+        "--path",
+        "clusters/prod/app.yaml",
+    ]);
+    assert!(
+        !r.out.contains("only pushers"),
+        "the block is scoped to main: {r:?}"
+    );
+    let r = f.pushguard(&[
+        "policy",
+        "explain",
+        policy,
+        "--ref",
+        "refs/heads/dev",
+        "--path",
+        "x/.env",
+    ]);
+    assert!(
+        r.out.contains("[files] forbidden: x/.env matches .env"),
+        "{r:?}"
+    );
+}
