@@ -1,15 +1,26 @@
-//! Installing the hook shim where a host runs it.
+//! Installing the hook shim where each host runs it (see `docs/hosts.md`).
 //!
 //! The shims in `hooks/` are one `exec` line that passes the policy path; everything else is in
 //! the binary. Installing is idempotent (the same shim twice changes nothing), recognises its own
 //! earlier versions by the `pushguard-managed` marker, and never replaces someone else's hook
-//! unless told to with `--force` (the old hook is then kept beside it).
+//! unless told to with `--force` (the old hook is then kept beside it, and put back by
+//! `uninstall`). Every install says what it changed and how to undo it.
+//!
+//! | host | where |
+//! |---|---|
+//! | git | `<repo>/hooks/pre-receive` (or `core.hooksPath`) |
+//! | gitea, forgejo | `<repo>.git/hooks/pre-receive.d/pushguard`, one repository or every one under a root |
+//! | gitlab | `<repo>/custom_hooks/pre-receive.d/pushguard`, `<custom_hooks_dir>/pre-receive.d/pushguard`, or a tarball for `gitaly hooks set` |
+//! | gitolite | `<LOCAL_CODE or ~/.gitolite>/hooks/common/pre-receive`, then `gitolite setup --hooks-only` |
 
 use std::path::{Path, PathBuf};
 
 /// Marks a hook file as ours.
 pub const MARKER: &str = "pushguard-managed";
 const GIT_SHIM: &str = include_str!("../hooks/git/pre-receive");
+const GITEA_SHIM: &str = include_str!("../hooks/gitea/pushguard");
+const GITLAB_SHIM: &str = include_str!("../hooks/gitlab/pushguard");
+const GITOLITE_SHIM: &str = include_str!("../hooks/gitolite/pre-receive");
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -17,13 +28,81 @@ pub enum InstallError {
     NotARepo(PathBuf),
     #[error("{path} already exists and was not installed by pushguard; rerun with --force to replace it (it will be kept as {backup})")]
     Foreign { path: PathBuf, backup: PathBuf },
-    #[error("host {0:?} is not supported yet: use --host git")]
-    UnsupportedHost(String),
+    #[error("{0}")]
+    Usage(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("`{command}` failed: {message}")]
+    Command { command: String, message: String },
+}
+
+/// The hosts pushguard installs for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    Git,
+    Gitea,
+    Gitlab,
+    Gitolite,
+}
+
+impl Host {
+    pub fn parse(s: &str) -> Result<Host, InstallError> {
+        match s {
+            "git" => Ok(Host::Git),
+            "gitea" | "forgejo" => Ok(Host::Gitea),
+            "gitlab" => Ok(Host::Gitlab),
+            "gitolite" => Ok(Host::Gitolite),
+            other => Err(InstallError::Usage(format!(
+                "unknown host {other:?}: use git, gitea, forgejo, gitlab or gitolite"
+            ))),
+        }
+    }
+
+    fn shim(self) -> &'static str {
+        match self {
+            Host::Git => GIT_SHIM,
+            Host::Gitea => GITEA_SHIM,
+            Host::Gitlab => GITLAB_SHIM,
+            Host::Gitolite => GITOLITE_SHIM,
+        }
+    }
+}
+
+/// Where to install, as given on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Target {
+    /// One repository (`--repo`).
+    pub repo: Option<PathBuf>,
+    /// Gitea/Forgejo: every repository under this root (`--all`).
+    pub all: Option<PathBuf>,
+    /// GitLab: the global `custom_hooks_dir` (`--global`).
+    pub global: Option<PathBuf>,
+    /// GitLab: write a tarball for `gitaly hooks set` instead (`--tarball`).
+    pub tarball: Option<PathBuf>,
+    /// gitolite: the hosting user's home (`--gitolite-home`), and optionally `LOCAL_CODE`.
+    pub gitolite_home: Option<PathBuf>,
+    pub local_code: Option<PathBuf>,
+}
+
+impl Target {
+    /// The command-line options that name this target (for the undo hint).
+    pub fn args(&self) -> String {
+        let mut out = Vec::new();
+        let mut add = |flag: &str, v: &Option<PathBuf>| {
+            if let Some(p) = v {
+                out.push(format!("{flag} {}", shell_quote(&p.to_string_lossy())));
+            }
+        };
+        add("--repo", &self.repo);
+        add("--all", &self.all);
+        add("--global", &self.global);
+        add("--gitolite-home", &self.gitolite_home);
+        add("--local-code", &self.local_code);
+        out.join(" ")
+    }
 }
 
 /// What an install or uninstall did, for the administrator.
@@ -41,9 +120,13 @@ pub enum Outcome {
     },
     Removed {
         hook: PathBuf,
+        restored: bool,
     },
     NotInstalled {
         hook: PathBuf,
+    },
+    Wrote {
+        file: PathBuf,
     },
 }
 
@@ -55,11 +138,7 @@ impl std::fmt::Display for Outcome {
                 if let Some(s) = saved {
                     write!(f, " (the previous hook is kept as {})", s.display())?;
                 }
-                write!(
-                    f,
-                    "\nto undo: pushguard uninstall --host git --repo {}",
-                    repo_of(hook).display()
-                )
+                Ok(())
             }
             Outcome::Updated { hook } => write!(f, "updated {}", hook.display()),
             Outcome::Unchanged { hook } => {
@@ -69,7 +148,13 @@ impl std::fmt::Display for Outcome {
                     hook.display()
                 )
             }
-            Outcome::Removed { hook } => write!(f, "removed {}", hook.display()),
+            Outcome::Removed { hook, restored } => {
+                write!(f, "removed {}", hook.display())?;
+                if *restored {
+                    write!(f, " (and put back the hook it had replaced)")?;
+                }
+                Ok(())
+            }
             Outcome::NotInstalled { hook } => {
                 write!(
                     f,
@@ -77,15 +162,9 @@ impl std::fmt::Display for Outcome {
                     hook.display()
                 )
             }
+            Outcome::Wrote { file } => write!(f, "wrote {}", file.display()),
         }
     }
-}
-
-fn repo_of(hook: &Path) -> PathBuf {
-    hook.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
 }
 
 /// The git directory of a repository path (bare, or a work tree with `.git/`).
@@ -100,82 +179,289 @@ pub fn git_dir(repo: &Path) -> Result<PathBuf, InstallError> {
     }
 }
 
-/// The shim text for plain git.
-pub fn git_shim(binary: &Path, policy: &Path) -> String {
-    GIT_SHIM
+/// The shim text for a host.
+pub fn shim(host: Host, binary: &Path, policy: &Path) -> String {
+    host.shim()
         .replace("@PUSHGUARD@", &shell_quote(&binary.to_string_lossy()))
         .replace("@POLICY@", &shell_quote(&policy.to_string_lossy()))
 }
 
-/// Installs the plain-git shim as `hooks/pre-receive` of `repo`.
-pub fn install_git(
-    repo: &Path,
+/// The hook files a host and target name (one, or one per repository for `--all`).
+pub fn hook_paths(host: Host, target: &Target) -> Result<Vec<PathBuf>, InstallError> {
+    let need_repo = |what: &str| {
+        InstallError::Usage(format!(
+            "--host {what} needs {}",
+            match what {
+                "gitea" => "--repo DIR or --all ROOT",
+                "gitlab" => "--repo DIR, --global CUSTOM_HOOKS_DIR or --tarball FILE",
+                "gitolite" =>
+                    "--gitolite-home DIR (and --local-code DIR if the rc sets LOCAL_CODE)",
+                _ => "--repo DIR",
+            }
+        ))
+    };
+    match host {
+        Host::Git => {
+            let repo = target.repo.as_ref().ok_or_else(|| need_repo("git"))?;
+            Ok(vec![git_dir(repo)?.join("hooks").join("pre-receive")])
+        }
+        Host::Gitea => {
+            if let Some(root) = &target.all {
+                let repos = find_repositories(root)?;
+                return Ok(repos
+                    .into_iter()
+                    .map(|r| r.join("hooks").join("pre-receive.d").join("pushguard"))
+                    .collect());
+            }
+            let repo = target.repo.as_ref().ok_or_else(|| need_repo("gitea"))?;
+            Ok(vec![git_dir(repo)?
+                .join("hooks")
+                .join("pre-receive.d")
+                .join("pushguard")])
+        }
+        Host::Gitlab => {
+            if let Some(dir) = &target.global {
+                return Ok(vec![dir.join("pre-receive.d").join("pushguard")]);
+            }
+            let repo = target.repo.as_ref().ok_or_else(|| need_repo("gitlab"))?;
+            Ok(vec![git_dir(repo)?
+                .join("custom_hooks")
+                .join("pre-receive.d")
+                .join("pushguard")])
+        }
+        Host::Gitolite => {
+            let home = target
+                .gitolite_home
+                .as_ref()
+                .ok_or_else(|| need_repo("gitolite"))?;
+            let code = target
+                .local_code
+                .clone()
+                .unwrap_or_else(|| home.join(".gitolite"));
+            Ok(vec![code.join("hooks").join("common").join("pre-receive")])
+        }
+    }
+}
+
+/// Bare repositories below `root` (Gitea keeps `<owner>/<name>.git`), sorted.
+pub fn find_repositories(root: &Path) -> Result<Vec<PathBuf>, InstallError> {
+    let io = |source| InstallError::Io {
+        path: root.to_path_buf(),
+        source,
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        if git_dir(&dir).is_ok() && dir.extension().is_some_and(|e| e == "git") {
+            out.push(dir);
+            continue;
+        }
+        if depth >= 3 {
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            if entry.file_type().map_err(io)?.is_dir() {
+                stack.push((entry.path(), depth + 1));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Installs the host's shim at every hook path the target names.
+pub fn install(
+    host: Host,
+    target: &Target,
     binary: &Path,
     policy: &Path,
     force: bool,
-) -> Result<Outcome, InstallError> {
-    let hooks = git_dir(repo)?.join("hooks");
-    let hook = hooks.join("pre-receive");
+) -> Result<Vec<Outcome>, InstallError> {
+    let text = shim(host, binary, policy);
+    if host == Host::Gitlab {
+        if let Some(out) = &target.tarball {
+            write_tarball(out, "custom_hooks/pre-receive.d/pushguard", text.as_bytes())?;
+            return Ok(vec![Outcome::Wrote { file: out.clone() }]);
+        }
+    }
+    let mut outcomes = Vec::new();
+    for hook in hook_paths(host, target)? {
+        outcomes.push(install_file(&hook, &text, force)?);
+    }
+    if host == Host::Gitolite {
+        if let Some(home) = &target.gitolite_home {
+            run_gitolite_hooks_only(home)?;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Removes the shim from every hook path the target names.
+pub fn uninstall(host: Host, target: &Target) -> Result<Vec<Outcome>, InstallError> {
+    let mut outcomes = Vec::new();
+    for hook in hook_paths(host, target)? {
+        outcomes.push(uninstall_file(&hook)?);
+    }
+    if host == Host::Gitolite {
+        if let Some(home) = &target.gitolite_home {
+            // The repositories' pre-receive links now dangle; gitolite skips missing hooks, but
+            // tidy them: `--hooks-only` re-links what is left.
+            run_gitolite_hooks_only(home)?;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// How to undo an install, for the message after it.
+pub fn undo_hint(host: &str, args: &str) -> String {
+    format!("to undo: pushguard uninstall --host {host} {args}")
+}
+
+fn install_file(hook: &Path, text: &str, force: bool) -> Result<Outcome, InstallError> {
+    let dir = hook.parent().ok_or_else(|| {
+        InstallError::Usage(format!("{} has no parent directory", hook.display()))
+    })?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| InstallError::Io { path, source }
     };
-    let text = git_shim(binary, policy);
+    let backup = saved_path(hook);
     let mut saved = None;
     let mut updating = false;
-    match std::fs::read(&hook) {
-        Ok(existing) if existing == text.as_bytes() => return Ok(Outcome::Unchanged { hook }),
+    match std::fs::read(hook) {
+        Ok(existing) if existing == text.as_bytes() => {
+            return Ok(Outcome::Unchanged {
+                hook: hook.to_path_buf(),
+            })
+        }
         Ok(existing) if String::from_utf8_lossy(&existing).contains(MARKER) => updating = true,
         Ok(_) => {
-            let backup = hooks.join("pre-receive.pushguard-saved");
             if !force {
-                return Err(InstallError::Foreign { path: hook, backup });
+                return Err(InstallError::Foreign {
+                    path: hook.to_path_buf(),
+                    backup,
+                });
             }
-            std::fs::rename(&hook, &backup).map_err(io(&hook))?;
+            std::fs::rename(hook, &backup).map_err(io(hook))?;
             saved = Some(backup);
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
             return Err(InstallError::Io {
-                path: hook,
+                path: hook.to_path_buf(),
                 source: e,
             })
         }
     }
-    std::fs::create_dir_all(&hooks).map_err(io(&hooks))?;
-    // Write beside and rename, so git never runs a half-written hook.
-    let tmp = hooks.join(".pre-receive.pushguard-tmp");
-    std::fs::write(&tmp, &text).map_err(io(&tmp))?;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    // Write beside and rename, so the host never runs a half-written hook. The temporary name
+    // starts with a dot and ends with `~`, which both Gitea's and GitLab's runners skip.
+    let tmp = dir.join(".pushguard-tmp~");
+    std::fs::write(&tmp, text).map_err(io(&tmp))?;
     set_executable(&tmp).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &hook).map_err(io(&hook))?;
+    std::fs::rename(&tmp, hook).map_err(io(hook))?;
     Ok(if updating {
-        Outcome::Updated { hook }
+        Outcome::Updated {
+            hook: hook.to_path_buf(),
+        }
     } else {
-        Outcome::Installed { hook, saved }
+        Outcome::Installed {
+            hook: hook.to_path_buf(),
+            saved,
+        }
     })
 }
 
-/// Removes our shim (and puts back a hook `--force` had set aside).
-pub fn uninstall_git(repo: &Path) -> Result<Outcome, InstallError> {
-    let hooks = git_dir(repo)?.join("hooks");
-    let hook = hooks.join("pre-receive");
-    match std::fs::read(&hook) {
+fn saved_path(hook: &Path) -> PathBuf {
+    let name = hook
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Not executable-looking to the runners: `.d` runners skip names ending in `~`? Only GitLab
+    // does, so the saved copy also loses its executable bit (see uninstall_file).
+    hook.with_file_name(format!("{name}.pushguard-saved"))
+}
+
+fn uninstall_file(hook: &Path) -> Result<Outcome, InstallError> {
+    match std::fs::read(hook) {
         Ok(existing) if String::from_utf8_lossy(&existing).contains(MARKER) => {
-            std::fs::remove_file(&hook).map_err(|source| InstallError::Io {
-                path: hook.clone(),
+            std::fs::remove_file(hook).map_err(|source| InstallError::Io {
+                path: hook.to_path_buf(),
                 source,
             })?;
-            let backup = hooks.join("pre-receive.pushguard-saved");
-            if backup.is_file() {
-                std::fs::rename(&backup, &hook).map_err(|source| InstallError::Io {
+            let backup = saved_path(hook);
+            let restored = backup.is_file();
+            if restored {
+                std::fs::rename(&backup, hook).map_err(|source| InstallError::Io {
                     path: backup.clone(),
                     source,
                 })?;
             }
-            Ok(Outcome::Removed { hook })
+            Ok(Outcome::Removed {
+                hook: hook.to_path_buf(),
+                restored,
+            })
         }
-        _ => Ok(Outcome::NotInstalled { hook }),
+        _ => Ok(Outcome::NotInstalled {
+            hook: hook.to_path_buf(),
+        }),
     }
+}
+
+fn run_gitolite_hooks_only(home: &Path) -> Result<(), InstallError> {
+    let command = "gitolite setup --hooks-only";
+    let out = std::process::Command::new("gitolite")
+        .args(["setup", "--hooks-only"])
+        .env("HOME", home)
+        .output()
+        .map_err(|e| InstallError::Command {
+            command: command.into(),
+            message: format!("{e} (is gitolite installed and on PATH?)"),
+        })?;
+    if !out.status.success() {
+        return Err(InstallError::Command {
+            command: command.into(),
+            message: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// A one-file ustar archive with its parent directories, as `gitaly hooks set` takes it.
+fn write_tarball(out: &Path, name: &str, content: &[u8]) -> Result<(), InstallError> {
+    let mut tar = Vec::new();
+    let parts: Vec<&str> = name.split('/').collect();
+    for i in 1..parts.len() {
+        let dir = format!("{}/", parts[..i].join("/"));
+        tar.extend(tar_header(&dir, 0, 0o755, b'5'));
+    }
+    tar.extend(tar_header(name, content.len(), 0o755, b'0'));
+    tar.extend_from_slice(content);
+    let pad = (512 - content.len() % 512) % 512;
+    tar.extend(std::iter::repeat_n(0u8, pad + 1024));
+    std::fs::write(out, tar).map_err(|source| InstallError::Io {
+        path: out.to_path_buf(),
+        source,
+    })
+}
+
+fn tar_header(name: &str, size: usize, mode: u32, kind: u8) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    let put = |h: &mut Vec<u8>, at: usize, s: &[u8]| h[at..at + s.len()].copy_from_slice(s);
+    put(&mut h, 0, name.as_bytes());
+    put(&mut h, 100, format!("{mode:07o}\0").as_bytes());
+    put(&mut h, 108, b"0000000\0");
+    put(&mut h, 116, b"0000000\0");
+    put(&mut h, 124, format!("{size:011o}\0").as_bytes());
+    put(&mut h, 136, b"00000000000\0");
+    put(&mut h, 148, b"        ");
+    h[156] = kind;
+    put(&mut h, 257, b"ustar\0");
+    put(&mut h, 263, b"00");
+    let sum: u32 = h.iter().map(|&b| b as u32).sum();
+    put(&mut h, 148, format!("{sum:06o}\0 ").as_bytes());
+    h
 }
 
 #[cfg(unix)]
@@ -194,50 +480,79 @@ pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// Installs the plain-git shim into one repository (used by the demo).
+pub fn install_git(
+    repo: &Path,
+    binary: &Path,
+    policy: &Path,
+    force: bool,
+) -> Result<Outcome, InstallError> {
+    let target = Target {
+        repo: Some(repo.to_path_buf()),
+        ..Target::default()
+    };
+    let mut out = install(Host::Git, &target, binary, policy, force)?;
+    out.pop()
+        .ok_or_else(|| InstallError::Usage("nothing was installed".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn bare() -> tempfile::TempDir {
-        let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join("HEAD"), "ref: refs/heads/main\n").unwrap();
-        std::fs::create_dir_all(d.path().join("objects")).unwrap();
-        d
+    fn bare_at(p: &Path) {
+        std::fs::create_dir_all(p.join("objects")).unwrap();
+        std::fs::write(p.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    }
+
+    fn repo_target(p: &Path) -> Target {
+        Target {
+            repo: Some(p.to_path_buf()),
+            ..Target::default()
+        }
     }
 
     #[test]
     fn install_is_idempotent_and_respects_foreign_hooks() {
-        let d = bare();
+        let d = tempfile::tempdir().unwrap();
+        bare_at(d.path());
         let bin = Path::new("/usr/local/bin/pushguard");
         let pol = Path::new("/etc/pushguard/it's.toml");
-        let first = install_git(d.path(), bin, pol, false).unwrap();
-        assert!(matches!(first, Outcome::Installed { saved: None, .. }));
+        let t = repo_target(d.path());
+        let first = install(Host::Git, &t, bin, pol, false).unwrap();
+        assert!(matches!(first[0], Outcome::Installed { saved: None, .. }));
         let text = std::fs::read_to_string(d.path().join("hooks/pre-receive")).unwrap();
         assert!(text.contains(
             "exec '/usr/local/bin/pushguard' pre-receive --policy '/etc/pushguard/it'\\''s.toml'"
         ));
         assert!(matches!(
-            install_git(d.path(), bin, pol, false).unwrap(),
+            install(Host::Git, &t, bin, pol, false).unwrap()[0],
             Outcome::Unchanged { .. }
         ));
         assert!(matches!(
-            install_git(d.path(), bin, Path::new("/other.toml"), false).unwrap(),
+            install(Host::Git, &t, bin, Path::new("/other.toml"), false).unwrap()[0],
             Outcome::Updated { .. }
         ));
         assert!(matches!(
-            uninstall_git(d.path()).unwrap(),
-            Outcome::Removed { .. }
+            uninstall(Host::Git, &t).unwrap()[0],
+            Outcome::Removed {
+                restored: false,
+                ..
+            }
         ));
         assert!(!d.path().join("hooks/pre-receive").exists());
 
         std::fs::write(d.path().join("hooks/pre-receive"), "#!/bin/sh\nexit 0\n").unwrap();
         assert!(matches!(
-            install_git(d.path(), bin, pol, false),
+            install(Host::Git, &t, bin, pol, false),
             Err(InstallError::Foreign { .. })
         ));
-        let forced = install_git(d.path(), bin, pol, true).unwrap();
-        assert!(matches!(forced, Outcome::Installed { saved: Some(_), .. }));
-        uninstall_git(d.path()).unwrap();
+        let forced = install(Host::Git, &t, bin, pol, true).unwrap();
+        assert!(matches!(
+            forced[0],
+            Outcome::Installed { saved: Some(_), .. }
+        ));
+        uninstall(Host::Git, &t).unwrap();
         let restored = std::fs::read_to_string(d.path().join("hooks/pre-receive")).unwrap();
         assert_eq!(
             restored, "#!/bin/sh\nexit 0\n",
@@ -246,10 +561,107 @@ mod tests {
     }
 
     #[test]
+    fn gitea_all_repositories_and_gitlab_places() {
+        let d = tempfile::tempdir().unwrap();
+        for r in ["ops/fleet.git", "ops/apps.git", "dev/site.git"] {
+            bare_at(&d.path().join(r));
+        }
+        std::fs::create_dir_all(d.path().join("ops/fleet.git/hooks/pre-receive.d")).unwrap();
+        std::fs::write(
+            d.path().join("ops/fleet.git/hooks/pre-receive.d/gitea"),
+            "gitea's own",
+        )
+        .unwrap();
+        let t = Target {
+            all: Some(d.path().to_path_buf()),
+            ..Target::default()
+        };
+        let out = install(
+            Host::Gitea,
+            &t,
+            Path::new("/pg"),
+            Path::new("/p.toml"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(out.len(), 3);
+        assert!(d
+            .path()
+            .join("dev/site.git/hooks/pre-receive.d/pushguard")
+            .is_file());
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("ops/fleet.git/hooks/pre-receive.d/gitea"))
+                .unwrap(),
+            "gitea's own"
+        );
+        // A repository created later is covered by running the same command again.
+        bare_at(&d.path().join("dev/new.git"));
+        let again = install(
+            Host::Gitea,
+            &t,
+            Path::new("/pg"),
+            Path::new("/p.toml"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            again
+                .iter()
+                .filter(|o| matches!(o, Outcome::Installed { .. }))
+                .count(),
+            1
+        );
+
+        let g = repo_target(&d.path().join("ops/apps.git"));
+        install(
+            Host::Gitlab,
+            &g,
+            Path::new("/pg"),
+            Path::new("/p.toml"),
+            false,
+        )
+        .unwrap();
+        assert!(d
+            .path()
+            .join("ops/apps.git/custom_hooks/pre-receive.d/pushguard")
+            .is_file());
+        let tarball = d.path().join("hooks.tar");
+        let t = Target {
+            tarball: Some(tarball.clone()),
+            ..Target::default()
+        };
+        install(
+            Host::Gitlab,
+            &t,
+            Path::new("/pg"),
+            Path::new("/p.toml"),
+            false,
+        )
+        .unwrap();
+        let listing = std::process::Command::new("tar")
+            .arg("-tvf")
+            .arg(&tarball)
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&listing.stdout);
+        assert!(
+            listing.contains("custom_hooks/pre-receive.d/pushguard"),
+            "{listing}"
+        );
+        assert!(listing.contains("-rwxr-xr-x"), "{listing}");
+    }
+
+    #[test]
     fn refuses_non_repositories() {
         let d = tempfile::tempdir().unwrap();
         assert!(matches!(
-            install_git(d.path(), Path::new("/x"), Path::new("/y"), false),
+            install(
+                Host::Git,
+                &repo_target(d.path()),
+                Path::new("/x"),
+                Path::new("/y"),
+                false
+            ),
             Err(InstallError::NotARepo(_))
         ));
     }

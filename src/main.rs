@@ -16,8 +16,12 @@ usage:
   pushguard policy check FILE                    validate a policy file
   pushguard policy explain FILE --ref REF [--path PATH] [--pusher NAME]
                                                  which rules apply there, and what they demand
-  pushguard install --host git --repo DIR [--policy FILE] [--force]
-  pushguard uninstall --host git --repo DIR
+  pushguard install --host HOST TARGET [--policy FILE] [--force]
+  pushguard uninstall --host HOST TARGET
+      git:             --repo DIR                  hooks/pre-receive
+      gitea, forgejo:  --repo DIR | --all ROOT     hooks/pre-receive.d/pushguard
+      gitlab:          --repo DIR | --global DIR | --tarball FILE
+      gitolite:        --gitolite-home DIR [--local-code DIR]
   pushguard demo [--keep]                        one accepted and one rejected push, for real
   pushguard version
 
@@ -47,6 +51,11 @@ struct Opts {
     format: Option<String>,
     path: Option<String>,
     pusher: Option<String>,
+    all: Option<PathBuf>,
+    global: Option<PathBuf>,
+    tarball: Option<PathBuf>,
+    gitolite_home: Option<PathBuf>,
+    local_code: Option<PathBuf>,
     force: bool,
     keep: bool,
     positional: Vec<String>,
@@ -68,6 +77,11 @@ fn parse(args: &[String]) -> anyhow::Result<Opts> {
             "--host" => o.host = Some(value("--host")?),
             "--format" => o.format = Some(value("--format")?),
             "--path" => o.path = Some(value("--path")?),
+            "--all" => o.all = Some(PathBuf::from(value("--all")?)),
+            "--global" => o.global = Some(PathBuf::from(value("--global")?)),
+            "--tarball" => o.tarball = Some(PathBuf::from(value("--tarball")?)),
+            "--gitolite-home" => o.gitolite_home = Some(PathBuf::from(value("--gitolite-home")?)),
+            "--local-code" => o.local_code = Some(PathBuf::from(value("--local-code")?)),
             "--pusher" => o.pusher = Some(value("--pusher")?),
             "--force" => o.force = true,
             "--keep" => o.keep = true,
@@ -119,27 +133,33 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
             ),
         },
         "install" | "uninstall" => {
-            let host = o.host.as_deref().unwrap_or("git");
-            if host != "git" {
-                anyhow::bail!("--host {host} is not supported yet: this version installs for plain git (--host git)");
-            }
-            let repo = o
-                .repo
-                .ok_or_else(|| anyhow::anyhow!("{command} needs --repo DIR"))?;
-            let outcome = if command == "install" {
-                let policy = commands::policy_path(o.policy);
-                let policy = std::path::absolute(&policy)?;
+            use pushguard::install::{self, Host, Target};
+            let host_name = o.host.as_deref().unwrap_or("git");
+            let host = Host::parse(host_name)?;
+            let target = Target {
+                repo: o.repo.clone(),
+                all: o.all.clone(),
+                global: o.global.clone(),
+                tarball: o.tarball.clone(),
+                gitolite_home: o.gitolite_home.clone(),
+                local_code: o.local_code.clone(),
+            };
+            let outcomes = if command == "install" {
+                let policy = std::path::absolute(commands::policy_path(o.policy))?;
                 let binary = std::env::current_exe()?;
                 if let Err(e) = pushguard::policy::Policy::load(&policy) {
-                    eprintln!(
-                        "warning: {e}\nwarning: every push will be rejected until the policy loads"
-                    );
+                    eprintln!("warning: {e}\nwarning: every push will be rejected until the policy loads");
                 }
-                pushguard::install::install_git(&repo, &binary, &policy, o.force)?
+                install::install(host, &target, &binary, &policy, o.force)?
             } else {
-                pushguard::install::uninstall_git(&repo)?
+                install::uninstall(host, &target)?
             };
-            println!("{outcome}");
+            for outcome in &outcomes {
+                println!("{outcome}");
+            }
+            if command == "install" {
+                println!("{}", install::undo_hint(host_name, &target.args()));
+            }
             Ok(0)
         }
         "demo" => pushguard::demo::run(o.keep),

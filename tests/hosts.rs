@@ -1,0 +1,238 @@
+//! Hosts' hook runners, reproduced faithfully (tests/hosts/): Gitea's pre-receive.d dispatcher
+//! and GitLab's filtered-environment chain, with pushguard installed by `pushguard install`
+//! exactly where each host looks for it, and real pushes through them.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const POLICY: &str = r#"version = 1
+[identities]
+allow = ["*@example.com"]
+[[ref]]
+match = "refs/heads/main"
+force_push = false
+[[path]]
+match = "clusters/prod/**"
+refs = "refs/heads/main"
+pushers = ["anna"]
+"#;
+
+fn install_runner(f: &Fixture, runner: &str) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/hosts")
+        .join(runner);
+    std::fs::copy(src, f.bare.join("hooks/pre-receive")).unwrap();
+}
+
+fn write_exec(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn gitea_env<'a>(pusher: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("GITEA_REPO_USER_NAME", "ops"),
+        ("GITEA_REPO_NAME", "fleet"),
+        ("GITEA_PUSHER_NAME", pusher),
+        ("GITEA_PUSHER_ID", "3"),
+        ("GITEA_REPO_ID", "9"),
+        ("GITEA_KEY_ID", "11"),
+        ("GITEA_ROOT_URL", "https://git.example.com/"),
+        ("SSH_ORIGINAL_COMMAND", "git-receive-pack 'ops/fleet.git'"),
+    ]
+}
+
+fn gitea_fixture() -> Fixture {
+    let f = Fixture::new(POLICY);
+    std::fs::remove_file(f.bare.join("hooks/pre-receive")).unwrap();
+    install_runner(&f, "gitea-pre-receive");
+    // Gitea's own check, which the dispatcher runs first (glob order: gitea < pushguard).
+    write_exec(
+        &f.bare.join("hooks/pre-receive.d/gitea"),
+        "#!/bin/sh\ncat >/dev/null\necho \"Gitea: checked\"\nexit 0\n",
+    );
+    let r = f.pushguard(&[
+        "install",
+        "--host",
+        "gitea",
+        "--repo",
+        f.bare.to_str().unwrap(),
+        "--policy",
+        f.policy.to_str().unwrap(),
+    ]);
+    assert!(r.ok && r.out.contains("pre-receive.d/pushguard"), "{r:?}");
+    assert!(
+        r.out
+            .contains("to undo: pushguard uninstall --host gitea --repo"),
+        "{r:?}"
+    );
+    f
+}
+
+#[test]
+fn gitea_dispatcher_runs_pushguard_beside_gitea() {
+    let f = gitea_fixture();
+    f.commit("apps/a.yaml", "a", "apps");
+    let r = f.push_as(&gitea_env("dev-bob"), &["origin", "main"]);
+    assert_accepted(&r);
+    assert!(r.out.contains("remote: Gitea: checked"), "{r:?}");
+    assert!(r.out.contains("remote: pushguard: push accepted"), "{r:?}");
+    f.commit("clusters/prod/a.yaml", "a", "prod");
+    let r = f.push_as(&gitea_env("dev-bob"), &["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("not pusher \"dev-bob\""),
+        "Gitea's pusher is read: {r:?}"
+    );
+    assert!(!r.out.contains("GL-HOOK-ERR"), "{r:?}");
+    assert_accepted(&f.push_as(&gitea_env("anna"), &["origin", "main"]));
+}
+
+#[test]
+fn gitea_internal_pull_request_refs_pass() {
+    let f = gitea_fixture();
+    f.commit("apps/a.yaml", "a", "apps");
+    assert_accepted(&f.push_as(&gitea_env("anna"), &["origin", "main"]));
+    f.commit_as(
+        "outsider@elsewhere.test",
+        "apps/b.yaml",
+        "b",
+        "a contributor's PR",
+    );
+    let mut env = gitea_env("gitea");
+    env.push(("GITEA_INTERNAL_PUSH", "true"));
+    env.push(("GITEA_PR_ID", "5"));
+    assert_accepted(&f.push_as(&env, &["origin", "HEAD:refs/pull/5/head"]));
+    // The same commit is judged when it reaches a branch.
+    let r = f.push_as(&gitea_env("anna"), &["origin", "HEAD:main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[identities.allow]"), "{r:?}");
+}
+
+#[test]
+fn gitea_runs_every_hook_and_pushguard_still_rejects_when_another_hook_fails() {
+    let f = gitea_fixture();
+    write_exec(
+        &f.bare.join("hooks/pre-receive.d/gitea"),
+        "#!/bin/sh\ncat >/dev/null\necho 'Gitea: refused'\nexit 3\n",
+    );
+    f.commit_as("outsider@elsewhere.test", "apps/b.yaml", "b", "x");
+    let r = f.push_as(&gitea_env("anna"), &["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("Gitea: refused"), "{r:?}");
+    assert!(
+        r.out.contains("error[identities.allow]"),
+        "pushguard ran too: {r:?}"
+    );
+}
+
+fn gitlab_fixture(global: bool) -> (Fixture, tempfile::TempDir) {
+    let f = Fixture::new(POLICY);
+    std::fs::remove_file(f.bare.join("hooks/pre-receive")).unwrap();
+    install_runner(&f, "gitlab-pre-receive");
+    let global_dir = tempfile::tempdir().unwrap();
+    let policy = f.policy.to_str().unwrap();
+    let r = if global {
+        f.pushguard(&[
+            "install",
+            "--host",
+            "gitlab",
+            "--global",
+            global_dir.path().to_str().unwrap(),
+            "--policy",
+            policy,
+        ])
+    } else {
+        f.pushguard(&[
+            "install",
+            "--host",
+            "gitlab",
+            "--repo",
+            f.bare.to_str().unwrap(),
+            "--policy",
+            policy,
+        ])
+    };
+    assert!(r.ok, "{r:?}");
+    (f, global_dir)
+}
+
+fn gitlab_env(global: &Path, user: &str) -> Vec<(String, String)> {
+    vec![
+        ("GITLAB_GLOBAL_HOOKS".into(), global.display().to_string()),
+        ("GL_USERNAME".into(), user.into()),
+    ]
+}
+
+fn push_gitlab(f: &Fixture, env: &[(String, String)], args: &[&str]) -> Run {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    f.push_as(&env, args)
+}
+
+#[test]
+fn gitlab_per_repository_and_global_hooks_in_a_filtered_environment() {
+    for global in [false, true] {
+        let (f, dir) = gitlab_fixture(global);
+        f.commit("apps/a.yaml", "a", "apps");
+        let r = push_gitlab(&f, &gitlab_env(dir.path(), "dana"), &["origin", "main"]);
+        assert_accepted(&r);
+        f.commit("clusters/prod/a.yaml", "a", "prod");
+        let r = push_gitlab(&f, &gitlab_env(dir.path(), "dana"), &["origin", "main"]);
+        assert_rejected(&r);
+        assert!(
+            r.out.contains("not pusher \"dana\""),
+            "GL_USERNAME is the pusher: {r:?}"
+        );
+        // GitLab's web UI shows only lines matching ^(GitLab:|GL-HOOK-ERR:)\s*(.+): every line
+        // of our message does.
+        let ours: Vec<&str> = r
+            .out
+            .lines()
+            .filter_map(|l| l.strip_prefix("remote: "))
+            .collect();
+        assert!(ours.len() > 5, "{r:?}");
+        assert!(ours.iter().all(|l| l.starts_with("GL-HOOK-ERR: ")), "{r:?}");
+        assert!(
+            r.out
+                .contains("GL-HOOK-ERR: error[path.pushers] refs/heads/main"),
+            "{r:?}"
+        );
+        assert_accepted(&push_gitlab(
+            &f,
+            &gitlab_env(dir.path(), "anna"),
+            &["origin", "main"],
+        ));
+    }
+}
+
+#[test]
+fn gitlab_stops_at_the_first_failing_hook() {
+    let (f, dir) = gitlab_fixture(true);
+    // A repository hook that fails runs before the global pushguard: the chain stops there.
+    write_exec(
+        &f.bare.join("custom_hooks/pre-receive"),
+        "#!/bin/sh\ncat >/dev/null\necho 'GL-HOOK-ERR: repo hook says no'\nexit 1\n",
+    );
+    f.commit("apps/a.yaml", "a", "apps");
+    let r = push_gitlab(&f, &gitlab_env(dir.path(), "anna"), &["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("repo hook says no"), "{r:?}");
+    assert!(!r.out.contains("pushguard"), "pushguard did not run: {r:?}");
+    // A backup file ending in ~ is skipped; with the failing hook gone pushguard decides.
+    std::fs::rename(
+        f.bare.join("custom_hooks/pre-receive"),
+        f.bare.join("custom_hooks/pre-receive~"),
+    )
+    .unwrap();
+    let r = push_gitlab(&f, &gitlab_env(dir.path(), "anna"), &["origin", "main"]);
+    assert_accepted(&r);
+    assert!(
+        r.out.contains("GL-HOOK-ERR: pushguard: push accepted"),
+        "{r:?}"
+    );
+}
