@@ -34,7 +34,7 @@ fn write_exec(path: &Path, text: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-fn gitea_env<'a>(pusher: &'a str) -> Vec<(&'a str, &'a str)> {
+fn gitea_env(pusher: &str) -> Vec<(&str, &str)> {
     vec![
         ("GITEA_REPO_USER_NAME", "ops"),
         ("GITEA_REPO_NAME", "fleet"),
