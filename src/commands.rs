@@ -155,6 +155,7 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
 pub enum Format {
     Human,
     Json,
+    Sarif,
 }
 
 /// `pushguard check`: the hook's decision on an existing range, as if `ref_name` moved from
@@ -194,6 +195,7 @@ pub fn check(
             report::human(&decision, &facts, &policy_file.display().to_string(), "")
         ),
         Format::Json => println!("{}", report::json(&decision, &facts)),
+        Format::Sarif => println!("{}", report::sarif(&decision)),
     }
     Ok(if decision.accepted {
         ACCEPTED

@@ -11,7 +11,7 @@ pushguard: a pre-receive hook that guards GitOps repositories
 
 usage:
   pushguard pre-receive [--policy FILE]          run as git's pre-receive hook (reads stdin)
-  pushguard check [--policy FILE] [--repo DIR] --ref REF [--format human|json] OLD..NEW
+  pushguard check [--policy FILE] [--repo DIR] --ref REF [--format human|json|sarif] OLD..NEW
                                                  judge a range as if REF moved from OLD to NEW
   pushguard policy check FILE                    validate a policy file
   pushguard policy explain FILE --ref REF [--path PATH] [--pusher NAME]
@@ -110,7 +110,8 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
             let format = match o.format.as_deref() {
                 None | Some("human") => Format::Human,
                 Some("json") => Format::Json,
-                Some(f) => anyhow::bail!("unknown format {f:?}: use human or json"),
+                Some("sarif") => Format::Sarif,
+                Some(f) => anyhow::bail!("unknown format {f:?}: use human, json or sarif"),
             };
             let repo = o.repo.unwrap_or_else(|| PathBuf::from("."));
             commands::check(o.policy, &repo, &ref_name, range, format)

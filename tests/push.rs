@@ -387,3 +387,77 @@ fn config_examples_load_and_docs_name_every_rule() {
         );
     }
 }
+
+#[test]
+fn check_formats_and_exit_codes() {
+    let f = Fixture::new(&format!(
+        "{BASIC_POLICY}\n[files]\nforbidden = [\"*.pem\"]\n"
+    ));
+    let base = f.commit("a.txt", "1", "first");
+    let bad = f.commit_as("eve@elsewhere.test", "tls/key.pem", "k", "add key");
+    let policy = f.policy.to_str().unwrap();
+    let work = f.work.to_str().unwrap();
+    let range = format!("{base}..{bad}");
+    let check = |format: &str| {
+        f.pushguard(&[
+            "check",
+            "--policy",
+            policy,
+            "--repo",
+            work,
+            "--ref",
+            "refs/heads/main",
+            "--format",
+            format,
+            &range,
+        ])
+    };
+    let r = check("human");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.out.contains("error[files.forbidden] refs/heads/main"),
+        "{r:?}"
+    );
+    let r = check("json");
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(v["accepted"], false);
+    assert_eq!(v["updates"][0]["commits"][0], bad.as_str());
+    let r = check("sarif");
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    let file = results
+        .iter()
+        .find(|r| r["ruleId"] == "files.forbidden")
+        .unwrap();
+    assert_eq!(
+        file["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "tls/key.pem"
+    );
+    assert_eq!(file["level"], "error");
+    // A clean range exits 0; a range that does not resolve is an error (2).
+    let r = f.pushguard(&[
+        "check",
+        "--policy",
+        policy,
+        "--repo",
+        work,
+        "--ref",
+        "refs/heads/main",
+        &format!("..{base}"),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = f.pushguard(&[
+        "check",
+        "--policy",
+        policy,
+        "--repo",
+        work,
+        "--ref",
+        "refs/heads/main",
+        "nope..main",
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+}

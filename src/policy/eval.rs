@@ -38,6 +38,9 @@ pub struct Violation {
     pub commit: Option<String>,
     pub subject: Option<String>,
     pub path: Option<String>,
+    /// Line and column in `path` (manifest rules).
+    pub line: Option<u32>,
+    pub column: Option<u32>,
     pub object: Option<String>,
     /// What is wrong, in one sentence.
     pub what: String,
@@ -107,6 +110,8 @@ fn violation(
         commit: commit.map(|c| c.id.to_string()),
         subject: commit.map(|c| c.subject.clone()),
         path: None,
+        line: None,
+        column: None,
         object: None,
         what,
         fix,

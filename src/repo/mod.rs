@@ -78,6 +78,9 @@ impl Repo {
             path: git_dir.to_path_buf(),
             message: e.to_string(),
         };
+        // A work tree (for `check`) has its git directory in .git/; a hook gets the git dir.
+        let dot_git = git_dir.join(".git");
+        let git_dir = if dot_git.exists() { dot_git.as_path() } else { git_dir };
         let opts = gix::open::Options::isolated().open_path_as_is(true);
         let mut repo = gix::open_opts(git_dir, opts).map_err(|e| open_err(&e))?;
         // The commit-graph lives in the repository's own objects/info; load it before the object

@@ -154,6 +154,55 @@ pub fn json(decision: &Decision, facts: &PushFacts) -> String {
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
+/// SARIF 2.1.0, for CI systems that show code-scanning results (GitLab, GitHub, Gitea).
+pub fn sarif(decision: &Decision) -> String {
+    let mut rule_ids: Vec<&str> = decision
+        .violations
+        .iter()
+        .map(|v| v.rule.as_str())
+        .collect();
+    rule_ids.sort();
+    rule_ids.dedup();
+    let results: Vec<serde_json::Value> = decision
+        .violations
+        .iter()
+        .map(|v| {
+            let mut text = format!("{} ({})", v.what, v.ref_name);
+            if let Some(c) = &v.commit {
+                text.push_str(&format!(" in commit {}", c.get(..10).unwrap_or(c)));
+            }
+            text.push_str(&format!(". Fix: {}", v.fix));
+            let mut r = serde_json::json!({
+                "ruleId": v.rule,
+                "level": match v.severity { Severity::Deny => "error", Severity::Warn => "warning" },
+                "message": { "text": text },
+            });
+            if let Some(p) = &v.path {
+                r["locations"] = serde_json::json!([{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": p },
+                        "region": { "startLine": v.line.unwrap_or(1), "startColumn": v.column.unwrap_or(1) }
+                    }
+                }]);
+            }
+            r
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "pushguard",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rule_ids.iter().map(|id| serde_json::json!({"id": id, "shortDescription": {"text": id}})).collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }]
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
