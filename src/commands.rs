@@ -69,7 +69,14 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("."));
             let repo = Repo::open(&git_dir, objects.as_ref())?;
-            let facts = engine::gather(&repo, policy, &updates, host)?;
+            let ctx = engine::Context {
+                now: SystemTime::now(),
+                push_cert: std::env::var("GIT_PUSH_CERT")
+                    .ok()
+                    .and_then(|s| Oid::parse(&s)),
+                push_cert_nonce_status: std::env::var("GIT_PUSH_CERT_NONCE_STATUS").ok(),
+            };
+            let facts = engine::gather(&repo, policy, &updates, host, &ctx)?;
             let decision = eval::evaluate(policy, &facts);
             Ok((decision, facts))
         },
@@ -187,7 +194,7 @@ pub fn check(
         name: ref_name.to_string(),
     };
     let host = HostEnv::from_env(policy.pusher_variable.as_deref());
-    let facts = engine::gather(&repo, &policy, &[update], host)?;
+    let facts = engine::gather(&repo, &policy, &[update], host, &engine::Context::now())?;
     let decision = eval::evaluate(&policy, &facts);
     match format {
         Format::Human => print!(
@@ -219,6 +226,50 @@ pub fn policy_check(file: &Path) -> i32 {
                 if p.refs.len() == 1 { "" } else { "s" },
                 &p.digest[..12.min(p.digest.len())]
             );
+            if let Some(trust) = &p.trust {
+                let keys = trust.store.keys_at(SystemTime::now());
+                println!(
+                    "{} trusted key{}:",
+                    keys.len(),
+                    if keys.len() == 1 { "" } else { "s" }
+                );
+                for k in &keys {
+                    let groups: Vec<&str> = p
+                        .groups
+                        .iter()
+                        .filter(|(_, ids)| ids.contains(&k.key_id))
+                        .map(|(g, _)| g.as_str())
+                        .collect();
+                    println!("  {}  {}", k.key_id, k.user_ids.join(", "));
+                    println!(
+                        "      from {}; groups: {}",
+                        k.source,
+                        if groups.is_empty() {
+                            "none".to_string()
+                        } else {
+                            groups.join(", ")
+                        }
+                    );
+                    if let Some(t) = k.expires {
+                        println!("      expires {}", audit::rfc3339(t));
+                    }
+                    if let Some(r) = &k.revoked {
+                        println!("      REVOKED: {r:?}");
+                    }
+                    for problem in &k.problems {
+                        println!("      warning: {problem}");
+                    }
+                }
+                for (g, ids) in &p.groups {
+                    for id in ids {
+                        if !keys.iter().any(|k| &k.key_id == id) {
+                            println!(
+                                "warning: group {g} names {id}, which is not among the loaded keys"
+                            );
+                        }
+                    }
+                }
+            }
             for w in p.warnings() {
                 println!("warning: {w}");
             }
@@ -267,6 +318,26 @@ pub fn policy_explain(
                 demands.push("no deletion".to_string());
             }
         }
+        if r.require_signed {
+            match &r.signers {
+                Some(sg) => demands.push(format!(
+                    "every new commit signed by a key of {}",
+                    sg.groups.join(", ")
+                )),
+                None => demands.push("every new commit signed by a trusted key".into()),
+            }
+        }
+        if r.require_signed_tag {
+            let groups = r
+                .signers
+                .as_ref()
+                .map(|s| s.groups.join(", "))
+                .unwrap_or_default();
+            demands.push(format!("tags annotated and signed by a key of {groups}"));
+        }
+        if r.require_signed_push {
+            demands.push("a signed push (git push --signed)".into());
+        }
         if demands.is_empty() {
             demands.push("nothing beyond marking the ref as protected".into());
         }
@@ -293,26 +364,58 @@ pub fn policy_explain(
                 continue;
             }
             any = true;
-            let what = if r.forbid {
-                "forbidden: nobody may change it by push".to_string()
-            } else if let Some(allowed) = &r.pushers {
+            let mut demands = Vec::new();
+            if r.forbid {
+                demands.push("forbidden: nobody may change it by push".to_string());
+            }
+            if let Some(sg) = &r.signers {
+                demands.push(format!(
+                    "changes signed by a key of {}",
+                    sg.groups.join(", ")
+                ));
+            }
+            if r.two_person {
+                demands.push(
+                    "and merged in the same push by a second, different key of those groups".into(),
+                );
+            }
+            if let Some(allowed) = &r.pushers {
                 let verdict = match pusher {
                     Some(who) if allowed.iter().any(|a| a == who) => format!(" ({who} may)"),
                     Some(who) => format!(" ({who} may NOT)"),
                     None => String::new(),
                 };
-                format!(
+                demands.push(format!(
                     "only pushers {} may push changes{verdict}",
                     allowed.join(", ")
-                )
-            } else {
-                String::new()
-            };
+                ));
+            }
+            let what = demands.join("; ");
             println!(
                 "[[path]] {} (match {}): {what}",
                 r.origin,
                 r.pattern_text.join(", ")
             );
+        }
+        for (_, m) in p.manifest_blocks(ref_name) {
+            if m.files.is_match(path) {
+                any = true;
+                let rules: Vec<&str> = m.settings.rules.iter().map(|r| r.as_str()).collect();
+                println!(
+                    "[[manifests]] {}: judged as Kubernetes manifests; rules: {}{}",
+                    m.origin,
+                    if rules.is_empty() {
+                        "(parse only)".to_string()
+                    } else {
+                        rules.join(", ")
+                    },
+                    if m.settings.deny.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {} custom rule(s)", m.settings.deny.len())
+                    }
+                );
+            }
         }
         if let Some(glob) = p.files.forbidden(path) {
             any = true;
@@ -340,6 +443,9 @@ pub fn policy_explain(
             id.origin,
             id.allow_text.join(", ")
         );
+    }
+    if let Some(o) = &p.bind_to_signer {
+        println!("[identities] {o}: the committer email must be an identity of the signing key");
     }
     if let Some((re, o)) = &p.commits.message_pattern {
         println!("[commits] {o}: messages must match /{}/", re.as_str());

@@ -39,16 +39,38 @@ pub enum EngineError {
     },
 }
 
+/// What the caller knows beyond the updates: the time to verify at, and a signed push's
+/// certificate (`GIT_PUSH_CERT`, `GIT_PUSH_CERT_NONCE_STATUS`).
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub now: std::time::SystemTime,
+    pub push_cert: Option<Oid>,
+    pub push_cert_nonce_status: Option<String>,
+}
+
+impl Context {
+    pub fn now() -> Context {
+        Context {
+            now: std::time::SystemTime::now(),
+            push_cert: None,
+            push_cert_nonce_status: None,
+        }
+    }
+}
+
 /// Gathers the facts for a set of ref updates.
 pub fn gather(
     repo: &Repo,
     policy: &Policy,
     updates: &[RefUpdate],
     host: HostEnv,
+    ctx: &Context,
 ) -> Result<PushFacts, EngineError> {
     let mut tips: Option<Vec<(String, Oid)>> = None;
     let mut out = Vec::with_capacity(updates.len());
     let mut commits = HashMap::new();
+    let mut raw_commits: HashMap<Oid, Vec<u8>> = HashMap::new();
+    let mut to_verify: std::collections::BTreeSet<Oid> = std::collections::BTreeSet::new();
     for u in updates {
         let at = |source: RepoError| EngineError::Repo {
             ref_name: u.name.clone(),
@@ -70,6 +92,8 @@ pub fn gather(
                 target: None,
                 new_commits: vec![],
                 lost_commits: 0,
+                tag_signature: None,
+                tip: None,
             }
         } else if u.is_delete() {
             UpdateFacts {
@@ -78,6 +102,8 @@ pub fn gather(
                 target: None,
                 new_commits: vec![],
                 lost_commits: 0,
+                tag_signature: None,
+                tip: None,
             }
         } else {
             let (target, new_commit) = repo.target(&u.new).map_err(at)?;
@@ -104,6 +130,8 @@ pub fn gather(
                     target: Some(target),
                     new_commits,
                     lost_commits: 0,
+                    tag_signature: None,
+                    tip: new_commit,
                 }
             } else {
                 let (_, old_commit) = repo.target(&u.old).map_err(at)?;
@@ -152,26 +180,115 @@ pub fn gather(
                     target: Some(target),
                     new_commits,
                     lost_commits: lost,
+                    tag_signature: None,
+                    tip: new_commit,
                 }
             }
         };
+        let want_signatures = policy.needs_signatures(&u.name);
         for id in &facts.new_commits {
             if !commits.contains_key(id) {
-                let c = repo.commit(id).map_err(at)?;
+                let (c, raw) = repo.commit_and_raw(id).map_err(at)?;
                 commits.insert(id.clone(), c);
+                raw_commits.insert(id.clone(), raw);
+            }
+            if want_signatures {
+                to_verify.insert(id.clone());
             }
         }
         out.push(facts);
     }
+    if let Some(trust) = &policy.trust {
+        let opts = crate::verify::options(policy, ctx.now);
+        let hash = if repo.hex_len() == 64 {
+            pushguard_sign::ObjectHash::Sha256
+        } else {
+            pushguard_sign::ObjectHash::Sha1
+        };
+        let mut jobs = Vec::with_capacity(to_verify.len());
+        for id in &to_verify {
+            let (Some(raw), Some(c)) = (raw_commits.remove(id), commits.get(id)) else {
+                continue;
+            };
+            jobs.push(crate::verify::Job {
+                id: id.clone(),
+                raw,
+                committer_time: c.committer.time,
+                committer_email: c.committer.email.clone(),
+            });
+        }
+        let verdicts = crate::verify::commits(trust, &jobs, hash, &opts);
+        for (job, verdict) in jobs.iter().zip(verdicts) {
+            if let Some(c) = commits.get_mut(&job.id) {
+                c.signature = Some(verdict);
+            }
+        }
+        for f in out.iter_mut() {
+            let wants_tag = policy
+                .ref_rules(&f.update.name)
+                .any(|r| r.require_signed_tag);
+            if wants_tag && f.target == Some(TargetKind::Tag) {
+                let raw = repo
+                    .raw(&f.update.new)
+                    .map_err(|source| EngineError::Repo {
+                        ref_name: f.update.name.clone(),
+                        source,
+                    })?;
+                f.tag_signature = Some(crate::verify::tag(trust, &raw, &opts));
+            }
+        }
+    }
+    drop(raw_commits);
+    let wants_push_cert = updates
+        .iter()
+        .any(|u| policy.ref_rules(&u.name).any(|r| r.require_signed_push));
+    let push_cert = match (&policy.trust, &ctx.push_cert, wants_push_cert) {
+        (Some(trust), Some(blob), true) => {
+            let bytes = repo.blob(blob).map_err(|source| EngineError::Repo {
+                ref_name: "(push certificate)".into(),
+                source,
+            })?;
+            let opts = crate::verify::options(policy, ctx.now);
+            Some(crate::verify::push_cert(
+                trust,
+                &bytes,
+                ctx.push_cert_nonce_status.clone(),
+                updates,
+                &opts,
+            ))
+        }
+        _ => None,
+    };
     if policy.needs_changes() {
+        // Which manifest blocks judge each commit: those of every ref it is new on.
+        let mut blocks: HashMap<Oid, std::collections::BTreeSet<usize>> = HashMap::new();
+        for f in &out {
+            for (i, _) in policy.manifest_blocks(&f.update.name) {
+                for id in &f.new_commits {
+                    blocks.entry(id.clone()).or_default().insert(i);
+                }
+            }
+        }
+        let today = ctx
+            .now
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| (d.as_secs() / 86_400) as i64);
         for c in commits.values_mut() {
             c.changes = file_changes(repo, policy, &c.id, c.parents.first())?;
+            if let Some(b) = blocks.get(&c.id) {
+                c.manifest_findings = crate::manifests::findings(repo, policy, c, b, today)
+                    .map_err(|source| EngineError::Commit {
+                        commit: c.id.to_string(),
+                        source,
+                    })?;
+            }
         }
     }
     Ok(PushFacts {
         updates: out,
         commits,
         host,
+        push_cert,
     })
 }
 

@@ -34,6 +34,59 @@ pub struct CommitFacts {
     /// What the commit changes against its first parent; filled only when the policy has
     /// rules about paths or files.
     pub changes: Vec<FileChange>,
+    /// The verdict on the commit's signature; None when no rule needs it.
+    pub signature: Option<SignatureFacts>,
+    /// What the `[[manifests]]` blocks found in the objects this commit changes, by block.
+    #[serde(skip)]
+    pub manifest_findings: Vec<ManifestFinding>,
+}
+
+/// A manifest rule's finding on one commit, for the block (by index) that asked for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestFinding {
+    pub block: usize,
+    pub finding: pushguard_manifest::Finding,
+}
+
+/// What a signature check found, as plain values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum SignatureFacts {
+    Unsigned,
+    /// A trusted key made it and it passed every check (time, expiry, revocation, hash).
+    Good {
+        /// `openpgp:<FPR>` or `ssh:SHA256:<b64>`, as groups name keys.
+        key_id: String,
+        /// The (sub)key that signed.
+        signing_key: String,
+        /// The key's user ids (OpenPGP) or principals (SSH).
+        user_ids: Vec<String>,
+        /// The committer's (tagger's) email is one of the key's identities.
+        binds_committer: bool,
+    },
+    /// Why it does not count, naming the key when known.
+    Bad {
+        reason: String,
+    },
+}
+
+impl SignatureFacts {
+    pub fn key_id(&self) -> Option<&str> {
+        match self {
+            SignatureFacts::Good { key_id, .. } => Some(key_id),
+            _ => None,
+        }
+    }
+}
+
+/// A signed push's certificate, checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PushCertFacts {
+    pub signature: SignatureFacts,
+    /// `GIT_PUSH_CERT_NONCE_STATUS`: `OK` when the nonce is the one this server issued.
+    pub nonce_status: Option<String>,
+    /// How the certificate's ref lines differ from the updates actually pushed, if they do.
+    pub mismatch: Option<String>,
 }
 
 /// One changed path of a commit, with what file rules need to know about the new content.
@@ -86,6 +139,10 @@ pub struct UpdateFacts {
     pub new_commits: Vec<Oid>,
     /// For a non-fast-forward: how many commits of the old tip's history the ref loses.
     pub lost_commits: usize,
+    /// The annotated tag's signature, when a rule needs it.
+    pub tag_signature: Option<SignatureFacts>,
+    /// The commit the new id peels to (None for deletes and non-commit targets).
+    pub tip: Option<Oid>,
 }
 
 /// Everything the policy needs to decide on one push.
@@ -94,4 +151,7 @@ pub struct PushFacts {
     pub updates: Vec<UpdateFacts>,
     pub commits: HashMap<Oid, CommitFacts>,
     pub host: HostEnv,
+    /// The push certificate of a signed push (`git push --signed`), when a rule needs it and
+    /// one was sent.
+    pub push_cert: Option<PushCertFacts>,
 }

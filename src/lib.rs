@@ -5,6 +5,8 @@
 //! - [`repo`]: the repository inside git's quarantine, new-commit walks, commit facts;
 //! - [`facts`]: the plain values that flow from `repo` to `policy`;
 //! - [`policy`]: the TOML policy (loading with file:line:key errors) and pure evaluation;
+//! - [`manifests`]: Kubernetes manifest findings per commit (`pushguard-manifest`);
+//! - [`verify`]: signature facts (commits, tags, push certificates), in parallel;
 //! - [`engine`]: the pipeline that joins them, shared by `pre-receive` and `check`;
 //! - [`report`]: the message for the pusher, JSON, and the audit record;
 //! - [`install`], [`demo`], [`commands`]: the command line.
@@ -16,6 +18,8 @@ pub mod facts;
 pub mod glob;
 pub mod hook;
 pub mod install;
+pub mod manifests;
 pub mod policy;
 pub mod repo;
 pub mod report;
+pub mod verify;

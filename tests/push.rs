@@ -363,8 +363,16 @@ fn install_refuses_a_foreign_hook_without_force() {
 
 #[test]
 fn config_examples_load_and_docs_name_every_rule() {
-    for file in ["config/policy.example.toml", "config/demo-policy.toml"] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut files: Vec<_> = std::fs::read_dir(&config)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for path in files {
+        let file = path.display().to_string();
         let r = std::process::Command::new(BIN)
             .args(["policy", "check"])
             .arg(&path)

@@ -5,8 +5,10 @@
 
 use serde::Serialize;
 
-use super::{Mode, Origin, Policy, Severity};
-use crate::facts::{CommitFacts, FileChange, PushFacts, UpdateFacts, UpdateKind};
+use super::{Mode, Origin, PathRule, Policy, Severity};
+use crate::facts::{
+    CommitFacts, FileChange, PushCertFacts, PushFacts, SignatureFacts, UpdateFacts, UpdateKind,
+};
 use crate::hook::RefClass;
 
 /// Every rule id this module can report; `docs/policy.md` documents each (a test checks).
@@ -25,6 +27,20 @@ pub const RULE_IDS: &[&str] = &[
     "files.max-size",
     "files.private-key",
     "files.symlink-escape",
+    "signature.missing",
+    "signature.invalid",
+    "signature.signer",
+    "identities.bind-to-signer",
+    "path.signers",
+    "path.two-person",
+    "tag.unsigned",
+    "tag.invalid",
+    "tag.signer",
+    "push.unsigned",
+    "push.nonce",
+    "push.invalid",
+    "push.signer",
+    "push.mismatch",
 ];
 
 /// One broken rule, with everything the pusher needs to find and fix it.
@@ -42,6 +58,8 @@ pub struct Violation {
     pub line: Option<u32>,
     pub column: Option<u32>,
     pub object: Option<String>,
+    /// The container, for pod-spec rules.
+    pub container: Option<String>,
     /// What is wrong, in one sentence.
     pub what: String,
     /// How to fix it.
@@ -78,14 +96,20 @@ pub fn evaluate(policy: &Policy, facts: &PushFacts) -> Decision {
         }
         ref_rules(policy, u, &mut out);
         name_rules(policy, u, &mut out);
+        tag_rules(policy, u, &mut out);
+        let pusher = facts.host.pusher.as_deref();
         for id in &u.new_commits {
             if let Some(c) = facts.commits.get(id) {
                 commit_rules(policy, u, c, &mut out);
-                path_rules(policy, u, c, facts.host.pusher.as_deref(), &mut out);
+                signature_rules(policy, u, c, &mut out);
+                path_rules(policy, u, c, pusher, &mut out);
                 file_rules(policy, u, c, &mut out);
+                manifest_rules(policy, u, c, &mut out);
             }
         }
+        two_person_rules(policy, u, &facts.commits, &mut out);
     }
+    push_rules(policy, facts, &mut out);
     let accepted = policy.mode == Mode::Audit || !out.iter().any(|v| v.severity == Severity::Deny);
     Decision {
         accepted,
@@ -113,6 +137,7 @@ fn violation(
         line: None,
         column: None,
         object: None,
+        container: None,
         what,
         fix,
         policy: origin.map(|o| o.to_string()),
@@ -257,6 +282,324 @@ fn commit_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec
     }
 }
 
+/// Turns the manifest findings of the blocks that apply on this ref into violations. A
+/// `protected-namespaces` finding does not count when the commit is signed by one of the
+/// block's `signers`.
+fn manifest_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec<Violation>) {
+    for (index, block) in policy.manifest_blocks(&u.update.name) {
+        for mf in c.manifest_findings.iter().filter(|m| m.block == index) {
+            let f = &mf.finding;
+            if f.rule == "protected-namespaces" {
+                let key = c.signature.as_ref().and_then(|s| s.key_id());
+                if let (Some(signers), Some(key)) = (&block.signers, key) {
+                    if signers.allows(key) {
+                        continue;
+                    }
+                }
+            }
+            let mut v = violation(
+                &f.rule,
+                block.severity,
+                u,
+                Some(c),
+                f.message.clone(),
+                f.fix.clone(),
+                Some(&block.origin),
+            );
+            v.container = f.container.clone();
+            v.path = Some(format!("{}:{}:{}", f.path, f.line, f.column));
+            v.line = Some(f.line);
+            v.column = Some(f.column);
+            v.object = f.object.clone();
+            out.push(v);
+        }
+    }
+}
+
+/// Whether a signature counts as the forge signing for a host user.
+fn forge_signed(policy: &Policy, sig: Option<&SignatureFacts>) -> bool {
+    match (&policy.forge, sig.and_then(|s| s.key_id())) {
+        (Some(forge), Some(key)) => forge.allows(key),
+        _ => false,
+    }
+}
+
+fn describe_key(sig: &SignatureFacts) -> String {
+    match sig {
+        SignatureFacts::Good {
+            key_id, user_ids, ..
+        } => match user_ids.first() {
+            Some(uid) => format!("{key_id} ({uid})"),
+            None => key_id.clone(),
+        },
+        SignatureFacts::Unsigned => "no signature".into(),
+        SignatureFacts::Bad { reason } => reason.clone(),
+    }
+}
+
+const SIGN_FIX: &str = "sign your commits with a key the administrators trust for this ref (`git commit --amend -S --no-edit`, or `git rebase --exec 'git commit --amend -S --no-edit' <base>` for several); `git log --show-signature` shows what you signed with";
+
+fn signature_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec<Violation>) {
+    let sig = c.signature.as_ref();
+    for rule in policy
+        .ref_rules(&u.update.name)
+        .filter(|r| r.require_signed)
+    {
+        let v = match sig {
+            None | Some(SignatureFacts::Unsigned) => Some((
+                "signature.missing",
+                "the commit is not signed, and every new commit on this ref must be".to_string(),
+            )),
+            Some(SignatureFacts::Bad { reason }) => Some(("signature.invalid", format!("the signature does not count: {reason}"))),
+            Some(good @ SignatureFacts::Good { key_id, .. }) => match &rule.signers {
+                Some(signers) if !signers.allows(key_id) => Some((
+                    "signature.signer",
+                    format!(
+                        "signed by {}, which is not in the groups allowed to sign for this ref ({})",
+                        describe_key(good),
+                        signers.groups.join(", ")
+                    ),
+                )),
+                _ => None,
+            },
+        };
+        if let Some((id, what)) = v {
+            out.push(violation(
+                id,
+                rule.severity,
+                u,
+                Some(c),
+                what,
+                SIGN_FIX.into(),
+                Some(&rule.origin),
+            ));
+        }
+    }
+    if let (
+        Some(origin),
+        Some(SignatureFacts::Good {
+            binds_committer: false,
+            user_ids,
+            ..
+        }),
+    ) = (&policy.bind_to_signer, sig)
+    {
+        if !forge_signed(policy, sig) {
+            out.push(violation(
+                "identities.bind-to-signer",
+                policy.identities.as_ref().map_or(Severity::Deny, |i| i.severity),
+                u,
+                Some(c),
+                format!(
+                    "the committer <{}> is not an identity of the signing key (its identities: {})",
+                    c.committer.email,
+                    if user_ids.is_empty() { "none".to_string() } else { user_ids.join(", ") }
+                ),
+                "commit with the email of your signing key (`git config user.email`), or add that email as a user id of your key and give the administrators the updated key".into(),
+                Some(origin),
+            ));
+        }
+    }
+}
+
+fn tag_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>) {
+    if matches!(u.kind, UpdateKind::Delete | UpdateKind::Unchanged)
+        || u.update.class() != RefClass::Tag
+    {
+        return;
+    }
+    for rule in policy
+        .ref_rules(&u.update.name)
+        .filter(|r| r.require_signed_tag)
+    {
+        let what = match (&u.target, &u.tag_signature) {
+            (Some(crate::facts::TargetKind::Tag), Some(SignatureFacts::Good { key_id, .. })) => match &rule.signers {
+                Some(signers) if !signers.allows(key_id) => Some((
+                    "tag.signer",
+                    format!(
+                        "the tag is signed by {}, which is not in the groups allowed to sign these tags ({})",
+                        u.tag_signature.as_ref().map(describe_key).unwrap_or_default(),
+                        signers.groups.join(", ")
+                    ),
+                )),
+                _ => None,
+            },
+            (Some(crate::facts::TargetKind::Tag), Some(SignatureFacts::Bad { reason })) => {
+                Some(("tag.invalid", format!("the tag's signature does not count: {reason}")))
+            }
+            (Some(crate::facts::TargetKind::Tag), _) => Some(("tag.unsigned", "the annotated tag is not signed".to_string())),
+            _ => Some(("tag.unsigned", "a lightweight tag carries no signature; this tag must be an annotated, signed tag".to_string())),
+        };
+        if let Some((id, what)) = what {
+            out.push(violation(
+                id,
+                rule.severity,
+                u,
+                None,
+                what,
+                format!("make a signed tag with a trusted key: `git tag -s {} -m <message> <commit>`, then push it", u.update.short_name()),
+                Some(&rule.origin),
+            ));
+        }
+    }
+}
+
+fn push_rules(policy: &Policy, facts: &PushFacts, out: &mut Vec<Violation>) {
+    for u in &facts.updates {
+        for rule in policy
+            .ref_rules(&u.update.name)
+            .filter(|r| r.require_signed_push)
+        {
+            let fix =
+                "push with `git push --signed`, using a key the administrators trust for this ref"
+                    .to_string();
+            let v = match &facts.push_cert {
+                None => Some(("push.unsigned", "the push is not signed (no push certificate)".to_string())),
+                Some(cert) if cert.nonce_status.as_deref() != Some("OK") => Some((
+                    "push.nonce",
+                    format!(
+                        "the push certificate's nonce is {} (not the one this server issued: a replayed or stale certificate)",
+                        cert.nonce_status.as_deref().unwrap_or("missing")
+                    ),
+                )),
+                Some(PushCertFacts { mismatch: Some(m), .. }) => {
+                    Some(("push.mismatch", format!("the push certificate does not describe this push: {m}")))
+                }
+                Some(PushCertFacts { signature: SignatureFacts::Good { key_id, .. }, .. }) => match &rule.signers {
+                    Some(signers) if !signers.allows(key_id) => Some((
+                        "push.signer",
+                        format!("the push is signed by {key_id}, not a key of {}", signers.groups.join(", ")),
+                    )),
+                    _ => None,
+                },
+                Some(PushCertFacts { signature: SignatureFacts::Bad { reason }, .. }) => {
+                    Some(("push.invalid", format!("the push certificate's signature does not count: {reason}")))
+                }
+                Some(_) => Some(("push.unsigned", "the push certificate carries no signature".to_string())),
+            };
+            if let Some((id, what)) = v {
+                out.push(violation(
+                    id,
+                    rule.severity,
+                    u,
+                    None,
+                    what,
+                    fix,
+                    Some(&rule.origin),
+                ));
+            }
+        }
+    }
+}
+
+/// `two_person = true`: a commit that changes a protected path must be signed by a member of
+/// the block's groups and reach the ref through a merge, in the same push, signed by a
+/// *different* member. The merge's first-parent line is the ref's history; a protected change
+/// made directly on that line (not brought by a merge) has no second person.
+fn two_person_rules(
+    policy: &Policy,
+    u: &UpdateFacts,
+    commits: &std::collections::HashMap<crate::hook::Oid, CommitFacts>,
+    out: &mut Vec<Violation>,
+) {
+    let rules: Vec<&PathRule> = policy
+        .path_rules(&u.update.name)
+        .filter(|r| r.two_person)
+        .collect();
+    if rules.is_empty() || u.new_commits.is_empty() {
+        return;
+    }
+    let new: std::collections::HashSet<&crate::hook::Oid> = u.new_commits.iter().collect();
+    // The first-parent line of the new tip, within the new commits.
+    let mut line = Vec::new();
+    let mut next = u.tip.clone();
+    while let Some(cur) = next.take() {
+        if !new.contains(&cur) {
+            break;
+        }
+        next = commits.get(&cur).and_then(|c| c.parents.first().cloned());
+        line.push(cur);
+    }
+    // For every commit brought by a merge on the line: the merge that brings it.
+    let mut merged_by: std::collections::HashMap<crate::hook::Oid, crate::hook::Oid> =
+        std::collections::HashMap::new();
+    for m in &line {
+        let Some(mc) = commits.get(m) else { continue };
+        let mut stack: Vec<crate::hook::Oid> = mc.parents.iter().skip(1).cloned().collect();
+        while let Some(x) = stack.pop() {
+            if !new.contains(&x) || line.contains(&x) || merged_by.contains_key(&x) {
+                continue;
+            }
+            merged_by.insert(x.clone(), m.clone());
+            if let Some(xc) = commits.get(&x) {
+                stack.extend(xc.parents.iter().cloned());
+            }
+        }
+    }
+    for rule in rules {
+        let Some(signers) = &rule.signers else {
+            continue;
+        };
+        for id in &u.new_commits {
+            let Some(c) = commits.get(id) else { continue };
+            if c.parents.len() > 1 {
+                continue; // a merge's own changes are judged by `signers`; it is the second person
+            }
+            let touches = c
+                .changes
+                .iter()
+                .any(|ch| touched_paths(ch).iter().any(|p| rule.patterns.is_match(p)));
+            if !touches {
+                continue;
+            }
+            let author_key = c
+                .signature
+                .as_ref()
+                .and_then(|s| s.key_id())
+                .map(str::to_string);
+            let what = match merged_by.get(id).and_then(|m| commits.get(m)) {
+                None => Some(format!(
+                    "the change to {} is not brought in by a merge in this push: a second member of {} must review it and sign the merge",
+                    rule.pattern_text.join(", "),
+                    signers.groups.join(", ")
+                )),
+                Some(m) => {
+                    let merge_key = m.signature.as_ref().and_then(|s| s.key_id());
+                    match merge_key {
+                        Some(k) if signers.allows(k) && Some(k) != author_key.as_deref() => None,
+                        Some(k) if Some(k) == author_key.as_deref() => Some(format!(
+                            "the change and the merge {} that brings it are signed by the same key {k}: two different people must sign",
+                            m.id.short()
+                        )),
+                        _ => Some(format!(
+                            "the merge {} that brings the change is not signed by a member of {}",
+                            m.id.short(),
+                            signers.groups.join(", ")
+                        )),
+                    }
+                }
+            };
+            if let Some(what) = what {
+                let mut v = violation(
+                    "path.two-person",
+                    rule.severity,
+                    u,
+                    Some(c),
+                    what,
+                    "push the change on a branch, and have a second member of the groups merge it with a signed merge commit (`git merge --no-ff -S`)".into(),
+                    Some(&rule.origin),
+                );
+                v.path = c
+                    .changes
+                    .iter()
+                    .find(|ch| touched_paths(ch).iter().any(|p| rule.patterns.is_match(p)))
+                    .map(|ch| ch.path.clone());
+                out.push(v);
+            }
+        }
+    }
+}
+
 /// The paths a change touches for path rules: its own path, and the in-repository targets of
 /// a symlink on either side (a link into `clusters/prod/` protects as `clusters/prod/`).
 pub fn touched_paths(ch: &FileChange) -> Vec<String> {
@@ -328,6 +671,37 @@ fn path_rules(
                 Some(&rule.origin),
             )));
             continue;
+        }
+        if let Some(signers) = &rule.signers {
+            let sig = c.signature.as_ref();
+            let by_forge_for_allowed_pusher = forge_signed(policy, sig)
+                && rule
+                    .pushers
+                    .as_ref()
+                    .is_some_and(|allowed| pusher.is_some_and(|p| allowed.iter().any(|a| a == p)));
+            let ok = by_forge_for_allowed_pusher
+                || sig
+                    .and_then(|s| s.key_id())
+                    .is_some_and(|k| signers.allows(k));
+            if !ok {
+                let by = sig
+                    .map(describe_key)
+                    .unwrap_or_else(|| "no signature".into());
+                out.push(with_path(violation(
+                    "path.signers",
+                    rule.severity,
+                    u,
+                    Some(c),
+                    format!(
+                        "{} {}{via}, which only keys of {} may sign; this commit has {by}",
+                        change_verb(ch),
+                        ch.path,
+                        signers.groups.join(", ")
+                    ),
+                    "have a member of those groups make (and sign) this change, or split it out of your commit".into(),
+                    Some(&rule.origin),
+                )));
+            }
         }
         if let Some(allowed) = &rule.pushers {
             let ok = pusher.is_some_and(|p| allowed.iter().any(|a| a == p));
@@ -467,6 +841,8 @@ mod tests {
             kind,
             target: Some(TargetKind::Commit),
             new_commits: commits.iter().map(|&n| oid(n)).collect(),
+            tag_signature: None,
+            tip: commits.last().map(|&n| oid(n)),
             lost_commits: if kind == UpdateKind::NonFastForward {
                 2
             } else {
@@ -489,6 +865,8 @@ mod tests {
             subject: message.lines().next().unwrap_or("").into(),
             message: message.into(),
             changes: vec![],
+            signature: None,
+            manifest_findings: vec![],
         }
     }
 
@@ -500,6 +878,7 @@ mod tests {
                 .map(|c| (c.id.clone(), c))
                 .collect::<HashMap<_, _>>(),
             host: HostEnv::from_vars(&[], None),
+            push_cert: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! never touches a repository.
 
 pub mod eval;
+pub mod groups;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use regex::Regex;
 use toml::Spanned;
 
 use crate::glob::GlobSet;
-pub use schema::{Mode, Severity};
+pub use schema::{KeyValidity, Mode, Severity};
 
 /// Where the policy is read from when no `--policy` is given and `PUSHGUARD_POLICY` is unset.
 pub const DEFAULT_POLICY_PATH: &str = "/etc/pushguard/policy.toml";
@@ -58,8 +59,68 @@ pub struct RefRule {
     pub force_push: bool,
     pub delete: bool,
     pub immutable: bool,
+    pub require_signed: bool,
+    pub signers: Option<Signers>,
+    pub require_signed_tag: bool,
+    pub require_signed_push: bool,
     pub severity: Severity,
     pub origin: Origin,
+}
+
+/// The keys a rule trusts: the group names as written, and the key ids they resolve to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signers {
+    pub groups: Vec<String>,
+    pub keys: std::collections::BTreeSet<String>,
+}
+
+impl Signers {
+    pub fn allows(&self, key_id: &str) -> bool {
+        self.keys.contains(key_id)
+    }
+}
+
+/// A compiled `[[manifests]]` block.
+#[derive(Clone, Debug)]
+pub struct ManifestBlock {
+    pub settings: pushguard_manifest::Settings,
+    pub files: GlobSet,
+    pub refs: Option<GlobSet>,
+    /// Who may change objects in protected namespaces.
+    pub signers: Option<Signers>,
+    pub severity: Severity,
+    pub origin: Origin,
+}
+
+impl ManifestBlock {
+    pub fn applies_to_ref(&self, name: &str) -> bool {
+        self.refs.as_ref().is_none_or(|r| r.is_match(name))
+    }
+}
+
+/// How signatures are verified (the verifier's options, from the policy).
+#[derive(Clone, Debug)]
+pub struct SignatureSettings {
+    pub key_validity: KeyValidity,
+    pub allow_sha1: bool,
+    pub max_future_skew: std::time::Duration,
+}
+
+/// The trust roots the policy names.
+#[derive(Clone)]
+pub struct Trust {
+    pub store: std::sync::Arc<pushguard_sign::TrustStore>,
+    pub openpgp_files: Vec<PathBuf>,
+    pub allowed_signers: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trust")
+            .field("openpgp_files", &self.openpgp_files)
+            .field("allowed_signers", &self.allowed_signers)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -93,6 +154,8 @@ pub struct PathRule {
     pub refs: Option<GlobSet>,
     pub forbid: bool,
     pub pushers: Option<Vec<String>>,
+    pub signers: Option<Signers>,
+    pub two_person: bool,
     pub severity: Severity,
     pub origin: Origin,
 }
@@ -182,6 +245,14 @@ pub struct Policy {
     pub refs: Vec<RefRule>,
     pub paths: Vec<PathRule>,
     pub files: FileRules,
+    pub trust: Option<Trust>,
+    pub groups: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    pub signatures: SignatureSettings,
+    /// `[identities] bind_to_signer`.
+    pub bind_to_signer: Option<Origin>,
+    /// `[host] forge_group`, resolved.
+    pub forge: Option<Signers>,
+    pub manifests: Vec<ManifestBlock>,
 }
 
 impl Policy {
@@ -283,6 +354,54 @@ impl Policy {
             severity: file.names.severity,
         };
 
+        // Groups first: rules below name them.
+        let group_lists: std::collections::BTreeMap<String, Vec<String>> = file
+            .groups
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+            .collect();
+        let groups = groups::resolve(&group_lists).map_err(|e| {
+            let span = file.groups.get(&e.group).map(|v| v.span()).unwrap_or(0..0);
+            err(span, &format!("groups.{}", e.group), e.message)
+        })?;
+        let signers_of = |list: &Option<Spanned<Vec<String>>>,
+                          key: &str|
+         -> Result<Option<Signers>, PolicyError> {
+            let Some(list) = list else { return Ok(None) };
+            let mut keys = std::collections::BTreeSet::new();
+            for g in list.get_ref() {
+                let name = g.strip_prefix("group:").unwrap_or(g);
+                let members = groups.get(name).ok_or_else(|| {
+                    err(
+                        list.span(),
+                        key,
+                        format!("group {name:?} is not defined in [groups]"),
+                    )
+                })?;
+                keys.extend(members.iter().cloned());
+            }
+            if list.get_ref().is_empty() {
+                return Err(err(
+                    list.span(),
+                    key,
+                    "an empty signers list would reject every commit".into(),
+                ));
+            }
+            Ok(Some(Signers {
+                groups: list.get_ref().clone(),
+                keys,
+            }))
+        };
+        let forge = match &file.host.forge_group {
+            None => None,
+            Some(g) => {
+                let as_list = Some(Spanned::new(g.span(), vec![g.get_ref().clone()]));
+                signers_of(&as_list, "host.forge_group")?
+            }
+        };
+
+        let trust = load_trust(path, text, &file.keys)?;
+
         let mut refs = Vec::new();
         for (i, block) in file.refs.iter().enumerate() {
             let key = format!("ref[{}].match", i + 1);
@@ -302,12 +421,34 @@ impl Policy {
             }
             let set =
                 GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string()))?;
+            let signers = signers_of(&r.signers, &format!("ref[{}].signers", i + 1))?;
+            let needs_signers = r.require_signed_tag || r.require_signed_push;
+            if needs_signers && signers.is_none() {
+                return Err(err(
+                    r.matches.span(),
+                    &format!("ref[{}]", i + 1),
+                    "require_signed_tag and require_signed_push need `signers = [...]`: which keys may sign".into(),
+                ));
+            }
+            // On a tag block with `require_signed_tag`, `signers` are the tag's signers.
+            let require_signed = r.require_signed || (signers.is_some() && !r.require_signed_tag);
+            if require_signed && trust.is_none() {
+                return Err(err(
+                    r.matches.span(),
+                    &format!("ref[{}]", i + 1),
+                    "signatures are required but [keys] names no key".into(),
+                ));
+            }
             refs.push(RefRule {
                 patterns: set,
                 pattern_text: patterns,
                 force_push: r.force_push.unwrap_or(true) && !r.immutable,
                 delete: r.delete.unwrap_or(true) && !r.immutable,
                 immutable: r.immutable,
+                require_signed,
+                signers,
+                require_signed_tag: r.require_signed_tag,
+                require_signed_push: r.require_signed_push,
                 severity: r.severity,
                 origin: origin_of(&r.matches.span()),
             });
@@ -340,11 +481,26 @@ impl Policy {
                     Some(GlobSet::new(&list).map_err(|e| err(refs.span(), &key, e.to_string()))?)
                 }
             };
-            if !r.forbid && r.pushers.is_none() {
+            let signers = signers_of(&r.signers, &format!("path[{}].signers", i + 1))?;
+            if !r.forbid && r.pushers.is_none() && signers.is_none() {
                 return Err(err(
                     r.matches.span(),
                     &format!("path[{}]", i + 1),
-                    "the block sets no rule: give it `forbid = true` or `pushers = [...]`".into(),
+                    "the block sets no rule: give it `forbid = true`, `pushers = [...]` or `signers = [...]`".into(),
+                ));
+            }
+            if r.two_person && signers.is_none() {
+                return Err(err(
+                    r.matches.span(),
+                    &format!("path[{}].two_person", i + 1),
+                    "two_person needs `signers = [...]`: the two people are two keys of these groups".into(),
+                ));
+            }
+            if signers.is_some() && trust.is_none() {
+                return Err(err(
+                    r.matches.span(),
+                    &format!("path[{}].signers", i + 1),
+                    "signatures are required but [keys] names no key".into(),
                 ));
             }
             paths.push(PathRule {
@@ -353,8 +509,41 @@ impl Policy {
                 refs,
                 forbid: r.forbid,
                 pushers: r.pushers.as_ref().map(|p| p.get_ref().clone()),
+                signers,
+                two_person: r.two_person,
                 severity: r.severity,
                 origin: origin_of(&r.matches.span()),
+            });
+        }
+
+        let mut manifests = Vec::new();
+        for (i, block) in file.manifests.iter().enumerate() {
+            let m = block.get_ref();
+            let key = format!("manifests[{}]", i + 1);
+            let files = GlobSet::new(&m.match_globs)
+                .map_err(|e| err(block.span(), &format!("{key}.match"), e.to_string()))?;
+            let refs = match &m.refs {
+                None => None,
+                Some(list) => Some(
+                    GlobSet::new(list)
+                        .map_err(|e| err(block.span(), &format!("{key}.refs"), e.to_string()))?,
+                ),
+            };
+            let signers_list = m
+                .signers
+                .as_ref()
+                .map(|l| Spanned::new(block.span(), l.clone()));
+            let signers = signers_of(&signers_list, &format!("{key}.signers"))?;
+            manifests.push(ManifestBlock {
+                settings: m.clone(),
+                files,
+                refs,
+                signers,
+                severity: match m.severity {
+                    pushguard_manifest::Severity::Deny => Severity::Deny,
+                    pushguard_manifest::Severity::Warn => Severity::Warn,
+                },
+                origin: origin_of(&block.span()),
             });
         }
 
@@ -407,6 +596,30 @@ impl Policy {
             refs,
             paths,
             files,
+            bind_to_signer: match &file.identities.bind_to_signer {
+                Some(b) if *b.get_ref() => {
+                    if trust.is_none() {
+                        return Err(err(
+                            b.span(),
+                            "identities.bind_to_signer",
+                            "binding needs keys: [keys] names none".into(),
+                        ));
+                    }
+                    Some(origin_of(&b.span()))
+                }
+                _ => None,
+            },
+            trust,
+            groups,
+            signatures: SignatureSettings {
+                key_validity: file.identities.key_validity,
+                allow_sha1: file.signatures.allow_sha1,
+                max_future_skew: std::time::Duration::from_secs(
+                    file.signatures.max_future_skew.unwrap_or(300),
+                ),
+            },
+            forge,
+            manifests,
         })
     }
 
@@ -423,6 +636,9 @@ impl Policy {
             w.push("no audit_log: decisions are not recorded".to_string());
         }
         let nothing = self.refs.is_empty()
+            && self.paths.is_empty()
+            && self.manifests.is_empty()
+            && !self.files.is_active()
             && self.identities.is_none()
             && self.commits.message_pattern.is_none()
             && self.commits.signed_off_by.is_none()
@@ -436,7 +652,26 @@ impl Policy {
 
     /// Whether the facts need what each commit changes (tree diffs).
     pub fn needs_changes(&self) -> bool {
-        !self.paths.is_empty() || self.files.is_active()
+        !self.paths.is_empty() || self.files.is_active() || !self.manifests.is_empty()
+    }
+
+    /// The `[[manifests]]` blocks that apply on ref `name`, with their index.
+    pub fn manifest_blocks<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = (usize, &'a ManifestBlock)> + 'a {
+        self.manifests
+            .iter()
+            .enumerate()
+            .filter(move |(_, b)| b.applies_to_ref(name))
+    }
+
+    /// Whether commit signatures must be verified for commits headed to `ref_name`.
+    pub fn needs_signatures(&self, ref_name: &str) -> bool {
+        self.trust.is_some()
+            && (self.bind_to_signer.is_some()
+                || self.ref_rules(ref_name).any(|r| r.require_signed)
+                || self.path_rules(ref_name).any(|r| r.signers.is_some()))
     }
 
     /// The `[[path]]` blocks that apply on ref `name`.
@@ -461,6 +696,79 @@ impl Policy {
             .map(|(i, _)| i)
             .collect()
     }
+}
+
+/// Expands `[keys]` (relative to the policy file; `*` and `?` in the file name only) and loads
+/// the trust store. None when the policy names no key.
+fn load_trust(path: &Path, text: &str, keys: &schema::Keys) -> Result<Option<Trust>, PolicyError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut openpgp_files = Vec::new();
+    if let Some(list) = &keys.openpgp {
+        for pattern in list.get_ref() {
+            let found = expand_key_glob(base, pattern)
+                .map_err(|m| invalid(path, text, list.span().start, "keys.openpgp", &m))?;
+            openpgp_files.extend(found);
+        }
+    }
+    let allowed_signers = keys
+        .ssh_allowed_signers
+        .as_ref()
+        .map(|p| base.join(p.get_ref()));
+    if openpgp_files.is_empty() && allowed_signers.is_none() {
+        return Ok(None);
+    }
+    let store = pushguard_sign::TrustStore::load(&openpgp_files, allowed_signers.as_deref())
+        .map_err(|e| {
+            let (span, key) = match (&keys.ssh_allowed_signers, &keys.openpgp) {
+                (Some(s), _) if e.to_string().contains(&s.get_ref().to_string()) => {
+                    (s.span(), "keys.ssh_allowed_signers")
+                }
+                (_, Some(o)) => (o.span(), "keys.openpgp"),
+                (Some(s), None) => (s.span(), "keys.ssh_allowed_signers"),
+                (None, None) => (0..0, "keys"),
+            };
+            invalid(path, text, span.start, key, &e.to_string())
+        })?;
+    Ok(Some(Trust {
+        store: std::sync::Arc::new(store),
+        openpgp_files,
+        allowed_signers,
+    }))
+}
+
+fn expand_key_glob(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let full = base.join(pattern);
+    let name = full
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("{pattern:?} names no file"))?;
+    if !name.contains(['*', '?', '[']) {
+        return if full.is_file() {
+            Ok(vec![full])
+        } else {
+            Err(format!(
+                "{} does not exist or is not a file",
+                full.display()
+            ))
+        };
+    }
+    let dir = full.parent().unwrap_or(base);
+    let glob = crate::glob::Glob::new(&name).map_err(|e| e.to_string())?;
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .is_some_and(|n| glob.is_match(&n.to_string_lossy()))
+        })
+        .collect();
+    out.sort();
+    if out.is_empty() {
+        return Err(format!("{pattern:?} matches no file in {}", dir.display()));
+    }
+    Ok(out)
 }
 
 fn invalid(path: &Path, text: &str, offset: usize, key: &str, message: &str) -> PolicyError {

@@ -16,6 +16,13 @@ pub struct PolicyFile {
     /// Where the JSON audit lines go (relative to the policy file). No audit log when unset.
     pub audit_log: Option<Spanned<String>>,
     #[serde(default)]
+    pub keys: Keys,
+    /// Named sets of keys: `sre = ["openpgp:<FPR>", "ssh:SHA256:<b64>", "group:other"]`.
+    #[serde(default)]
+    pub groups: std::collections::BTreeMap<String, Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub signatures: Signatures,
+    #[serde(default)]
     pub host: HostSection,
     #[serde(default)]
     pub identities: Identities,
@@ -29,6 +36,9 @@ pub struct PolicyFile {
     pub refs: Vec<Spanned<RefRule>>,
     #[serde(default, rename = "path")]
     pub paths: Vec<Spanned<PathRule>>,
+    /// Kubernetes manifest rules (the keys are documented in `docs/rules.md`).
+    #[serde(default)]
+    pub manifests: Vec<Spanned<pushguard_manifest::Settings>>,
 }
 
 /// Rules on every file a commit adds or changes, whatever its path.
@@ -67,6 +77,12 @@ pub struct PathRule {
     pub forbid: bool,
     /// Host user names that may push changes to these paths.
     pub pushers: Option<Spanned<Vec<String>>>,
+    /// Groups whose keys must sign every commit that changes these paths.
+    pub signers: Option<Spanned<Vec<String>>>,
+    /// Every change must be signed by one member of `signers` and reach the ref through a merge,
+    /// in the same push, signed by a different member.
+    #[serde(default)]
+    pub two_person: bool,
     #[serde(default)]
     pub severity: Severity,
 }
@@ -87,6 +103,38 @@ pub enum Severity {
     Warn,
 }
 
+/// Trust roots, relative to the policy file.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Keys {
+    /// OpenPGP certificates or keyrings (armored or binary); `*`/`?` allowed in the file name.
+    #[serde(default)]
+    pub openpgp: Option<Spanned<Vec<String>>>,
+    /// An OpenSSH `allowed_signers` file.
+    pub ssh_allowed_signers: Option<Spanned<String>>,
+}
+
+/// How signatures are judged.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Signatures {
+    /// Accept SHA-1 OpenPGP signatures (collisions are practical: off by default).
+    #[serde(default)]
+    pub allow_sha1: bool,
+    /// How far in the future a signature's creation time may be, in seconds (default 300).
+    pub max_future_skew: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyValidity {
+    /// Valid when it signed and still valid now (not expired, not revoked, still trusted).
+    #[default]
+    Now,
+    /// Valid when it signed (for importing history signed with keys that expired since).
+    SignatureTime,
+}
+
 /// How the host is read.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -94,6 +142,9 @@ pub struct HostSection {
     /// Plain git only: the environment variable that names the authenticated pusher
     /// (e.g. `REMOTE_USER` behind a web server). Forges are recognised on their own.
     pub pusher_variable: Option<String>,
+    /// The group holding the forge's own signing key (web merges and edits). A commit signed
+    /// by it is made on behalf of the pusher the host names, and path rules judge that pusher.
+    pub forge_group: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -102,6 +153,11 @@ pub struct Identities {
     /// Globs on author and committer emails (`*@example.com`), matched case-insensitively.
     #[serde(default)]
     pub allow: Option<Spanned<Vec<String>>>,
+    /// The committer email must be a user id (OpenPGP) or principal (SSH) of the signing key.
+    #[serde(default)]
+    pub bind_to_signer: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub key_validity: KeyValidity,
     #[serde(default)]
     pub severity: Severity,
 }
@@ -143,6 +199,17 @@ pub struct RefRule {
     /// Once created, the ref may never move or be deleted (release tags).
     #[serde(default)]
     pub immutable: bool,
+    /// Every new commit on the ref must carry a valid signature by a trusted key.
+    #[serde(default)]
+    pub require_signed: bool,
+    /// Groups whose keys may sign the new commits (implies `require_signed`) and tags.
+    pub signers: Option<Spanned<Vec<String>>>,
+    /// A tag matching this block must be an annotated tag signed by a `signers` key.
+    #[serde(default)]
+    pub require_signed_tag: bool,
+    /// The push must be signed (`git push --signed`) by a `signers` key.
+    #[serde(default)]
+    pub require_signed_push: bool,
     #[serde(default)]
     pub severity: Severity,
 }

@@ -80,7 +80,11 @@ impl Repo {
         };
         // A work tree (for `check`) has its git directory in .git/; a hook gets the git dir.
         let dot_git = git_dir.join(".git");
-        let git_dir = if dot_git.exists() { dot_git.as_path() } else { git_dir };
+        let git_dir = if dot_git.exists() {
+            dot_git.as_path()
+        } else {
+            git_dir
+        };
         let opts = gix::open::Options::isolated().open_path_as_is(true);
         let mut repo = gix::open_opts(git_dir, opts).map_err(|e| open_err(&e))?;
         // The commit-graph lives in the repository's own objects/info; load it before the object
@@ -196,6 +200,17 @@ impl Repo {
 
     /// Reads one commit and what the policy needs of it.
     pub fn commit(&self, id: &Oid) -> Result<CommitFacts, RepoError> {
+        self.commit_and_raw(id).map(|(c, _)| c)
+    }
+
+    /// Any object's bytes (a tag to verify).
+    pub fn raw(&self, id: &Oid) -> Result<Vec<u8>, RepoError> {
+        let oid = self.oid(id)?;
+        self.read(oid, "object").map(|(_, data)| data)
+    }
+
+    /// Reads one commit: its facts, and the raw object for signature checks (read once).
+    pub fn commit_and_raw(&self, id: &Oid) -> Result<(CommitFacts, Vec<u8>), RepoError> {
         let oid = self.oid(id)?;
         let (kind, data) = self.read(oid, "commit")?;
         if kind != gix::object::Kind::Commit {
@@ -209,31 +224,38 @@ impl Repo {
             id: id.to_string(),
             message: m,
         };
-        let c = gix::objs::CommitRef::from_bytes(&data, self.repo.object_hash())
-            .map_err(|e| bad(e.to_string()))?;
-        let person = |s: gix::actor::SignatureRef<'_>, what: &str| -> Result<Person, RepoError> {
-            Ok(Person {
-                name: s.name.to_string(),
-                email: s.email.to_string(),
-                time: s
-                    .time()
-                    .map_err(|e| bad(format!("bad {what} time: {e}")))?
-                    .seconds,
-            })
+        // `c` borrows `data`; end the borrow before handing `data` back.
+        let facts = {
+            let c = gix::objs::CommitRef::from_bytes(&data, self.repo.object_hash())
+                .map_err(|e| bad(e.to_string()))?;
+            let person =
+                |s: gix::actor::SignatureRef<'_>, what: &str| -> Result<Person, RepoError> {
+                    Ok(Person {
+                        name: s.name.to_string(),
+                        email: s.email.to_string(),
+                        time: s
+                            .time()
+                            .map_err(|e| bad(format!("bad {what} time: {e}")))?
+                            .seconds,
+                    })
+                };
+            let author = person(c.author().map_err(|e| bad(e.to_string()))?, "author")?;
+            let committer = person(c.committer().map_err(|e| bad(e.to_string()))?, "committer")?;
+            let message = c.message.to_string();
+            let subject = message.lines().next().unwrap_or("").to_string();
+            CommitFacts {
+                id: id.clone(),
+                parents: c.parents().map(Oid::from).collect(),
+                author,
+                committer,
+                subject,
+                message,
+                changes: Vec::new(),
+                signature: None,
+                manifest_findings: Vec::new(),
+            }
         };
-        let author = person(c.author().map_err(|e| bad(e.to_string()))?, "author")?;
-        let committer = person(c.committer().map_err(|e| bad(e.to_string()))?, "committer")?;
-        let message = c.message.to_string();
-        let subject = message.lines().next().unwrap_or("").to_string();
-        Ok(CommitFacts {
-            id: id.clone(),
-            parents: c.parents().map(Oid::from).collect(),
-            author,
-            committer,
-            subject,
-            message,
-            changes: Vec::new(),
-        })
+        Ok((facts, data))
     }
 
     /// Resolves what a user typed on the command line (`pushguard check`): a full id, or a ref.

@@ -79,7 +79,14 @@ fn block(s: &mut String, v: &Violation) {
         let _ = writeln!(s, "  path:   {p}");
     }
     if let Some(o) = &v.object {
-        let _ = writeln!(s, "  object: {o}");
+        match &v.container {
+            Some(c) => {
+                let _ = writeln!(s, "  object: {o}, container {c}");
+            }
+            None => {
+                let _ = writeln!(s, "  object: {o}");
+            }
+        }
     }
     let _ = writeln!(s, "  what:   {}", v.what);
     let _ = writeln!(s, "  fix:    {}", v.fix);

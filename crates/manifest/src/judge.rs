@@ -1,0 +1,643 @@
+//! Judging one commit: object-level diff across all its changed files, rules, exceptions.
+//!
+//! The diff is by object identity across every file the commit changes, so an object moved to
+//! another file is neither removed nor added. A changed object is judged on what the change
+//! introduces: a hit whose location key the old version already had is not reported (unless
+//! `judge = "all"`), which is how the caller reports each violation once, at the commit that
+//! introduced it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::custom;
+use crate::object::{objects_of, Identity, Object};
+use crate::rules::{self, Hit};
+use crate::settings::{JudgeMode, On, RuleId, Settings};
+use crate::yaml::{self, Limits, Node};
+use crate::{ChangeKind, FileChange, Finding};
+
+struct Loaded {
+    objects: Vec<Object>,
+}
+
+/// Why a version yields no objects.
+enum VersionError {
+    /// The file itself is unreadable or over a per-file budget.
+    Load(yaml::LoadError),
+    /// The commit as a whole is over `max_commit_nodes` (fails closed for old versions too:
+    /// skipping an old version would hide a removal).
+    CommitBudget(String),
+}
+
+/// Objects of each document text of one version, for reuse by the other version.
+type ChunkObjects<'b> = HashMap<&'b str, Vec<Object>>;
+
+/// Loads one version. With `reuse` (the objects of the old version of the same file, by
+/// document text), documents identical to an old one are not parsed again: their objects are
+/// shared. With `keep`, the objects are also returned by document text.
+fn load_version<'b>(
+    path: &str,
+    bytes: &'b [u8],
+    limits: &Limits,
+    commit_nodes: &AtomicUsize,
+    reuse: Option<&ChunkObjects<'_>>,
+    keep: bool,
+) -> Result<(Loaded, ChunkObjects<'b>), VersionError> {
+    let mut stats = yaml::LoadStats::default();
+    let skip = |text: &str| reuse.is_some_and(|r| r.contains_key(text));
+    let chunks = yaml::load_chunks(bytes, limits, &mut stats, &skip).map_err(VersionError::Load)?;
+    let mut objects = Vec::new();
+    let mut by_text: ChunkObjects<'b> = HashMap::new();
+    for chunk in chunks {
+        let objs = if chunk.skipped {
+            reuse
+                .and_then(|r| r.get(chunk.text))
+                .cloned()
+                .unwrap_or_default()
+        } else if let Some(doc) = chunk.doc {
+            objects_of(path, vec![doc], limits, &mut stats).map_err(VersionError::Load)?
+        } else {
+            Vec::new()
+        };
+        if keep {
+            by_text.insert(chunk.text, objs.clone());
+        }
+        objects.extend(objs);
+    }
+    let total = commit_nodes.fetch_add(stats.nodes, Ordering::Relaxed) + stats.nodes;
+    if total > limits.max_commit_nodes {
+        return Err(VersionError::CommitBudget(format!(
+            "the commit's manifests hold more than {} nodes in total (limit); this file brings the total to {total}",
+            limits.max_commit_nodes
+        )));
+    }
+    Ok((Loaded { objects }, by_text))
+}
+
+/// Loads both versions of one change. When both have the same path, the new version reuses
+/// the old version's identical documents (most of a modified file, usually). Reused objects
+/// keep the old positions, which only matter for `judge = "all"`, where reuse is off.
+fn load_change(
+    c: &FileChange<'_>,
+    limits: &Limits,
+    commit_nodes: &AtomicUsize,
+    reuse_allowed: bool,
+) -> (LoadResult, LoadResult) {
+    let same_path = matches!((c.old, c.new), (Some(o), Some(n)) if o.path == n.path);
+    let keep = reuse_allowed && same_path;
+    let old = c
+        .old
+        .map(|v| load_version(v.path, v.bytes, limits, commit_nodes, None, keep));
+    let reuse = match &old {
+        Some(Ok((_, by_text))) if keep => Some(by_text),
+        _ => None,
+    };
+    let new = c
+        .new
+        .map(|v| load_version(v.path, v.bytes, limits, commit_nodes, reuse, false));
+    (
+        old.map(|r| r.map(|(loaded, _)| loaded)),
+        new.map(|r| r.map(|(loaded, _)| loaded)),
+    )
+}
+
+fn finding_from_hit(obj: &Object, hit: Hit, change: ChangeKind) -> Finding {
+    Finding {
+        rule: hit.rule.as_str().to_string(),
+        path: obj.path.clone(),
+        line: hit.line,
+        column: hit.column,
+        object: Some(obj.label()),
+        container: hit.container,
+        message: hit.message,
+        fix: hit.fix,
+        change,
+    }
+}
+
+type LoadResult = Option<Result<Loaded, VersionError>>;
+
+/// Loads old and new versions of every change, on up to 4 threads when there is enough work
+/// (parsing dominates the cost of a big push). Results keep the order of `changes`.
+fn load_all(
+    changes: &[FileChange<'_>],
+    limits: &Limits,
+    reuse_allowed: bool,
+) -> Vec<(LoadResult, LoadResult)> {
+    let commit_nodes = AtomicUsize::new(0);
+    let commit_nodes = &commit_nodes;
+    let load_one = |c: &FileChange<'_>| load_change(c, limits, commit_nodes, reuse_allowed);
+    let total: usize = changes
+        .iter()
+        .flat_map(|c| [c.old, c.new])
+        .flatten()
+        .map(|v| v.bytes.len())
+        .sum();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4);
+    if threads < 2 || total < 512 * 1024 || changes.len() < 2 {
+        return changes.iter().map(load_one).collect();
+    }
+    let per = changes.len().div_ceil(threads);
+    let mut out = Vec::with_capacity(changes.len());
+    std::thread::scope(|scope| {
+        // Builder::spawn_scoped reports a thread that cannot be created instead of panicking;
+        // such a part is loaded here, as is the part of a worker that panicked.
+        let handles: Vec<_> = changes
+            .chunks(per)
+            .map(|part| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || part.iter().map(load_one).collect::<Vec<_>>())
+                    .ok()
+            })
+            .collect();
+        for (handle, part) in handles.into_iter().zip(changes.chunks(per)) {
+            match handle.map(|h| h.join()) {
+                Some(Ok(results)) => out.extend(results),
+                _ => out.extend(part.iter().map(load_one)),
+            }
+        }
+    });
+    out
+}
+
+fn budget_finding(path: &str, message: String, change: ChangeKind) -> Finding {
+    Finding {
+        rule: "manifest-limits".to_string(),
+        path: path.to_string(),
+        line: 1,
+        column: 1,
+        object: None,
+        container: None,
+        message,
+        fix: "split the change into smaller commits or pushes".to_string(),
+        change,
+    }
+}
+
+fn load_finding(path: &str, e: &yaml::LoadError, had_old: bool) -> Finding {
+    let (line, column) = e.position();
+    let limits_hit = e.is_limits();
+    Finding {
+        rule: if limits_hit {
+            "manifest-limits"
+        } else {
+            "manifest-parse"
+        }
+        .to_string(),
+        path: path.to_string(),
+        line,
+        column,
+        object: None,
+        container: None,
+        message: e.message().to_string(),
+        fix: if limits_hit {
+            "split the file or remove the oversized content; pushguard refuses what it cannot judge cheaply".to_string()
+        } else {
+            "make the file unambiguous, valid YAML/JSON; pushguard refuses what it cannot read the way the cluster would".to_string()
+        },
+        change: if had_old {
+            ChangeKind::Changed
+        } else {
+            ChangeKind::Added
+        },
+    }
+}
+
+/// What happened to one identity in this commit.
+struct Pair<'a> {
+    old: Vec<&'a Object>,
+    new: Vec<&'a Object>,
+}
+
+pub(crate) fn judge(
+    changes: &[FileChange<'_>],
+    settings: &Settings,
+    limits: &Limits,
+    today: i64,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut old_objects = Vec::new();
+    let mut new_objects = Vec::new();
+    for (change, (old, new)) in
+        changes
+            .iter()
+            .zip(load_all(changes, limits, settings.judge != JudgeMode::All))
+    {
+        // A new version that does not load is reported as such; its old objects are left out
+        // rather than reported as removed (that would only add noise to a refused commit).
+        let new_failed = matches!(new, Some(Err(_)));
+        // An old version that does not load holds no objects: the commit that broke it was
+        // judged (and refused) when it came in.
+        match old {
+            Some(Ok(loaded)) if !new_failed => old_objects.extend(loaded.objects),
+            Some(Ok(_)) => {}
+            Some(Err(VersionError::CommitBudget(message))) => {
+                let path = change.old.map(|v| v.path).unwrap_or_default();
+                findings.push(budget_finding(path, message, ChangeKind::Changed));
+            }
+            Some(Err(VersionError::Load(_))) | None => {}
+        }
+        match new {
+            Some(Ok(loaded)) => new_objects.extend(loaded.objects),
+            Some(Err(VersionError::Load(e))) => {
+                let path = change.new.map(|v| v.path).unwrap_or_default();
+                findings.push(load_finding(path, &e, change.old.is_some()));
+            }
+            Some(Err(VersionError::CommitBudget(message))) => {
+                let path = change.new.map(|v| v.path).unwrap_or_default();
+                let kind = if change.old.is_some() {
+                    ChangeKind::Changed
+                } else {
+                    ChangeKind::Added
+                };
+                findings.push(budget_finding(path, message, kind));
+            }
+            None => {}
+        }
+    }
+
+    let mut pairs: BTreeMap<&Identity, Pair<'_>> = BTreeMap::new();
+    for o in &old_objects {
+        pairs
+            .entry(&o.identity)
+            .or_insert_with(|| Pair {
+                old: Vec::new(),
+                new: Vec::new(),
+            })
+            .old
+            .push(o);
+    }
+    for o in &new_objects {
+        pairs
+            .entry(&o.identity)
+            .or_insert_with(|| Pair {
+                old: Vec::new(),
+                new: Vec::new(),
+            })
+            .new
+            .push(o);
+    }
+
+    let all = settings.judge == JudgeMode::All;
+    for pair in pairs.values() {
+        if pair.new.is_empty() {
+            for old in &pair.old {
+                removed(&mut findings, old, settings);
+            }
+            continue;
+        }
+        let unchanged: Vec<bool> = if pair.old.len() <= 1 {
+            pair.new
+                .iter()
+                .map(|n| {
+                    pair.old
+                        .iter()
+                        .any(|o| Arc::ptr_eq(&o.root, &n.root) || o.root.same_as(&n.root))
+                })
+                .collect()
+        } else {
+            // Many versions of one identity: compare canonical forms through a set so the
+            // cost stays linear.
+            let old: HashSet<String> = pair.old.iter().map(|o| o.root.canonical()).collect();
+            pair.new
+                .iter()
+                .map(|n| old.contains(&n.root.canonical()))
+                .collect()
+        };
+        if !all && unchanged.iter().all(|u| *u) {
+            continue;
+        }
+        // Old keys: what the old versions already violated.
+        let mut old_keys: HashSet<(RuleId, String)> = HashSet::new();
+        let mut old_custom: HashSet<(String, String)> = HashSet::new();
+        if !all {
+            for old in &pair.old {
+                for h in rules::check(old, settings) {
+                    old_keys.insert((h.rule, h.key));
+                }
+                for rule in &settings.deny {
+                    if applies_to_kind(rule, old) {
+                        for hit in custom::evaluate(rule, &old.root) {
+                            old_custom.insert((rule.id.clone(), hit.path));
+                        }
+                    }
+                }
+            }
+        }
+        for (new, unchanged) in pair.new.iter().zip(unchanged) {
+            let change = if pair.old.is_empty() {
+                ChangeKind::Added
+            } else {
+                ChangeKind::Changed
+            };
+            if unchanged && !all {
+                continue;
+            }
+            for hit in rules::check(new, settings) {
+                if old_keys.contains(&(hit.rule, hit.key.clone())) {
+                    continue;
+                }
+                findings.push(finding_from_hit(new, hit, change));
+            }
+            for rule in &settings.deny {
+                let wanted = match rule.on {
+                    On::Any => true,
+                    On::Added => change == ChangeKind::Added,
+                    On::Changed => change == ChangeKind::Changed,
+                    On::Removed => false,
+                };
+                if !wanted || !applies_to_kind(rule, new) {
+                    continue;
+                }
+                for hit in custom::evaluate(rule, &new.root) {
+                    if old_custom.contains(&(rule.id.clone(), hit.path.clone())) {
+                        continue;
+                    }
+                    findings.push(custom_finding(rule, new, &hit, change));
+                }
+            }
+            if unchanged {
+                continue;
+            }
+            protected(&mut findings, new, settings, change);
+            if change == ChangeKind::Changed {
+                service_account_removed(&mut findings, &pair.old, new, settings);
+            }
+        }
+    }
+
+    let live: Vec<LiveException<'_>> = settings
+        .exceptions
+        .iter()
+        .filter(|e| today <= e.expires.0)
+        .map(|e| LiveException {
+            rule: &e.rule,
+            object_any: e.object == "*",
+            object: glob_regex(&e.object, true),
+            path: e.path.as_deref().map(|p| glob_regex(p, false)),
+        })
+        .collect();
+    if !live.is_empty() {
+        findings.retain(|f| !live.iter().any(|e| e.covers(f)));
+    }
+    findings.sort_by(|a, b| {
+        (a.path.as_str(), a.line, a.column, a.rule.as_str()).cmp(&(
+            b.path.as_str(),
+            b.line,
+            b.column,
+            b.rule.as_str(),
+        ))
+    });
+    findings.dedup_by(|a, b| {
+        a.path == b.path
+            && a.line == b.line
+            && a.column == b.column
+            && a.rule == b.rule
+            && a.message == b.message
+    });
+    findings
+}
+
+fn applies_to_kind(rule: &crate::settings::CustomRule, obj: &Object) -> bool {
+    // A patch holds only what it changes: "field is absent" means nothing there.
+    if obj.patch.is_some() && rule.exists == Some(false) {
+        return false;
+    }
+    rule.kinds.is_empty() || rule.kinds.iter().any(|k| k == obj.kind())
+}
+
+fn custom_finding(
+    rule: &crate::settings::CustomRule,
+    obj: &Object,
+    hit: &custom::CustomHit<'_>,
+    change: ChangeKind,
+) -> Finding {
+    let detail = match &hit.value {
+        Some(v) => format!(" (`{}` = `{}`)", hit.path, v),
+        None => format!(" (`{}` is absent)", rule.field.text),
+    };
+    Finding {
+        rule: rule.id.clone(),
+        path: obj.path.clone(),
+        line: hit.node.line,
+        column: hit.node.column,
+        object: Some(obj.label()),
+        container: None,
+        message: format!("{}{}", rule.message, detail),
+        fix: rule.fix.clone().unwrap_or_else(|| {
+            format!(
+                "change `{}` so that custom rule `{}` no longer matches",
+                rule.field.text, rule.id
+            )
+        }),
+        change,
+    }
+}
+
+/// The protected namespace an object lives in or deploys into, where that is written, and how.
+fn protected_target<'a>(
+    obj: &'a Object,
+    settings: &Settings,
+) -> Option<(String, &'a Node, &'static str)> {
+    let protected =
+        |ns: &str| !ns.is_empty() && settings.protected_namespaces.iter().any(|p| p == ns);
+    let root = &obj.root;
+    let at_str = |keys: &[&str]| {
+        root.path(keys)
+            .filter(|n| n.as_str().is_some_and(protected))
+    };
+    if obj.kustomization_file {
+        // kustomize moves every resource of the directory into this namespace.
+        return at_str(&["namespace"])
+            .map(|n| (n.display(), n, "sets the namespace of all its resources to"));
+    }
+    if protected(&obj.identity.namespace) {
+        let at = root.path(&["metadata", "namespace"]).unwrap_or(root);
+        return Some((obj.identity.namespace.clone(), at, "is in"));
+    }
+    if obj.identity.kind == "Namespace"
+        && obj.identity.group.is_empty()
+        && protected(&obj.identity.name)
+    {
+        let at = root.path(&["metadata", "name"]).unwrap_or(root);
+        return Some((obj.identity.name.clone(), at, "is the namespace"));
+    }
+    let group = obj.identity.group.as_str();
+    let kind = obj.identity.kind.as_str();
+    let target = match (group, kind) {
+        ("kustomize.toolkit.fluxcd.io", "Kustomization")
+        | ("helm.toolkit.fluxcd.io", "HelmRelease") => at_str(&["spec", "targetNamespace"]),
+        ("argoproj.io", "Application") => at_str(&["spec", "destination", "namespace"]),
+        ("argoproj.io", "ApplicationSet") => {
+            at_str(&["spec", "template", "spec", "destination", "namespace"])
+        }
+        _ => None,
+    };
+    target.map(|n| (n.display(), n, "deploys into"))
+}
+
+fn protected(findings: &mut Vec<Finding>, obj: &Object, settings: &Settings, change: ChangeKind) {
+    if !settings.rules.contains(&RuleId::ProtectedNamespaces) {
+        return;
+    }
+    let Some((ns, at, how)) = protected_target(obj, settings) else {
+        return;
+    };
+    let verb = match change {
+        ChangeKind::Added => "adds",
+        ChangeKind::Changed => "changes",
+        ChangeKind::Removed => "removes",
+    };
+    findings.push(Finding {
+        rule: RuleId::ProtectedNamespaces.as_str().to_string(),
+        path: obj.path.clone(),
+        line: at.line,
+        column: at.column,
+        object: Some(obj.label()),
+        container: None,
+        message: format!(
+            "the commit {verb} {}, which {how} the protected namespace `{ns}`; only the block's signers may do that",
+            obj.label()
+        ),
+        fix: "have the change signed by one of the signers named in this [[manifests]] block (the caller drops this finding for them)".to_string(),
+        change,
+    });
+}
+
+fn removed(findings: &mut Vec<Finding>, old: &Object, settings: &Settings) {
+    protected(findings, old, settings, ChangeKind::Removed);
+    if settings.rules.contains(&RuleId::DenyDelete)
+        && !old.kustomization_file
+        && old.patch.is_none()
+        && settings.deny_delete.contains(&old.identity.kind)
+    {
+        let at = old.root.path(&["metadata", "name"]).unwrap_or(&old.root);
+        findings.push(Finding {
+            rule: RuleId::DenyDelete.as_str().to_string(),
+            path: old.path.clone(),
+            line: at.line,
+            column: at.column,
+            object: Some(old.label()),
+            container: None,
+            message: format!(
+                "the commit removes {}; objects of kind {} may not be deleted through Git (the cluster would prune it)",
+                old.label(),
+                old.identity.kind
+            ),
+            fix: "restore the object; delete it by a reviewed procedure outside this repository".to_string(),
+            change: ChangeKind::Removed,
+        });
+    }
+    for rule in &settings.deny {
+        if matches!(rule.on, On::Removed | On::Any) && applies_to_kind(rule, old) {
+            for hit in custom::evaluate(rule, &old.root) {
+                findings.push(custom_finding(rule, old, &hit, ChangeKind::Removed));
+            }
+        }
+    }
+}
+
+fn service_account_removed(
+    findings: &mut Vec<Finding>,
+    old: &[&Object],
+    new: &Object,
+    settings: &Settings,
+) {
+    if !settings.rules.contains(&RuleId::GitopsSources) || settings.flux_service_account {
+        // With flux_service_account the single-object rule already reports a missing one.
+        return;
+    }
+    let g = new.identity.group.as_str();
+    let k = new.identity.kind.as_str();
+    let flux = (g == "kustomize.toolkit.fluxcd.io" && k == "Kustomization")
+        || (g == "helm.toolkit.fluxcd.io" && k == "HelmRelease");
+    if !flux {
+        return;
+    }
+    let sa = |o: &Object| {
+        o.root
+            .path(&["spec", "serviceAccountName"])
+            .and_then(Node::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
+    if old.iter().any(|o| sa(o)) && !sa(new) {
+        let at = new.root.get("spec").unwrap_or(&new.root);
+        findings.push(Finding {
+            rule: RuleId::GitopsSources.as_str().to_string(),
+            path: new.path.clone(),
+            line: at.line,
+            column: at.column,
+            object: Some(new.label()),
+            container: None,
+            message: format!(
+                "the commit removes spec.serviceAccountName from {}: Flux would apply it with the controller's own (cluster-admin) rights",
+                new.label()
+            ),
+            fix: "keep spec.serviceAccountName".to_string(),
+            change: ChangeKind::Changed,
+        });
+    }
+}
+
+/// Glob to regex: in paths `*` stays within a directory and `**` crosses them; in object
+/// names (`cross_slash`) `*` matches anything.
+fn glob_regex(glob: &str, cross_slash: bool) -> Option<regex::Regex> {
+    let mut re = String::from("^");
+    let chars: Vec<char> = glob.chars().collect();
+    let mut i = 0;
+    while let Some(c) = chars.get(i) {
+        match c {
+            '*' if chars.get(i + 1) == Some(&'*') => {
+                if chars.get(i + 2) == Some(&'/') {
+                    re.push_str("(?:.*/)?");
+                    i += 3;
+                } else {
+                    re.push_str(".*");
+                    i += 2;
+                }
+                continue;
+            }
+            '*' => re.push_str(if cross_slash { ".*" } else { "[^/]*" }),
+            '?' => re.push_str(if cross_slash { "." } else { "[^/]" }),
+            other => re.push_str(&regex::escape(&other.to_string())),
+        }
+        i += 1;
+    }
+    re.push('$');
+    regex::Regex::new(&re).ok()
+}
+
+/// Whether `glob` matches `text` (paths: `*` within a directory, `**` across).
+pub fn glob_matches(glob: &str, text: &str, cross_slash: bool) -> bool {
+    glob_regex(glob, cross_slash).is_some_and(|r| r.is_match(text))
+}
+
+/// An exception that has not expired, with its globs compiled once per commit.
+struct LiveException<'a> {
+    rule: &'a str,
+    object_any: bool,
+    object: Option<regex::Regex>,
+    /// None: no path restriction; Some(None): an invalid glob, which matches nothing.
+    path: Option<Option<regex::Regex>>,
+}
+
+impl LiveException<'_> {
+    fn covers(&self, f: &Finding) -> bool {
+        if self.rule != "*" && self.rule != f.rule {
+            return false;
+        }
+        let object_ok = match &f.object {
+            Some(o) => self.object.as_ref().is_some_and(|r| r.is_match(o)),
+            None => self.object_any,
+        };
+        let path_ok = match &self.path {
+            None => true,
+            Some(r) => r.as_ref().is_some_and(|r| r.is_match(&f.path)),
+        };
+        object_ok && path_ok
+    }
+}

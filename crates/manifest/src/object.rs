@@ -1,0 +1,401 @@
+//! Kubernetes objects out of loaded documents, and their identity.
+//!
+//! Identity is what the cluster uses: (API group, kind, namespace, name). The version is left
+//! out (`apps/v1` and `apps/v1beta2` name the same object) and an absent namespace stays ""
+//! (guessing `default` would merge objects that Flux's `targetNamespace` keeps apart).
+//! `kustomization.yaml` files are recognised by name: they are not always objects with an
+//! apiVersion, yet they decide what is applied.
+
+use std::sync::Arc;
+
+use crate::yaml::{self, Key, Limits, LoadError, LoadStats, Node, Value};
+
+/// (group, kind, namespace, name) — or, for kustomization files, the file path as name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Identity {
+    pub group: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// One object of one file version.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub identity: Identity,
+    pub api_version: String,
+    pub path: String,
+    /// Shared: an identical document in the old and new version of a file is loaded once.
+    pub root: Arc<Node>,
+    /// True for a kustomize `kustomization.yaml` file (recognised by its name).
+    pub kustomization_file: bool,
+    /// For an inline kustomize patch: its index among the file's inline patches.
+    pub patch: Option<usize>,
+}
+
+impl Object {
+    /// `Deployment prod/api`, or `ClusterRole admin` without a namespace.
+    pub fn label(&self) -> String {
+        if self.kustomization_file {
+            return format!("Kustomization file {}", self.path);
+        }
+        if self.patch.is_some() {
+            // The identity name carries the patch marker already.
+            return format!(
+                "{} {} (kustomize patch)",
+                self.identity.kind, self.identity.name
+            );
+        }
+        if self.identity.namespace.is_empty() {
+            format!("{} {}", self.identity.kind, self.identity.name)
+        } else {
+            format!(
+                "{} {}/{}",
+                self.identity.kind, self.identity.namespace, self.identity.name
+            )
+        }
+    }
+
+    pub fn kind(&self) -> &str {
+        &self.identity.kind
+    }
+}
+
+/// True when the file is a kustomize kustomization file.
+pub fn is_kustomization_path(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    matches!(
+        file,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    )
+}
+
+fn group_of(api_version: &str) -> String {
+    match api_version.rsplit_once('/') {
+        Some((group, _)) => group.to_string(),
+        None => String::new(),
+    }
+}
+
+/// Objects of one loaded file: documents with `kind` and `apiVersion`, `items` of lists
+/// expanded. Documents that are not objects (Helm values, other config) are skipped. A
+/// kustomization file is one object, plus one per inline patch (see [`inline_patches`]).
+pub fn objects_of(
+    path: &str,
+    docs: Vec<Node>,
+    limits: &Limits,
+    stats: &mut LoadStats,
+) -> Result<Vec<Object>, LoadError> {
+    let mut out = Vec::new();
+    if is_kustomization_path(path) {
+        for doc in docs {
+            out.extend(inline_patches(path, &doc, limits, stats)?);
+            out.push(Object {
+                identity: Identity {
+                    group: "kustomize.config.k8s.io".to_string(),
+                    kind: "Kustomization".to_string(),
+                    namespace: String::new(),
+                    name: path.to_string(),
+                },
+                api_version: doc
+                    .get("apiVersion")
+                    .and_then(Node::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                path: path.to_string(),
+                root: Arc::new(doc),
+                kustomization_file: true,
+                patch: None,
+            });
+        }
+        return Ok(out);
+    }
+    for doc in docs {
+        push_object(path, doc, &mut out, true, None);
+    }
+    Ok(out)
+}
+
+fn push_object(path: &str, doc: Node, out: &mut Vec<Object>, expand: bool, patch: Option<usize>) {
+    let kind = doc.get("kind").and_then(Node::as_str).map(str::to_string);
+    let api_version = doc
+        .get("apiVersion")
+        .and_then(Node::as_str)
+        .map(str::to_string);
+    let (Some(kind), Some(api_version)) = (kind, api_version) else {
+        return;
+    };
+    if expand
+        && kind.ends_with("List")
+        && matches!(doc.get("items").map(|n| &n.value), Some(Value::Seq(_)))
+    {
+        if let Value::Map(entries) = doc.value {
+            for (k, v) in entries {
+                if k.name == "items" {
+                    if let Value::Seq(items) = v.value {
+                        for item in items {
+                            push_object(path, item, out, false, None);
+                        }
+                    }
+                }
+            }
+        }
+        return;
+    }
+    let namespace = doc
+        .path(&["metadata", "namespace"])
+        .and_then(Node::as_str)
+        .unwrap_or("")
+        .to_string();
+    let mut name = doc
+        .path(&["metadata", "name"])
+        .and_then(Node::as_str)
+        .or_else(|| {
+            doc.path(&["metadata", "generateName"])
+                .and_then(Node::as_str)
+        })
+        .unwrap_or("")
+        .to_string();
+    if let Some(i) = patch {
+        // Patches are their own objects: they must not pair with the object they patch.
+        name = format!("{name} [patch {i} in {path}]");
+    }
+    out.push(Object {
+        identity: Identity {
+            group: group_of(&api_version),
+            kind,
+            namespace,
+            name,
+        },
+        api_version,
+        path: path.to_string(),
+        root: Arc::new(doc),
+        kustomization_file: false,
+        patch,
+    });
+}
+
+/// Maps positions inside a patch string back to the file (exact for `|` block scalars,
+/// where saphyr reports the start of the content).
+fn shift_positions(node: &mut Node, base: &Node, depth: usize) {
+    if depth > crate::yaml::MAX_DEPTH_CAP {
+        return;
+    }
+    node.column = node.column.saturating_add(base.column.saturating_sub(1));
+    node.line = node.line.saturating_add(base.line.saturating_sub(1));
+    match &mut node.value {
+        Value::Seq(items) => {
+            for i in items {
+                shift_positions(i, base, depth + 1);
+            }
+        }
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                k.line = k.line.saturating_add(base.line.saturating_sub(1));
+                k.column = k.column.saturating_add(base.column.saturating_sub(1));
+                shift_positions(v, base, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Inline patches of a kustomization file change what is applied as much as the objects they
+/// patch: strategic-merge patches (`patchesStrategicMerge` entries holding YAML, `patches[].patch`
+/// holding an object) become objects of their own; JSON 6902 patches (`patchesJson6902[].patch`,
+/// `patches[].patch` holding a list of operations) become a synthetic object of the target's
+/// kind holding the `add`/`replace` values at their paths. Patches referenced by file name are
+/// judged as files of their own.
+pub fn inline_patches(
+    path: &str,
+    doc: &Node,
+    limits: &Limits,
+    stats: &mut LoadStats,
+) -> Result<Vec<Object>, LoadError> {
+    let mut out = Vec::new();
+    let mut texts: Vec<(&Node, Option<&Node>)> = Vec::new();
+    for n in doc
+        .get("patchesStrategicMerge")
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+    {
+        if n.as_str().is_some_and(|s| s.contains('\n')) {
+            texts.push((n, None));
+        }
+    }
+    for key in ["patches", "patchesJson6902"] {
+        for p in doc.get(key).map(Node::as_seq).unwrap_or(&[]) {
+            if let Some(n) = p.get("patch").filter(|n| n.as_str().is_some()) {
+                texts.push((n, p.get("target")));
+            }
+        }
+    }
+    for (index, (node, target)) in texts.into_iter().enumerate() {
+        let text = node.as_str().unwrap_or("");
+        let mut patch_stats = LoadStats::default();
+        let loaded = yaml::load_with_stats(text.as_bytes(), limits, &mut patch_stats);
+        stats.nodes = stats.nodes.saturating_add(patch_stats.nodes);
+        let docs = loaded.map_err(|e| {
+            let (line, column) = e.position();
+            let message = format!("inline kustomize patch: {}", e.message());
+            let line = line.saturating_add(node.line.saturating_sub(1));
+            let column = column.saturating_add(node.column.saturating_sub(1));
+            if e.is_limits() {
+                LoadError::Limits {
+                    line,
+                    column,
+                    message,
+                }
+            } else {
+                LoadError::Parse {
+                    line,
+                    column,
+                    message,
+                }
+            }
+        })?;
+        for mut d in docs {
+            shift_positions(&mut d, node, 0);
+            if matches!(d.value, Value::Seq(_)) {
+                if let Some(obj) = json6902_object(path, index, &d, target) {
+                    out.push(obj);
+                }
+            } else {
+                push_object(path, d, &mut out, true, Some(index));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Most list items a JSON 6902 path may create: indexes come from the pusher.
+const MAX_PATCH_INDEX: usize = 1000;
+
+fn json6902_object(path: &str, index: usize, ops: &Node, target: Option<&Node>) -> Option<Object> {
+    let t = |k: &str| {
+        target
+            .and_then(|t| t.get(k))
+            .and_then(Node::as_str)
+            .unwrap_or("")
+    };
+    let kind = if t("kind").is_empty() {
+        "Unknown"
+    } else {
+        t("kind")
+    }
+    .to_string();
+    let group = t("group").to_string();
+    let version = if t("version").is_empty() {
+        "v1"
+    } else {
+        t("version")
+    };
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    let mut root = Node {
+        value: Value::Map(Vec::new()),
+        line: ops.line,
+        column: ops.column,
+    };
+    for op in ops.as_seq() {
+        let kind_of_op = op.get("op").and_then(Node::as_str).unwrap_or("");
+        if kind_of_op != "add" && kind_of_op != "replace" {
+            continue;
+        }
+        let (Some(pointer), Some(value)) = (op.get("path").and_then(Node::as_str), op.get("value"))
+        else {
+            continue;
+        };
+        insert_at(&mut root, pointer, value.clone());
+    }
+    Some(Object {
+        identity: Identity {
+            group,
+            kind,
+            namespace: t("namespace").to_string(),
+            name: format!("{} [patch {index} in {path}]", t("name")),
+        },
+        api_version,
+        path: path.to_string(),
+        root: Arc::new(root),
+        kustomization_file: false,
+        patch: Some(index),
+    })
+}
+
+/// Puts `value` at a JSON pointer, creating maps and lists on the way.
+fn insert_at(root: &mut Node, pointer: &str, value: Node) {
+    let segments: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return;
+    };
+    let mut node = root;
+    let mut nexts: Vec<&String> = parents.iter().collect();
+    nexts.push(last);
+    for (i, seg) in parents.iter().enumerate() {
+        let next_is_index = nexts
+            .get(i + 1)
+            .is_some_and(|s| *s == "-" || s.parse::<usize>().is_ok());
+        let empty = Node {
+            value: if next_is_index {
+                Value::Seq(Vec::new())
+            } else {
+                Value::Map(Vec::new())
+            },
+            line: value.line,
+            column: value.column,
+        };
+        let Some(child) = child_slot(node, seg, empty) else {
+            return;
+        };
+        node = child;
+    }
+    if let Some(slot) = child_slot(node, last, value.clone()) {
+        *slot = value;
+    }
+}
+
+/// The child of `node` at `seg`, created from `empty` when missing.
+fn child_slot<'a>(node: &'a mut Node, seg: &str, empty: Node) -> Option<&'a mut Node> {
+    match &mut node.value {
+        Value::Map(entries) => {
+            let pos = match entries.iter().position(|(k, _)| k.name == seg) {
+                Some(p) => p,
+                None => {
+                    entries.push((
+                        Key {
+                            name: seg.to_string(),
+                            line: empty.line,
+                            column: empty.column,
+                        },
+                        empty,
+                    ));
+                    entries.len() - 1
+                }
+            };
+            entries.get_mut(pos).map(|(_, v)| v)
+        }
+        Value::Seq(items) => {
+            let idx = if seg == "-" {
+                items.len()
+            } else {
+                seg.parse::<usize>().ok()?
+            };
+            if idx > MAX_PATCH_INDEX {
+                return None;
+            }
+            while items.len() <= idx {
+                items.push(empty.clone());
+            }
+            items.get_mut(idx)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,336 @@
+//! One `[[manifests]]` block of the policy, as serde reads it.
+//!
+//! Every field name here is part of the policy contract. Rule ids are an enum and unknown keys
+//! are refused, so a typo in the policy is a load error with a line number (from `toml`) rather
+//! than a rule that silently never runs. Regexes, field paths and dates are checked while
+//! deserializing for the same reason.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+
+use crate::custom::FieldPath;
+
+/// A built-in rule id, as written in the policy (`rules = ["privileged", ...]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleId {
+    Privileged,
+    PrivilegeEscalation,
+    HostNamespaces,
+    HostPath,
+    SensitiveHostMounts,
+    HostPorts,
+    DangerousCapabilities,
+    RunAsRoot,
+    ProcMount,
+    UnsafeSysctls,
+    SeccompUnconfined,
+    HostProcess,
+    ImageLatest,
+    ImageDigest,
+    ImageRegistries,
+    ClusterAdminBinding,
+    RbacWildcards,
+    RbacEscalation,
+    RbacSystemGroups,
+    PlaintextSecrets,
+    IngressSnippets,
+    ProtectedNamespaces,
+    DenyDelete,
+    GitopsSources,
+}
+
+impl RuleId {
+    /// Every built-in rule, in documentation order.
+    pub const ALL: [RuleId; 24] = [
+        RuleId::Privileged,
+        RuleId::PrivilegeEscalation,
+        RuleId::HostNamespaces,
+        RuleId::HostPath,
+        RuleId::SensitiveHostMounts,
+        RuleId::HostPorts,
+        RuleId::DangerousCapabilities,
+        RuleId::RunAsRoot,
+        RuleId::ProcMount,
+        RuleId::UnsafeSysctls,
+        RuleId::SeccompUnconfined,
+        RuleId::HostProcess,
+        RuleId::ImageLatest,
+        RuleId::ImageDigest,
+        RuleId::ImageRegistries,
+        RuleId::ClusterAdminBinding,
+        RuleId::RbacWildcards,
+        RuleId::RbacEscalation,
+        RuleId::RbacSystemGroups,
+        RuleId::PlaintextSecrets,
+        RuleId::IngressSnippets,
+        RuleId::ProtectedNamespaces,
+        RuleId::DenyDelete,
+        RuleId::GitopsSources,
+    ];
+
+    /// The id as written in the policy and in findings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleId::Privileged => "privileged",
+            RuleId::PrivilegeEscalation => "privilege-escalation",
+            RuleId::HostNamespaces => "host-namespaces",
+            RuleId::HostPath => "host-path",
+            RuleId::SensitiveHostMounts => "sensitive-host-mounts",
+            RuleId::HostPorts => "host-ports",
+            RuleId::DangerousCapabilities => "dangerous-capabilities",
+            RuleId::RunAsRoot => "run-as-root",
+            RuleId::ProcMount => "proc-mount",
+            RuleId::UnsafeSysctls => "unsafe-sysctls",
+            RuleId::SeccompUnconfined => "seccomp-unconfined",
+            RuleId::HostProcess => "host-process",
+            RuleId::ImageLatest => "image-latest",
+            RuleId::ImageDigest => "image-digest",
+            RuleId::ImageRegistries => "image-registries",
+            RuleId::ClusterAdminBinding => "cluster-admin-binding",
+            RuleId::RbacWildcards => "rbac-wildcards",
+            RuleId::RbacEscalation => "rbac-escalation",
+            RuleId::RbacSystemGroups => "rbac-system-groups",
+            RuleId::PlaintextSecrets => "plaintext-secrets",
+            RuleId::IngressSnippets => "ingress-snippets",
+            RuleId::ProtectedNamespaces => "protected-namespaces",
+            RuleId::DenyDelete => "deny-delete",
+            RuleId::GitopsSources => "gitops-sources",
+        }
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `severity`: interpreted by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Deny,
+    Warn,
+}
+
+/// `judge`: whether violations already present before the commit are reported again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JudgeMode {
+    /// Only what the commit introduces.
+    #[default]
+    Changes,
+    /// Every violation in every object of the changed files.
+    All,
+}
+
+/// `on` of a custom rule: which object changes it looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum On {
+    Added,
+    Changed,
+    Removed,
+    #[default]
+    Any,
+}
+
+/// A literal in `equals` / `one_of`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Literal {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+/// A regex checked when the policy is read.
+#[derive(Clone)]
+pub struct Pattern(pub regex::Regex);
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pattern({:?})", self.0.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        regex::RegexBuilder::new(&s)
+            .size_limit(1 << 20)
+            .build()
+            .map(Pattern)
+            .map_err(|e| de::Error::custom(format!("invalid pattern: {e}")))
+    }
+}
+
+/// A `YYYY-MM-DD` date, kept as days since 1970-01-01.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date(pub i64);
+
+impl Date {
+    /// Parses `YYYY-MM-DD` (proleptic Gregorian).
+    pub fn parse(s: &str) -> Option<Date> {
+        let mut parts = s.split('-');
+        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            return None;
+        }
+        let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let days_in_month = match m {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if d < 1 || d > days_in_month {
+            return None;
+        }
+        // Days from civil (Howard Hinnant's algorithm).
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = if y >= 0 { y } else { y - 399 } / 400;
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        Some(Date(era * 146_097 + doe - 719_468))
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Date::parse(&s).ok_or_else(|| de::Error::custom(format!("`{s}` is not a YYYY-MM-DD date")))
+    }
+}
+
+/// `[[manifests.deny]]`: a custom rule. It reports every value at `field` (in objects of
+/// `kinds`) that satisfies all the matchers given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomRule {
+    pub id: String,
+    /// Kinds the rule applies to (`Deployment`, ...); empty = every kind.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    pub field: FieldPath,
+    pub equals: Option<Literal>,
+    pub one_of: Option<Vec<Literal>>,
+    pub pattern: Option<Pattern>,
+    /// `true`: the field being present is the violation; `false`: its absence is.
+    pub exists: Option<bool>,
+    #[serde(default)]
+    pub on: On,
+    pub message: String,
+    /// How to fix it (shown with the finding); a generic text is used when absent.
+    pub fix: Option<String>,
+}
+
+/// `[[manifests.exception]]`: lets findings of one rule pass for matching objects until a date.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exception {
+    /// A built-in or custom rule id, or `*` for every rule.
+    pub rule: String,
+    /// `Kind namespace/name` (or `Kind name` for cluster-scoped), `*` matching anything.
+    pub object: String,
+    /// Optional file glob (`*` within a directory, `**` across).
+    pub path: Option<String>,
+    pub reason: String,
+    /// Last day the exception applies (inclusive).
+    pub expires: Date,
+}
+
+fn default_match() -> Vec<String> {
+    vec![
+        "**/*.yaml".to_string(),
+        "**/*.yml".to_string(),
+        "**/*.json".to_string(),
+    ]
+}
+
+fn default_protected_namespaces() -> Vec<String> {
+    vec![
+        "flux-system".to_string(),
+        "argocd".to_string(),
+        "kube-system".to_string(),
+    ]
+}
+
+fn default_deny_delete() -> Vec<String> {
+    vec![
+        "Namespace".to_string(),
+        "CustomResourceDefinition".to_string(),
+        "PersistentVolume".to_string(),
+    ]
+}
+
+/// One `[[manifests]]` block.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// File globs (matched by the caller).
+    #[serde(default = "default_match", rename = "match")]
+    pub match_globs: Vec<String>,
+    /// Refs the block applies to (interpreted by the caller).
+    pub refs: Option<Vec<String>>,
+    /// Who may change protected namespaces (interpreted by the caller).
+    pub signers: Option<Vec<String>>,
+    #[serde(default)]
+    pub severity: Severity,
+    /// Built-in rules to run.
+    #[serde(default)]
+    pub rules: Vec<RuleId>,
+    #[serde(default)]
+    pub judge: JudgeMode,
+    /// `image-registries`: allowed image prefixes (`ghcr.io/acme/`, `docker.io/library/`).
+    #[serde(default)]
+    pub image_registries: Vec<String>,
+    /// `gitops-sources`: allowed source URL prefixes.
+    #[serde(default)]
+    pub source_urls: Vec<String>,
+    /// `protected-namespaces`.
+    #[serde(default = "default_protected_namespaces")]
+    pub protected_namespaces: Vec<String>,
+    /// `deny-delete`: kinds that may not be removed.
+    #[serde(default = "default_deny_delete")]
+    pub deny_delete: Vec<String>,
+    /// `gitops-sources`: Flux Kustomization/HelmRelease must set `serviceAccountName`.
+    /// (Removing one that was set is reported whatever this says.)
+    #[serde(default)]
+    pub flux_service_account: bool,
+    /// Custom rules.
+    #[serde(default)]
+    pub deny: Vec<CustomRule>,
+    /// Exceptions.
+    #[serde(default, rename = "exception")]
+    pub exceptions: Vec<Exception>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            match_globs: default_match(),
+            refs: None,
+            signers: None,
+            severity: Severity::Deny,
+            rules: Vec::new(),
+            judge: JudgeMode::Changes,
+            image_registries: Vec::new(),
+            source_urls: Vec::new(),
+            protected_namespaces: default_protected_namespaces(),
+            deny_delete: default_deny_delete(),
+            flux_service_account: false,
+            deny: Vec::new(),
+            exceptions: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! Built-in rules beyond the checkov corpus: GitOps sources, secrets, every pod-spec location.
+
+mod common;
+
+use common::*;
+use pushguard_manifest::{RuleId, Settings};
+
+fn gitops() -> Settings {
+    Settings {
+        rules: vec![RuleId::GitopsSources],
+        source_urls: vec![
+            "https://github.com/acme/".to_string(),
+            "oci://ghcr.io/acme".to_string(),
+            "minio.acme.internal/manifests".to_string(),
+        ],
+        ..Settings::default()
+    }
+}
+
+fn gitrepo(url: &str) -> String {
+    format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: fleet\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: {url}\n")
+}
+
+#[test]
+fn flux_sources_must_be_allow_listed() {
+    let s = gitops();
+    assert!(judge_added("gr.yaml", &gitrepo("https://github.com/acme/fleet"), &s).is_empty());
+    let old = gitrepo("https://github.com/acme/fleet");
+    let new = gitrepo("https://github.com/evil/fleet");
+    let f = judge_modified("gr.yaml", &old, &new, &s);
+    assert_eq!(rules_of(&f), ["gitops-sources"]);
+    assert_eq!((f[0].line, f[0].column), (8, 8));
+    assert_eq!(
+        f[0].object.as_deref(),
+        Some("GitRepository flux-system/fleet")
+    );
+    assert!(
+        f[0].message.contains("https://github.com/evil/fleet"),
+        "{}",
+        f[0].message
+    );
+    for bad in [
+        "https://github.com/acme/../evil/x",
+        "https://github.com/acme/%2e%2e/evil/x",
+        "https://github.com.evil.io/acme/x",
+        "ssh://git@github.com/acme/x",
+        "\"https://github.com/acme/{{ .repo }}\"",
+    ] {
+        assert_eq!(judge_added("gr.yaml", &gitrepo(bad), &s).len(), 1, "{bad}");
+    }
+    let oci = "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: OCIRepository\nmetadata: {name: o, namespace: team}\nspec:\n  url: oci://ghcr.io/acme/manifests\n";
+    assert!(judge_added("o.yaml", oci, &s).is_empty());
+    let evil = oci.replace("ghcr.io/acme/", "ghcr.io/acme-evil/");
+    assert_eq!(judge_added("o.yaml", &evil, &s).len(), 1);
+    let helm = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: {name: h}\nspec: {url: 'https://charts.example.com'}\n";
+    assert_eq!(judge_added("h.yaml", helm, &s).len(), 1);
+    let bucket = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: Bucket\nmetadata: {name: b}\nspec: {endpoint: minio.acme.internal, bucketName: manifests}\n";
+    assert!(judge_added("b.yaml", bucket, &s).is_empty());
+    assert_eq!(
+        judge_added(
+            "b.yaml",
+            &bucket.replace("bucketName: manifests", "bucketName: other"),
+            &s
+        )
+        .len(),
+        1
+    );
+    // A source without any URL is refused too.
+    let none = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g}\nspec: {interval: 1m}\n";
+    assert_eq!(judge_added("g.yaml", none, &s).len(), 1);
+}
+
+#[test]
+fn argo_sources_and_projects() {
+    let s = gitops();
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a, namespace: argocd}\nspec:\n  sources:\n  - repoURL: https://github.com/acme/apps\n  - repoURL: https://evil.example.com/x.git\n";
+    let f = judge_added("app.yaml", app, &s);
+    assert_eq!(rules_of(&f), ["gitops-sources"]);
+    assert_eq!(f[0].line, 7);
+    let appset = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: s}\nspec:\n  generators:\n  - git: {repoURL: 'https://github.com/evil/gen', revision: HEAD}\n  template:\n    spec:\n      source: {repoURL: 'https://github.com/acme/apps.git'}\n";
+    let f = judge_added("set.yaml", appset, &s);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].line, 6);
+    let scm = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: s}\nspec:\n  generators:\n  - matrix:\n      generators:\n      - scmProvider: {github: {organization: someone}}\n";
+    let f = judge_added("scm.yaml", scm, &s);
+    assert_eq!(f.len(), 1);
+    assert!(
+        f[0].message.contains("`scmProvider` generator"),
+        "{}",
+        f[0].message
+    );
+    let project = "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {name: p}\nspec:\n  sourceRepos: ['*', 'https://github.com/acme/apps']\n  destinations:\n  - {server: '*', namespace: prod}\n  sourceNamespaces: ['*']\n";
+    let f = judge_added("p.yaml", project, &s);
+    assert_eq!(f.len(), 3, "{f:?}");
+    assert!(f.iter().any(|f| f.message.contains("sourceNamespaces")));
+    assert!(f.iter().any(|f| f.message.contains("wildcard")));
+    assert!(f.iter().any(|f| f.message.contains("server: `*`")));
+}
+
+#[test]
+fn flux_service_account() {
+    let ks = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  serviceAccountName: tenant\n  path: ./apps\n";
+    let without = ks.replace("  serviceAccountName: tenant\n", "");
+    // Removing it is a violation even when the policy does not demand one.
+    let s = gitops();
+    let f = judge_modified("ks.yaml", ks, &without, &s);
+    assert_eq!(rules_of(&f), ["gitops-sources"]);
+    assert!(
+        f[0].message.contains("removes spec.serviceAccountName"),
+        "{}",
+        f[0].message
+    );
+    assert!(judge_added("ks.yaml", &without, &s).is_empty());
+    // Demanded: missing on a new object, and still reported (once) on removal.
+    let demand = Settings {
+        flux_service_account: true,
+        ..gitops()
+    };
+    assert_eq!(judge_added("ks.yaml", &without, &demand).len(), 1);
+    assert_eq!(judge_modified("ks.yaml", ks, &without, &demand).len(), 1);
+    assert!(judge_added("ks.yaml", ks, &demand).is_empty());
+    let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: r}\nspec: {chart: {spec: {chart: x}}}\n";
+    assert_eq!(judge_added("hr.yaml", hr, &demand).len(), 1);
+}
+
+#[test]
+fn kustomization_remote_bases() {
+    let s = gitops();
+    let k = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml\n- ../base\n- https://github.com/acme/base//deploy?ref=v1\n- github.com/evil/base//x?ref=main\ncomponents:\n- git::https://evil.example.com/c.git\n";
+    let f = judge_added("apps/kustomization.yaml", k, &s);
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert_eq!((f[0].line, f[1].line), (7, 9));
+    assert_eq!(
+        f[0].object.as_deref(),
+        Some("Kustomization file apps/kustomization.yaml")
+    );
+    // Without apiVersion/kind it is still a kustomization by its file name.
+    let bare = "bases:\n- https://evil.example.com/x\n";
+    assert_eq!(judge_added("kustomization.yml", bare, &s).len(), 1);
+    assert!(judge_added("other.yml", bare, &s).is_empty());
+}
+
+#[test]
+fn plaintext_secrets() {
+    let s = settings(&[RuleId::PlaintextSecrets]);
+    let plain =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2\n";
+    let f = judge_added("s.yaml", plain, &s);
+    assert!(
+        f.iter()
+            .any(|f| f.line == 5 && f.message.contains("`password`")),
+        "{f:?}"
+    );
+    let enc = "ENC[AES256_GCM,data:Zm9v,iv:aXY=,tag:dGFn,type:str]";
+    let sops = format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\ndata:\n  password: {enc}\nsops:\n  version: 3.8.1\n");
+    assert!(judge_added("s.yaml", &sops, &s).is_empty());
+    // A sops stanza alone proves nothing.
+    let half = format!("{sops}stringData:\n  token: plain\n");
+    assert_eq!(judge_added("s.yaml", &half, &s).len(), 1);
+    // ENC values without the stanza.
+    let no_stanza = sops.replace("sops:\n  version: 3.8.1\n", "");
+    assert_eq!(judge_added("s.yaml", &no_stanza, &s).len(), 1);
+    let sealed = "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: x}\nspec:\n  encryptedData: {a: AgB...}\n  template:\n    data: {b: plaintext, c: '{{ index . \"a\" }}'}\n";
+    let f = judge_added("ss.yaml", sealed, &s);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].message.contains("`b`"));
+    let key = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: k}\ndata:\n  key: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    abc\n";
+    assert_eq!(
+        rules_of(&judge_added("k.yaml", key, &s)),
+        ["plaintext-secrets"]
+    );
+}
+
+#[test]
+fn every_pod_spec_location() {
+    let s = settings(&[RuleId::Privileged]);
+    let cron = "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          initContainers:\n          - {name: init, image: 'x:1', securityContext: {privileged: true}}\n          ephemeralContainers:\n          - {name: debug, image: 'x:1', securityContext: {privileged: true}}\n          containers:\n          - {name: main, image: 'x:1'}\n";
+    let f = judge_added("c.yaml", cron, &s);
+    let names: Vec<_> = f.iter().map(|f| f.container.as_deref().unwrap()).collect();
+    assert_eq!(names, ["init", "debug"]);
+    for kind in [
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Job",
+        "ReplicationController",
+    ] {
+        let d = deployment("x", "{privileged: true}").replace("Deployment", kind);
+        assert_eq!(judge_added("d.yaml", &d, &s).len(), 1, "{kind}");
+    }
+}
+
+#[test]
+fn container_and_pod_security_contexts() {
+    let s = settings(&[
+        RuleId::RunAsRoot,
+        RuleId::SeccompUnconfined,
+        RuleId::HostProcess,
+        RuleId::ProcMount,
+    ]);
+    let pod = |pod_sc: &str, c_sc: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  securityContext: {pod_sc}\n  containers:\n  - name: c\n    image: x:1\n    securityContext: {c_sc}\n")
+    };
+    // Pod-level runAsNonRoot covers the container; a container-level runAsUser: 0 overrides it.
+    assert!(judge_added("p.yaml", &pod("{runAsNonRoot: true}", "{}"), &s).is_empty());
+    let f = judge_added(
+        "p.yaml",
+        &pod("{runAsNonRoot: true, runAsUser: 1000}", "{runAsUser: 0}"),
+        &s,
+    );
+    assert_eq!(rules_of(&f), ["run-as-root"]);
+    let f = judge_added(
+        "p.yaml",
+        &pod(
+            "{runAsNonRoot: true, seccompProfile: {type: Unconfined}}",
+            "{procMount: Unmasked, windowsOptions: {hostProcess: true}}",
+        ),
+        &s,
+    );
+    let mut r = rules_of(&f);
+    r.sort();
+    assert_eq!(r, ["host-process", "proc-mount", "seccomp-unconfined"]);
+}
+
+#[test]
+fn images() {
+    let s = Settings {
+        rules: vec![
+            RuleId::ImageLatest,
+            RuleId::ImageDigest,
+            RuleId::ImageRegistries,
+        ],
+        image_registries: vec![
+            "ghcr.io/acme/".to_string(),
+            "docker.io/library/".to_string(),
+        ],
+        ..Settings::default()
+    };
+    let with = |img: &str| deployment("x", "{}").replace("ghcr.io/acme/api:1.0", img);
+    let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    assert!(judge_added(
+        "d.yaml",
+        &with(&format!("ghcr.io/acme/api:1.0@{digest}")),
+        &s
+    )
+    .is_empty());
+    assert!(judge_added("d.yaml", &with(&format!("nginx@{digest}")), &s).is_empty());
+    let mut r = rules_of(&judge_added("d.yaml", &with("ghcr.io/acme-evil/api"), &s))
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    r.sort();
+    assert_eq!(r, ["image-digest", "image-latest", "image-registries"]);
+    let f = judge_added("d.yaml", &with("localhost:5000/api:latest"), &s);
+    assert!(f
+        .iter()
+        .any(|f| f.rule == "image-latest" && f.message.contains(":latest")));
+}
+
+#[test]
+fn rbac_bindings() {
+    let s = settings(&[RuleId::ClusterAdminBinding, RuleId::RbacSystemGroups]);
+    let b = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects:\n- {kind: Group, name: 'system:authenticated', apiGroup: rbac.authorization.k8s.io}\n";
+    let f = judge_added("b.yaml", b, &s);
+    let mut r = rules_of(&f);
+    r.sort();
+    assert_eq!(r, ["cluster-admin-binding", "rbac-system-groups"]);
+    let ok = b
+        .replace("cluster-admin", "view")
+        .replace("system:authenticated", "sre");
+    assert!(judge_added("b.yaml", &ok, &s).is_empty());
+}
+
+#[test]
+fn inline_kustomize_patches_are_judged() {
+    let s = Settings {
+        rules: vec![
+            RuleId::Privileged,
+            RuleId::PrivilegeEscalation,
+            RuleId::GitopsSources,
+            RuleId::DenyDelete,
+        ],
+        source_urls: vec!["https://github.com/acme/".to_string()],
+        ..Settings::default()
+    };
+    let k = "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [deploy.yaml]
+patches:
+  - target: {kind: Deployment, name: api}
+    patch: |-
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: api}
+      spec:
+        template:
+          spec:
+            containers:
+            - name: api
+              securityContext: {privileged: true}
+  - target: {group: apps, version: v1, kind: DaemonSet, name: agent}
+    patch: |-
+      - op: add
+        path: /spec/template/spec/containers/0/securityContext
+        value: {privileged: true}
+  - patch: |-
+      apiVersion: source.toolkit.fluxcd.io/v1
+      kind: GitRepository
+      metadata: {name: fleet, namespace: flux-system}
+      spec: {url: https://github.com/evil/fleet}
+patchesStrategicMerge:
+  - |-
+    apiVersion: source.toolkit.fluxcd.io/v1
+    kind: GitRepository
+    metadata: {name: other}
+    spec: {interval: 5m}
+";
+    let f = judge_added("apps/kustomization.yaml", k, &s);
+    let got: Vec<(&str, u32, u32)> = f
+        .iter()
+        .map(|f| (f.rule.as_str(), f.line, f.column))
+        .collect();
+    // The SMP patch's privileged value, the JSON 6902 value, the re-pointed URL; the patches
+    // leave allowPrivilegeEscalation and the URL of `other` out, which is not a violation.
+    assert_eq!(
+        got,
+        [
+            ("privileged", 15, 45),
+            ("privileged", 20, 29),
+            ("gitops-sources", 25, 19)
+        ],
+        "{f:#?}"
+    );
+    assert_eq!(
+        f[0].object.as_deref(),
+        Some("Deployment api [patch 1 in apps/kustomization.yaml] (kustomize patch)")
+    );
+    assert_eq!(
+        f[1].object.as_deref(),
+        Some("DaemonSet agent [patch 2 in apps/kustomization.yaml] (kustomize patch)")
+    );
+    // An unreadable inline patch fails closed, at its position in the file.
+    let bad = "patches:\n  - patch: |-\n      a: 1\n      a: 2\n";
+    let f = judge_added("kustomization.yaml", bad, &s);
+    assert_eq!(rules_of(&f), ["manifest-parse"]);
+    assert_eq!((f[0].line, f[0].column), (4, 7));
+    // Removing a kustomization with a Namespace patch is not a Namespace deletion.
+    let ns_patch = "patches:\n  - patch: |-\n      apiVersion: v1\n      kind: Namespace\n      metadata: {name: prod, labels: {a: b}}\n";
+    let changes = [pushguard_manifest::FileChange {
+        old: Some(pushguard_manifest::FileVersion {
+            path: "kustomization.yaml",
+            bytes: ns_patch.as_bytes(),
+        }),
+        new: None,
+    }];
+    assert!(
+        pushguard_manifest::judge(&changes, &s, &pushguard_manifest::Limits::default(), TODAY)
+            .is_empty()
+    );
+}

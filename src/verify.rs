@@ -1,0 +1,184 @@
+//! Signature facts: commit, tag and push-certificate signatures checked against the policy's
+//! trust store, turned into plain [`SignatureFacts`] for the policy.
+//!
+//! Verification is the expensive part of a large push, so commits are verified in parallel on
+//! every core, each commit object having been read once (by the engine, which hands over its
+//! raw bytes). Which keys are trusted, at which time, with which hash algorithms, is decided by
+//! `pushguard-sign` (sequoia-openpgp and ssh-key); which key may sign what is the policy's job.
+
+use std::time::SystemTime;
+
+use pushguard_sign::{ObjectHash, Verdict, VerifyOptions};
+
+use crate::facts::SignatureFacts;
+use crate::hook::{Oid, RefUpdate};
+use crate::policy::{KeyValidity, Policy, Trust};
+
+/// One commit to verify: its id, raw object, committer time and email.
+pub struct Job {
+    pub id: Oid,
+    pub raw: Vec<u8>,
+    pub committer_time: i64,
+    pub committer_email: String,
+}
+
+pub fn options(policy: &Policy, now: SystemTime) -> VerifyOptions {
+    VerifyOptions {
+        key_validity: match policy.signatures.key_validity {
+            KeyValidity::Now => pushguard_sign::KeyValidity::Now,
+            KeyValidity::SignatureTime => pushguard_sign::KeyValidity::SignatureTime,
+        },
+        allow_sha1: policy.signatures.allow_sha1,
+        max_future_skew: policy.signatures.max_future_skew,
+        now,
+    }
+}
+
+fn epoch(seconds: i64) -> SystemTime {
+    if seconds >= 0 {
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds as u64)
+    } else {
+        SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(seconds.unsigned_abs())
+    }
+}
+
+fn facts_of(verdict: Verdict, email: &str) -> SignatureFacts {
+    match verdict {
+        Verdict::Good(signer) => SignatureFacts::Good {
+            binds_committer: signer.binds(email),
+            key_id: signer.key_id.clone(),
+            signing_key: signer.signing_key.clone(),
+            user_ids: signer.user_ids.clone(),
+        },
+        Verdict::Bad(problem) => SignatureFacts::Bad {
+            reason: problem.to_string(),
+        },
+    }
+}
+
+/// Verifies one commit.
+pub fn commit(trust: &Trust, job: &Job, hash: ObjectHash, opts: &VerifyOptions) -> SignatureFacts {
+    match pushguard_sign::commit_signature_for(&job.raw, hash) {
+        None => SignatureFacts::Unsigned,
+        Some(signed) => facts_of(
+            pushguard_sign::verify(&trust.store, &signed, epoch(job.committer_time), opts),
+            &job.committer_email,
+        ),
+    }
+}
+
+/// Verifies many commits on every core; results in the order of `jobs`.
+pub fn commits(
+    trust: &Trust,
+    jobs: &[Job],
+    hash: ObjectHash,
+    opts: &VerifyOptions,
+) -> Vec<SignatureFacts> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if jobs.len() < 16 || threads == 1 {
+        return jobs.iter().map(|j| commit(trust, j, hash, opts)).collect();
+    }
+    let chunk = jobs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|j| commit(trust, j, hash, opts))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![SignatureFacts::Bad {
+                        reason: "the verifier failed (internal error)".into(),
+                    }]
+                })
+            })
+            .collect()
+    })
+}
+
+/// Verifies an annotated tag object.
+pub fn tag(trust: &Trust, raw: &[u8], opts: &VerifyOptions) -> SignatureFacts {
+    let tagger = pushguard_sign::tagger(raw);
+    let (time, email) = match &tagger {
+        Some(t) => (t.time, t.email.as_str()),
+        None => (opts.now, ""),
+    };
+    match pushguard_sign::tag_signature(raw) {
+        None => SignatureFacts::Unsigned,
+        Some(signed) => facts_of(
+            pushguard_sign::verify(&trust.store, &signed, time, opts),
+            email,
+        ),
+    }
+}
+
+/// Verifies a push certificate blob and compares its ref lines with the updates pushed.
+pub fn push_cert(
+    trust: &Trust,
+    blob: &[u8],
+    nonce_status: Option<String>,
+    updates: &[RefUpdate],
+    opts: &VerifyOptions,
+) -> crate::facts::PushCertFacts {
+    let cert = match pushguard_sign::parse_push_cert(blob) {
+        Ok(c) => c,
+        Err(e) => {
+            return crate::facts::PushCertFacts {
+                signature: SignatureFacts::Bad {
+                    reason: format!("the push certificate cannot be read: {e}"),
+                },
+                nonce_status,
+                mismatch: None,
+            }
+        }
+    };
+    let time = cert.pusher_time.unwrap_or(opts.now);
+    let signature = facts_of(
+        pushguard_sign::verify(&trust.store, &cert.signed, time, opts),
+        "",
+    );
+    let mut problems = Vec::new();
+    for u in updates {
+        let found = cert.updates.iter().find(|c| c.refname == u.name);
+        match found {
+            None => problems.push(format!(
+                "{} was pushed but is not in the certificate",
+                u.name
+            )),
+            Some(c)
+                if !c.old.eq_ignore_ascii_case(u.old.as_str())
+                    || !c.new.eq_ignore_ascii_case(u.new.as_str()) =>
+            {
+                problems.push(format!(
+                    "{}: the certificate says {}..{}, the push is {}..{}",
+                    u.name,
+                    c.old.get(..7).unwrap_or(&c.old),
+                    c.new.get(..7).unwrap_or(&c.new),
+                    u.old.short(),
+                    u.new.short()
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    for c in &cert.updates {
+        if !updates.iter().any(|u| u.name == c.refname) {
+            problems.push(format!(
+                "the certificate names {}, which was not pushed",
+                c.refname
+            ));
+        }
+    }
+    crate::facts::PushCertFacts {
+        signature,
+        nonce_status,
+        mismatch: (!problems.is_empty()).then(|| problems.join("; ")),
+    }
+}

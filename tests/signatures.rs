@@ -1,0 +1,698 @@
+//! Signatures through real pushes: keys made by `gpg` and `ssh-keygen` at test time, commits
+//! signed by git itself (`commit -S`, `gpg.format=ssh`), tags by `git tag -s`, pushes by
+//! `git push --signed`. Each attack the product must stop is its own test.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// A gpg home with keys, killed (its agent) when dropped.
+struct Gpg {
+    home: PathBuf,
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", &self.home)
+            .args(["--kill", "all"])
+            .status();
+    }
+}
+
+impl Gpg {
+    fn new(dir: &Path) -> Gpg {
+        let home = dir.join("gnupg");
+        std::fs::create_dir_all(&home).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+        Gpg { home }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let o = Command::new("gpg")
+            .env("GNUPGHOME", &self.home)
+            .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Makes a key (`algo`: ed25519 or rsa3072) and returns its fingerprint.
+    fn key(&self, uid: &str, algo: &str) -> String {
+        self.run(&["--quick-gen-key", uid, algo, "sign", "0"]);
+        let email = uid.split('<').nth(1).unwrap().trim_end_matches('>');
+        let out = self.run(&["--with-colons", "--list-keys", email]);
+        out.lines()
+            .find(|l| l.starts_with("fpr:"))
+            .unwrap()
+            .split(':')
+            .nth(9)
+            .unwrap()
+            .to_string()
+    }
+
+    fn export(&self, fpr: &str, to: &Path) {
+        let armored = self.run(&["--armor", "--export", fpr]);
+        std::fs::write(to, armored).unwrap();
+    }
+}
+
+struct Setup {
+    f: Fixture,
+    gpg: Gpg,
+    keys: PathBuf,
+}
+
+impl Setup {
+    /// A fixture whose policy is `policy` with `@KEYS@` replaced by the keys directory.
+    fn new(policy: &str) -> Setup {
+        let f = Fixture::new("version = 1\n");
+        let gpg = Gpg::new(f.dir.path());
+        let keys = f.dir.path().join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        let s = Setup { f, gpg, keys };
+        s.f.set_policy(policy);
+        s
+    }
+
+    /// Signs with `fpr` from now on (in the work clone).
+    fn sign_with(&self, fpr: &str) {
+        self.f.git(&["config", "gpg.format", "openpgp"]);
+        self.f.git(&["config", "user.signingkey", fpr]);
+    }
+
+    fn git_signed(&self, args: &[&str]) -> String {
+        let o = self
+            .f
+            .cmd("git", &self.f.work)
+            .env("GNUPGHOME", &self.gpg.home)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    fn commit_signed(&self, path: &str, content: &str, message: &str) -> String {
+        let p = self.f.work.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+        self.f.git(&["add", "-A"]);
+        self.git_signed(&["commit", "-q", "-S", "-s", "-m", message]);
+        self.f.git(&["rev-parse", "HEAD"])
+    }
+
+    fn push(&self, args: &[&str]) -> Run {
+        let mut a = vec!["push"];
+        a.extend_from_slice(args);
+        let o = self
+            .f
+            .cmd("git", &self.f.work)
+            .env("GNUPGHOME", &self.gpg.home)
+            .args(&a)
+            .output()
+            .unwrap();
+        let mut out = String::from_utf8_lossy(&o.stdout).into_owned();
+        out.push_str(&String::from_utf8_lossy(&o.stderr));
+        Run {
+            ok: o.status.success(),
+            code: o.status.code().unwrap_or(-1),
+            out,
+        }
+    }
+}
+
+fn policy(keys: &Path, groups: &str, extra: &str) -> String {
+    format!(
+        r#"version = 1
+[keys]
+openpgp = ["{keys}/*.asc"]
+ssh_allowed_signers = "{keys}/allowed_signers"
+[groups]
+{groups}
+[identities]
+bind_to_signer = true
+[[ref]]
+match = "refs/heads/main"
+signers = ["devs"]
+force_push = false
+{extra}"#,
+        keys = keys.display()
+    )
+}
+
+/// Dana (developer) and Sam (SRE) with gpg keys, Eve with a key nobody trusts; an empty
+/// allowed_signers file.
+fn team() -> (Setup, String, String, String) {
+    let s = Setup::new("version = 1\n");
+    let dana = s.gpg.key("Dana Dev <dana@example.com>", "ed25519");
+    let sam = s.gpg.key("Sam Sre <sam@example.com>", "rsa3072");
+    let eve = s.gpg.key("Eve <eve@example.com>", "ed25519");
+    s.gpg.export(&dana, &s.keys.join("dana.asc"));
+    s.gpg.export(&sam, &s.keys.join("sam.asc"));
+    std::fs::write(s.keys.join("allowed_signers"), "").unwrap();
+    let groups = format!("devs = [\"openpgp:{dana}\", \"group:sre\"]\nsre = [\"openpgp:{sam}\"]");
+    s.f.set_policy(&policy(&s.keys, &groups, ""));
+    s.f.git(&["config", "user.email", "dana@example.com"]);
+    (s, dana, sam, eve)
+}
+
+#[test]
+fn signed_by_a_trusted_key_lands_and_unsigned_does_not() {
+    let (s, dana, _sam, _eve) = team();
+    s.sign_with(&dana);
+    s.commit_signed("a.txt", "1", "signed");
+    let r = s.push(&["origin", "main"]);
+    assert_accepted(&r);
+    s.f.commit("a.txt", "2", "unsigned");
+    let r = s.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[signature.missing] refs/heads/main"),
+        "{r:?}"
+    );
+    assert!(r.out.contains("\"unsigned\""), "{r:?}");
+}
+
+#[test]
+fn a_key_nobody_trusts_is_rejected_even_with_a_trusted_email() {
+    let (s, _dana, _sam, eve) = team();
+    // The stolen-account attack: a trusted person's email, the attacker's own key.
+    s.sign_with(&eve);
+    s.commit_signed("a.txt", "1", "looks like dana");
+    let r = s.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[signature.invalid]"), "{r:?}");
+    let eve_short = &eve[eve.len() - 16..];
+    assert!(
+        r.out.to_uppercase().contains(eve_short),
+        "names the unknown key: {r:?}"
+    );
+}
+
+#[test]
+fn a_trusted_key_outside_the_refs_groups_is_rejected() {
+    let (s, _dana, sam, _eve) = team();
+    // main allows devs; a block for release/* allows only sre.
+    let policy = std::fs::read_to_string(&s.f.policy).unwrap()
+        + "[[ref]]\nmatch = \"refs/heads/release/*\"\nsigners = [\"sre\"]\n";
+    s.f.set_policy(&policy);
+    let dana_fpr = s.gpg.key("Dana Two <dana@example.com>", "ed25519");
+    s.gpg.export(&dana_fpr, &s.keys.join("dana2.asc"));
+    let policy = policy.replace("devs = [\"", &format!("devs = [\"openpgp:{dana_fpr}\", \""));
+    s.f.set_policy(&policy);
+    s.sign_with(&dana_fpr);
+    s.commit_signed("a.txt", "1", "dev change");
+    assert_accepted(&s.push(&["origin", "main"]));
+    let r = s.push(&["origin", "main:release/1"]);
+    assert_rejected(&r);
+    assert!(
+        r.out
+            .contains("error[signature.signer] refs/heads/release/1"),
+        "{r:?}"
+    );
+    assert!(
+        r.out
+            .contains("not in the groups allowed to sign for this ref (sre)"),
+        "{r:?}"
+    );
+    s.f.git(&["config", "user.email", "sam@example.com"]);
+    s.sign_with(&sam);
+    s.git_signed(&[
+        "commit",
+        "-q",
+        "--amend",
+        "-S",
+        "--no-edit",
+        "--reset-author",
+    ]);
+    assert_accepted(&s.push(&["origin", "HEAD:release/1"]));
+}
+
+#[test]
+fn a_copied_signature_on_a_changed_commit_is_bad() {
+    let (s, dana, _sam, _eve) = team();
+    s.sign_with(&dana);
+    s.commit_signed("a.txt", "1", "original message");
+    let raw = s.f.git(&["cat-file", "commit", "HEAD"]);
+    for (what, from, to) in [
+        ("message", "original message", "malicious message"),
+        ("tree", "tree ", "tree "),
+    ] {
+        let forged = if what == "tree" {
+            // Point the signed header block at another tree.
+            let other = s.f.git(&["mktree"]);
+            let mut lines: Vec<String> = raw.lines().map(str::to_string).collect();
+            lines[0] = format!("tree {other}");
+            lines.join("\n") + "\n"
+        } else {
+            raw.replace(from, to) + "\n"
+        };
+        let mut child =
+            s.f.cmd("git", &s.f.work)
+                .args(["hash-object", "-t", "commit", "-w", "--stdin"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(forged.as_bytes())
+            .unwrap();
+        let id = String::from_utf8(child.wait_with_output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        let r = s.push(&["origin", &format!("{id}:refs/heads/main")]);
+        assert_rejected(&r);
+        assert!(r.out.contains("error[signature.invalid]"), "{what}: {r:?}");
+    }
+}
+
+#[test]
+fn bind_to_signer_rejects_a_committer_the_key_does_not_name() {
+    let (s, dana, _sam, _eve) = team();
+    s.sign_with(&dana);
+    s.f.git(&["config", "user.email", "someone.else@example.com"]);
+    s.commit_signed("a.txt", "1", "x");
+    let r = s.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[identities.bind-to-signer]"), "{r:?}");
+    assert!(
+        r.out
+            .contains("<someone.else@example.com> is not an identity of the signing key"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_revoked_key_is_rejected() {
+    let (s, dana, _sam, _eve) = team();
+    s.sign_with(&dana);
+    s.commit_signed("a.txt", "1", "signed before the key was revoked");
+    // The administrators learn the key was compromised and publish its revocation.
+    let rev = s
+        .gpg
+        .home
+        .join("openpgp-revocs.d")
+        .join(format!("{dana}.rev"));
+    let text = std::fs::read_to_string(&rev)
+        .unwrap()
+        .replace(":-----BEGIN", "-----BEGIN");
+    let cert = s.gpg.home.join("rev.asc");
+    std::fs::write(&cert, text).unwrap();
+    s.gpg.run(&["--import", cert.to_str().unwrap()]);
+    s.gpg.export(&dana, &s.keys.join("dana.asc"));
+    let r = s.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[signature.invalid]"), "{r:?}");
+    assert!(r.out.to_lowercase().contains("revoked"), "{r:?}");
+}
+
+#[test]
+fn ssh_signatures_and_their_namespace() {
+    let (s, _dana, _sam, _eve) = team();
+    let key = s.keys.join("ravi");
+    let o = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ravi", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    std::fs::write(
+        s.keys.join("allowed_signers"),
+        format!("ravi@example.com {public}"),
+    )
+    .unwrap();
+    let fp = String::from_utf8(
+        Command::new("ssh-keygen")
+            .args(["-l", "-E", "sha256", "-f"])
+            .arg(key.with_extension("pub"))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let fp = fp.split_whitespace().nth(1).unwrap().to_string();
+    let policy = std::fs::read_to_string(&s.f.policy)
+        .unwrap()
+        .replace("devs = [\"", &format!("devs = [\"ssh:{fp}\", \""));
+    s.f.set_policy(&policy);
+    s.f.git(&["config", "gpg.format", "ssh"]);
+    s.f.git(&[
+        "config",
+        "user.signingkey",
+        key.with_extension("pub").to_str().unwrap(),
+    ]);
+    s.f.git(&["config", "user.email", "ravi@example.com"]);
+    s.commit_signed("a.txt", "1", "ssh signed");
+    assert_accepted(&s.push(&["origin", "main"]));
+
+    // A signature made for another namespace ("file") on the same payload is refused.
+    s.commit_signed("a.txt", "2", "ssh signed again");
+    let raw = s.f.git(&["cat-file", "commit", "HEAD"]);
+    let payload: String = {
+        let mut out = String::new();
+        let mut in_sig = false;
+        for line in raw.lines() {
+            if line.starts_with("gpgsig ") {
+                in_sig = true;
+                continue;
+            }
+            if in_sig && line.starts_with(' ') {
+                continue;
+            }
+            in_sig = false;
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    };
+    let payload_file = s.f.dir.path().join("payload");
+    std::fs::write(&payload_file, &payload).unwrap();
+    let o = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "file", "-f"])
+        .arg(&key)
+        .arg(&payload_file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sig = std::fs::read_to_string(payload_file.with_extension("sig")).unwrap();
+    let mut forged = String::new();
+    for (i, line) in payload.lines().enumerate() {
+        forged.push_str(line);
+        forged.push('\n');
+        if line.starts_with("committer ") && i < 6 {
+            let mut it = sig.lines();
+            forged.push_str(&format!("gpgsig {}\n", it.next().unwrap()));
+            for l in it {
+                forged.push_str(&format!(" {l}\n"));
+            }
+        }
+    }
+    let mut child =
+        s.f.cmd("git", &s.f.work)
+            .args(["hash-object", "-t", "commit", "-w", "--stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(forged.as_bytes())
+        .unwrap();
+    let id = String::from_utf8(child.wait_with_output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let r = s.push(&["origin", &format!("{id}:refs/heads/main")]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[signature.invalid]"), "{r:?}");
+    assert!(r.out.contains("namespace"), "{r:?}");
+}
+
+#[test]
+fn release_tags_must_be_signed_annotated_tags() {
+    let (s, dana, sam, _eve) = team();
+    let policy = std::fs::read_to_string(&s.f.policy).unwrap()
+        + "[[ref]]\nmatch = \"refs/tags/v*\"\nrequire_signed_tag = true\nsigners = [\"sre\"]\nimmutable = true\n";
+    s.f.set_policy(&policy);
+    s.sign_with(&dana);
+    s.commit_signed("a.txt", "1", "release me");
+    assert_accepted(&s.push(&["origin", "main"]));
+    s.f.git(&["tag", "v1.0.0"]);
+    let r = s.push(&["origin", "v1.0.0"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[tag.unsigned] refs/tags/v1.0.0") && r.out.contains("lightweight"),
+        "{r:?}"
+    );
+    s.f.git(&["tag", "-d", "v1.0.0"]);
+    s.git_signed(&["tag", "-s", "-u", &dana, "-m", "v1.0.0", "v1.0.0"]);
+    let r = s.push(&["origin", "v1.0.0"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[tag.signer]"),
+        "dana is not sre: {r:?}"
+    );
+    s.f.git(&["tag", "-d", "v1.0.0"]);
+    s.git_signed(&["tag", "-s", "-u", &sam, "-m", "v1.0.0", "v1.0.0"]);
+    let r = s.push(&["origin", "v1.0.0"]);
+    assert_accepted(&r);
+}
+
+#[test]
+fn signed_pushes_are_verified_against_the_updates() {
+    let (s, dana, _sam, _eve) = team();
+    let policy = std::fs::read_to_string(&s.f.policy).unwrap() + "require_signed_push = true\n";
+    s.f.set_policy(&policy);
+    s.f.remote_git(&["config", "receive.certNonceSeed", "test-seed"])
+        .unwrap();
+    // Record the certificate of each push, to replay it below.
+    let recorder = s.f.dir.path().join("cert-env");
+    let hook = s.f.bare.join("hooks/pre-receive");
+    let shim = std::fs::read_to_string(&hook).unwrap();
+    std::fs::write(
+        &hook,
+        shim.replace(
+            "exec ",
+            &format!(
+                "env | grep '^GIT_PUSH_CERT' > '{}'\nexec ",
+                recorder.display()
+            ),
+        ),
+    )
+    .unwrap();
+    s.sign_with(&dana);
+    s.commit_signed("a.txt", "1", "x");
+    let r = s.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[push.unsigned]"), "{r:?}");
+    let r = s.push(&["--signed", "origin", "main"]);
+    assert_accepted(&r);
+    let env: Vec<(String, String)> = std::fs::read_to_string(&recorder)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    let cert = env
+        .iter()
+        .find(|(k, _)| k == "GIT_PUSH_CERT")
+        .unwrap()
+        .1
+        .clone();
+    // The certificate survives in the repository: replay it for another update.
+    let main = s.f.remote_ref("refs/heads/main").unwrap();
+    let zero = "0".repeat(40);
+    let run_hook = |input: String, nonce: &str| {
+        let mut child =
+            s.f.cmd(BIN, &s.f.bare)
+                .args(["pre-receive", "--policy", s.f.policy.to_str().unwrap()])
+                .env("GIT_DIR", ".")
+                .env("GIT_PUSH_CERT", &cert)
+                .env("GIT_PUSH_CERT_NONCE_STATUS", nonce)
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run_hook(format!("{zero} {main} refs/heads/main\n"), "BAD");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("error[push.nonce]"), "a replayed nonce: {err}");
+    let (code, err) = run_hook(format!("{main} {zero} refs/heads/main\n"), "OK");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("error[push.mismatch]"),
+        "other updates than signed: {err}"
+    );
+}
+
+#[test]
+fn two_person_changes_need_a_merge_by_another_key() {
+    let (s, _dana, sam, _eve) = team();
+    let sam2 = s.gpg.key("Sam Two <sam2@example.com>", "ed25519");
+    s.gpg.export(&sam2, &s.keys.join("sam2.asc"));
+    let policy = std::fs::read_to_string(&s.f.policy)
+        .unwrap()
+        .replace("sre = [\"", &format!("sre = [\"openpgp:{sam2}\", \""))
+        + "[[path]]\nmatch = \"clusters/prod/**\"\nrefs = \"refs/heads/main\"\nsigners = [\"sre\"]\ntwo_person = true\n";
+    s.f.set_policy(&policy);
+    s.f.git(&["config", "user.email", "sam@example.com"]);
+    s.sign_with(&sam);
+    s.commit_signed("README", "base", "base");
+    assert_accepted(&s.push(&["origin", "main"]));
+    // Sam changes prod on a branch; Sam2 merges it: accepted.
+    s.f.git(&["checkout", "-q", "-b", "change"]);
+    s.commit_signed("clusters/prod/app.yaml", "replicas: 3\n", "scale prod");
+    s.f.git(&["checkout", "-q", "main"]);
+    s.f.git(&["config", "user.email", "sam2@example.com"]);
+    s.sign_with(&sam2);
+    s.git_signed(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "-S",
+        "-m",
+        "merge scale prod",
+        "change",
+    ]);
+    let r = s.push(&["origin", "main"]);
+    assert_accepted(&r);
+    // The same key twice: rejected.
+    s.f.git(&["config", "user.email", "sam@example.com"]);
+    s.sign_with(&sam);
+    s.f.git(&["checkout", "-q", "-b", "change2"]);
+    s.commit_signed(
+        "clusters/prod/app.yaml",
+        "replicas: 4\n",
+        "scale prod again",
+    );
+    s.f.git(&["checkout", "-q", "main"]);
+    s.git_signed(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "-S",
+        "-m",
+        "merge my own change",
+        "change2",
+    ]);
+    let r = s.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[path.two-person]") && r.out.contains("signed by the same key"),
+        "{r:?}"
+    );
+    // A direct commit on main: no second person at all.
+    s.f.git(&["reset", "-q", "--hard", "origin/main"]);
+    s.commit_signed("clusters/prod/app.yaml", "replicas: 5\n", "direct");
+    let r = s.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("not brought in by a merge"), "{r:?}");
+}
+
+#[test]
+fn policy_check_lists_keys_and_groups() {
+    let (s, dana, sam, _eve) = team();
+    let r =
+        s.f.pushguard(&["policy", "check", s.f.policy.to_str().unwrap()]);
+    assert!(r.ok, "{r:?}");
+    assert!(r.out.contains("2 trusted keys"), "{r:?}");
+    assert!(
+        r.out.contains(&format!("openpgp:{dana}")) && r.out.contains("Dana Dev <dana@example.com>"),
+        "{r:?}"
+    );
+    assert!(r.out.contains(&format!("openpgp:{sam}")), "{r:?}");
+    assert!(r.out.contains("groups: devs, sre"), "{r:?}");
+    // A cycle of groups is a policy error with its line.
+    let bad = std::fs::read_to_string(&s.f.policy)
+        .unwrap()
+        .replace("sre = [\"", "sre = [\"group:devs\", \"");
+    s.f.set_policy(&bad);
+    let r =
+        s.f.pushguard(&["policy", "check", s.f.policy.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.out.contains("cycle") && r.out.contains("key `groups."),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn an_expired_key_counts_only_with_key_validity_signature_time() {
+    let (s, _dana, _sam, _eve) = team();
+    // A key made in 2020 that expired after a year; the commit was signed while it was valid.
+    let fpr = {
+        s.gpg.run(&[
+            "--faked-system-time",
+            "20200101T000000",
+            "--quick-gen-key",
+            "Old Key <dana@example.com>",
+            "ed25519",
+            "sign",
+            "1y",
+        ]);
+        let out = s.gpg.run(&["--with-colons", "--list-keys", "Old Key"]);
+        out.lines()
+            .find(|l| l.starts_with("fpr:"))
+            .unwrap()
+            .split(':')
+            .nth(9)
+            .unwrap()
+            .to_string()
+    };
+    s.gpg.export(&fpr, &s.keys.join("old.asc"));
+    let policy = std::fs::read_to_string(&s.f.policy)
+        .unwrap()
+        .replace("devs = [\"", &format!("devs = [\"openpgp:{fpr}\", \""));
+    s.f.set_policy(&policy);
+    let wrapper = s.f.dir.path().join("gpg-2020");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\nexec gpg --faked-system-time 20200601T000000 \"$@\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    s.sign_with(&fpr);
+    s.f.git(&["config", "gpg.program", wrapper.to_str().unwrap()]);
+    std::fs::write(s.f.work.join("a.txt"), "old").unwrap();
+    s.f.git(&["add", "-A"]);
+    let o =
+        s.f.cmd("git", &s.f.work)
+            .env("GNUPGHOME", &s.gpg.home)
+            .env("GIT_COMMITTER_DATE", "1590969600 +0000")
+            .env("GIT_AUTHOR_DATE", "1590969600 +0000")
+            .args(["commit", "-q", "-S", "-m", "signed in 2020"])
+            .output()
+            .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = s.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[signature.invalid]") && r.out.to_lowercase().contains("expire"),
+        "{r:?}"
+    );
+    // History imports may judge keys at signature time.
+    s.f.set_policy(&policy.replace(
+        "bind_to_signer = true",
+        "bind_to_signer = true\nkey_validity = \"signature-time\"",
+    ));
+    assert_accepted(&s.push(&["origin", "main"]));
+}
