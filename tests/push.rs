@@ -306,24 +306,9 @@ fn policy_check_command() {
 fn malformed_stdin_is_rejected_not_crashed() {
     let f = Fixture::new(BASIC_POLICY);
     for input in ["garbage\n", "", "1234 5678 refs/heads/main\n"] {
-        let mut child = f
-            .cmd(BIN, &f.bare)
-            .args(["pre-receive", "--policy", f.policy.to_str().unwrap()])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let o = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{err}");
+        let r = f.run_hook(&[], input);
+        let err = &r.out;
+        assert_eq!(r.code, 2, "{err}");
         assert!(err.contains("push REJECTED"), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }

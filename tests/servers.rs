@@ -117,13 +117,7 @@ fn push(work: &Path, env: &[(&str, &str)], url: &str) -> Run {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let mut out = String::from_utf8_lossy(&o.stdout).into_owned();
-    out.push_str(&String::from_utf8_lossy(&o.stderr));
-    Run {
-        ok: o.status.success(),
-        code: o.status.code().unwrap_or(-1),
-        out,
-    }
+    run_of(o)
 }
 
 fn accepted_then_rejected(

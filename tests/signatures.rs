@@ -119,20 +119,13 @@ impl Setup {
     fn push(&self, args: &[&str]) -> Run {
         let mut a = vec!["push"];
         a.extend_from_slice(args);
-        let o = self
-            .f
-            .cmd("git", &self.f.work)
-            .env("GNUPGHOME", &self.gpg.home)
-            .args(&a)
-            .output()
-            .unwrap();
-        let mut out = String::from_utf8_lossy(&o.stdout).into_owned();
-        out.push_str(&String::from_utf8_lossy(&o.stderr));
-        Run {
-            ok: o.status.success(),
-            code: o.status.code().unwrap_or(-1),
-            out,
-        }
+        let mut cmd = self.f.cmd("git", &self.f.work);
+        run_of(
+            cmd.env("GNUPGHOME", &self.gpg.home)
+                .args(&a)
+                .output()
+                .unwrap(),
+        )
     }
 }
 
@@ -262,24 +255,7 @@ fn a_copied_signature_on_a_changed_commit_is_bad() {
         } else {
             raw.replace(from, to) + "\n"
         };
-        let mut child =
-            s.f.cmd("git", &s.f.work)
-                .args(["hash-object", "-t", "commit", "-w", "--stdin"])
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(forged.as_bytes())
-            .unwrap();
-        let id = String::from_utf8(child.wait_with_output().unwrap().stdout)
-            .unwrap()
-            .trim()
-            .to_string();
+        let id = s.f.hash_commit(&forged);
         let r = s.push(&["origin", &format!("{id}:refs/heads/main")]);
         assert_rejected(&r);
         assert!(r.out.contains("error[signature.invalid]"), "{what}: {r:?}");
@@ -408,24 +384,7 @@ fn ssh_signatures_and_their_namespace() {
             }
         }
     }
-    let mut child =
-        s.f.cmd("git", &s.f.work)
-            .args(["hash-object", "-t", "commit", "-w", "--stdin"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(forged.as_bytes())
-        .unwrap();
-    let id = String::from_utf8(child.wait_with_output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_string();
+    let id = s.f.hash_commit(&forged);
     let r = s.push(&["origin", &format!("{id}:refs/heads/main")]);
     assert_rejected(&r);
     assert!(r.out.contains("error[signature.invalid]"), "{r:?}");
@@ -509,28 +468,14 @@ fn signed_pushes_are_verified_against_the_updates() {
     let main = s.f.remote_ref("refs/heads/main").unwrap();
     let zero = "0".repeat(40);
     let run_hook = |input: String, nonce: &str| {
-        let mut child =
-            s.f.cmd(BIN, &s.f.bare)
-                .args(["pre-receive", "--policy", s.f.policy.to_str().unwrap()])
-                .env("GIT_DIR", ".")
-                .env("GIT_PUSH_CERT", &cert)
-                .env("GIT_PUSH_CERT_NONCE_STATUS", nonce)
-                .stdin(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let o = child.wait_with_output().unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
+        let r = s.f.run_hook(
+            &[
+                ("GIT_PUSH_CERT", &cert),
+                ("GIT_PUSH_CERT_NONCE_STATUS", nonce),
+            ],
+            &input,
+        );
+        (Some(r.code), r.out)
     };
     let (code, err) = run_hook(format!("{zero} {main} refs/heads/main\n"), "BAD");
     assert_eq!(code, Some(1), "{err}");

@@ -28,7 +28,7 @@ impl std::fmt::Debug for Run {
     }
 }
 
-fn run_of(o: Output) -> Run {
+pub fn run_of(o: Output) -> Run {
     let mut out = String::from_utf8_lossy(&o.stdout).into_owned();
     out.push_str(&String::from_utf8_lossy(&o.stderr));
     Run {
@@ -202,6 +202,39 @@ impl Fixture {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
+    }
+}
+
+/// Runs a prepared command with `input` on its stdin and collects what it printed.
+pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    run_of(child.wait_with_output().unwrap())
+}
+
+impl Fixture {
+    /// Writes a commit object given as text into the work clone's repository; returns its id.
+    pub fn hash_commit(&self, text: &str) -> String {
+        let mut cmd = self.cmd("git", &self.work);
+        cmd.args(["hash-object", "-t", "commit", "-w", "--stdin"]);
+        let r = run_with_stdin(&mut cmd, text.as_bytes());
+        assert!(r.ok, "{r:?}");
+        r.out.trim().to_string()
+    }
+
+    /// Runs the hook binary by hand in the bare repository (as git would, plus `env`).
+    pub fn run_hook(&self, env: &[(&str, &str)], input: &str) -> Run {
+        let mut cmd = self.cmd(BIN, &self.bare);
+        cmd.args(["pre-receive", "--policy", self.policy.to_str().unwrap()])
+            .env("GIT_DIR", ".")
+            .envs(env.iter().copied());
+        run_with_stdin(&mut cmd, input.as_bytes())
     }
 }
 
