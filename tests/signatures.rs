@@ -641,3 +641,55 @@ fn an_expired_key_counts_only_with_key_validity_signature_time() {
     ));
     assert_accepted(&s.push(&["origin", "main"]));
 }
+
+#[test]
+fn the_forge_key_signs_web_merges_for_the_pusher_the_host_names() {
+    let (s, dana, _sam, _eve) = team();
+    let forge = s.gpg.key("Gitea <gitea@git.example.com>", "ed25519");
+    s.gpg.export(&forge, &s.keys.join("forge.asc"));
+    let policy = std::fs::read_to_string(&s.f.policy)
+        .unwrap()
+        .replace("signers = [\"devs\"]", "signers = [\"devs\", \"forge\"]")
+        .replace(
+            "[identities]",
+            &format!("[host]\nforge_group = \"forge\"\n[identities]"),
+        )
+        .replace(
+            "sre = [\"",
+            &format!("forge = [\"openpgp:{forge}\"]\nsre = [\""),
+        )
+        + "[[path]]\nmatch = \"clusters/prod/**\"\nsigners = [\"sre\"]\npushers = [\"sam\"]\n";
+    s.f.set_policy(&policy);
+    s.sign_with(&dana);
+    s.commit_signed("README", "x", "base");
+    assert_accepted(&s.push(&["origin", "main"]));
+    // A web edit: Gitea commits as itself and signs with its key, on behalf of the clicking user.
+    s.f.git(&["config", "user.email", "gitea@git.example.com"]);
+    s.sign_with(&forge);
+    s.commit_signed("clusters/prod/app.yaml", "replicas: 2\n", "Update app.yaml");
+    let gitea = |pusher: &str| {
+        vec![
+            ("GITEA_REPO_USER_NAME".to_string(), "ops".to_string()),
+            ("GITEA_REPO_NAME".to_string(), "fleet".to_string()),
+            ("GITEA_PUSHER_NAME".to_string(), pusher.to_string()),
+            (
+                "SSH_ORIGINAL_COMMAND".to_string(),
+                "gitea-internal".to_string(),
+            ),
+            ("GNUPGHOME".to_string(), s.gpg.home.display().to_string()),
+        ]
+    };
+    let push_as = |pusher: &str| {
+        let env = gitea(pusher);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        s.f.push_as(&env, &["origin", "main"])
+    };
+    let r = push_as("dana");
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[path.signers]") && r.out.contains("not pusher \"dana\""),
+        "{r:?}"
+    );
+    let r = push_as("sam");
+    assert_accepted(&r);
+}
