@@ -70,6 +70,8 @@ pub fn gather(
     let mut out = Vec::with_capacity(updates.len());
     let mut commits = HashMap::new();
     let mut raw_commits: HashMap<Oid, Vec<u8>> = HashMap::new();
+    // Commit objects the walks already read, so each is read once.
+    let mut prefetched: HashMap<Oid, Vec<u8>> = HashMap::new();
     let mut to_verify: std::collections::BTreeSet<Oid> = std::collections::BTreeSet::new();
     for u in updates {
         let at = |source: RepoError| EngineError::Repo {
@@ -121,7 +123,13 @@ pub fn gather(
                     .map(|(_, id)| id.clone())
                     .collect();
                 let new_commits = match &new_commit {
-                    Some(c) => repo.walk(std::slice::from_ref(c), &hidden).map_err(at)?,
+                    Some(c) => {
+                        let (ids, objects) = repo
+                            .walk_with_objects(std::slice::from_ref(c), &hidden)
+                            .map_err(at)?;
+                        prefetched.extend(objects);
+                        ids
+                    }
                     None => vec![],
                 };
                 UpdateFacts {
@@ -146,9 +154,10 @@ pub fn gather(
                         if lost > 0 && rule_cares && repo.is_ancestor(old, new).map_err(at)? {
                             lost = 0;
                         }
-                        let new_commits = repo
-                            .walk(std::slice::from_ref(new), std::slice::from_ref(old))
+                        let (new_commits, objects) = repo
+                            .walk_with_objects(std::slice::from_ref(new), std::slice::from_ref(old))
                             .map_err(at)?;
+                        prefetched.extend(objects);
                         let kind = if lost == 0 {
                             UpdateKind::FastForward
                         } else {
@@ -188,7 +197,11 @@ pub fn gather(
         let want_signatures = policy.needs_signatures(&u.name);
         for id in &facts.new_commits {
             if !commits.contains_key(id) {
-                let (c, raw) = repo.commit_and_raw(id).map_err(at)?;
+                let (c, raw) = match prefetched.remove(id) {
+                    Some(data) => repo.commit_from_raw(id, data),
+                    None => repo.commit_and_raw(id),
+                }
+                .map_err(at)?;
                 commits.insert(id.clone(), c);
                 raw_commits.insert(id.clone(), raw);
             }

@@ -220,6 +220,15 @@ impl Repo {
                 expected: "commit",
             });
         }
+        self.commit_from_raw(id, data)
+    }
+
+    /// A commit's facts from its object bytes (already read, e.g. by the walk).
+    pub fn commit_from_raw(
+        &self,
+        id: &Oid,
+        data: Vec<u8>,
+    ) -> Result<(CommitFacts, Vec<u8>), RepoError> {
         let bad = |m: String| RepoError::BadCommit {
             id: id.to_string(),
             message: m,

@@ -23,6 +23,9 @@ use gix::ObjectId;
 use super::{Repo, RepoError};
 use crate::hook::Oid;
 
+/// Parents, queue key, and the object bytes when they were read.
+type WalkNode = (Vec<ObjectId>, (u32, i64), Option<Vec<u8>>);
+
 const NEW: u8 = 1;
 const HIDDEN: u8 = 2;
 /// How far (seconds) the walk looks past the oldest new commit for hidden paths, when it has
@@ -37,6 +40,9 @@ struct Node {
     key: (u32, i64),
     /// Order of discovery, for a deterministic result.
     seq: usize,
+    /// The commit object, when the walk had to read it (not in the commit-graph): handed to
+    /// the caller so no commit of the push is read twice.
+    raw: Option<Vec<u8>>,
 }
 
 struct Walker<'a> {
@@ -52,7 +58,7 @@ impl Walker<'_> {
         if self.nodes.contains_key(&id) {
             return Ok(());
         }
-        let (parents, key) = self.repo.walk_node(id)?;
+        let (parents, key, raw) = self.repo.walk_node(id)?;
         let seq = self.nodes.len();
         self.nodes.insert(
             id,
@@ -62,6 +68,7 @@ impl Walker<'_> {
                 parents,
                 key,
                 seq,
+                raw,
             },
         );
         Ok(())
@@ -148,7 +155,7 @@ impl Walker<'_> {
 impl Repo {
     /// Parents and queue key of a commit: from the commit-graph when it has the commit, else
     /// from the object (generation "infinite": such commits are newer than every graph commit).
-    fn walk_node(&self, id: ObjectId) -> Result<(Vec<ObjectId>, (u32, i64)), RepoError> {
+    fn walk_node(&self, id: ObjectId) -> Result<WalkNode, RepoError> {
         if let Some(graph) = &self.graph {
             if let Some(c) = graph.commit_by_id(id) {
                 let mut parents = Vec::new();
@@ -160,7 +167,7 @@ impl Repo {
                     parents.push(graph.id_at(pos).to_owned());
                 }
                 let time = i64::try_from(c.committer_timestamp()).unwrap_or(i64::MAX);
-                return Ok((parents, (c.generation(), time)));
+                return Ok((parents, (c.generation(), time), None));
             }
         }
         let (kind, data) = self.read(id, "commit in history walk")?;
@@ -178,7 +185,9 @@ impl Repo {
             }
         })?;
         let time = c.committer().map(|s| s.seconds()).unwrap_or(0);
-        Ok((c.parents().collect(), (u32::MAX, time)))
+        let parents = c.parents().collect();
+        drop(c);
+        Ok((parents, (u32::MAX, time), Some(data)))
     }
 
     /// Whether `ancestor` is reachable from `descendant`, exactly. Used to confirm a
@@ -188,7 +197,7 @@ impl Repo {
     pub fn is_ancestor(&self, ancestor: &Oid, descendant: &Oid) -> Result<bool, RepoError> {
         let target = self.oid(ancestor)?;
         let start = self.oid(descendant)?;
-        let (_, (target_gen, _)) = self.walk_node(target)?;
+        let (_, (target_gen, _), _) = self.walk_node(target)?;
         let mut seen = std::collections::HashSet::new();
         let mut stack = vec![start];
         while let Some(id) = stack.pop() {
@@ -198,7 +207,7 @@ impl Repo {
             if !seen.insert(id) {
                 continue;
             }
-            let (parents, (generation, _)) = self.walk_node(id)?;
+            let (parents, (generation, _), _) = self.walk_node(id)?;
             if target_gen != u32::MAX && generation != u32::MAX && generation <= target_gen {
                 continue;
             }
@@ -209,6 +218,15 @@ impl Repo {
 
     /// Commits reachable from `tips` and from none of `hidden`, parents before children.
     pub fn walk(&self, tips: &[Oid], hidden: &[Oid]) -> Result<Vec<Oid>, RepoError> {
+        self.walk_with_objects(tips, hidden).map(|(ids, _)| ids)
+    }
+
+    /// [`Repo::walk`], also returning the objects of the new commits it had to read.
+    pub fn walk_with_objects(
+        &self,
+        tips: &[Oid],
+        hidden: &[Oid],
+    ) -> Result<(Vec<Oid>, HashMap<Oid, Vec<u8>>), RepoError> {
         let mut w = Walker {
             repo: self,
             nodes: HashMap::new(),
@@ -224,16 +242,17 @@ impl Repo {
             w.mark(id, HIDDEN)?;
         }
         w.run()?;
-        let mut found: Vec<(usize, ObjectId, Vec<ObjectId>)> = w
-            .nodes
-            .iter()
-            .filter(|(_, n)| n.flags == NEW)
-            .map(|(id, n)| (n.seq, *id, n.parents.clone()))
-            .collect();
+        let mut objects = HashMap::new();
+        let mut found: Vec<(usize, ObjectId, Vec<ObjectId>)> = Vec::new();
+        for (id, n) in w.nodes.iter_mut().filter(|(_, n)| n.flags == NEW) {
+            if let Some(raw) = n.raw.take() {
+                objects.insert(Oid::from(*id), raw);
+            }
+            found.push((n.seq, *id, std::mem::take(&mut n.parents)));
+        }
         found.sort_by_key(|(seq, _, _)| *seq);
-        Ok(topo_oldest_first(
-            found.into_iter().map(|(_, id, p)| (id, p)).collect(),
-        ))
+        let ids = topo_oldest_first(found.into_iter().map(|(_, id, p)| (id, p)).collect());
+        Ok((ids, objects))
     }
 }
 
