@@ -23,6 +23,9 @@ use gix::ObjectId;
 use super::{Repo, RepoError};
 use crate::hook::Oid;
 
+/// Commit objects by id.
+pub type Objects = HashMap<Oid, Vec<u8>>;
+
 /// Parents, queue key, and the object bytes when they were read.
 type WalkNode = (Vec<ObjectId>, (u32, i64), Option<Vec<u8>>);
 
@@ -226,7 +229,7 @@ impl Repo {
         &self,
         tips: &[Oid],
         hidden: &[Oid],
-    ) -> Result<(Vec<Oid>, HashMap<Oid, Vec<u8>>), RepoError> {
+    ) -> Result<(Vec<Oid>, Objects), RepoError> {
         let mut w = Walker {
             repo: self,
             nodes: HashMap::new(),
