@@ -652,7 +652,7 @@ fn the_forge_key_signs_web_merges_for_the_pusher_the_host_names() {
         .replace("signers = [\"devs\"]", "signers = [\"devs\", \"forge\"]")
         .replace(
             "[identities]",
-            &format!("[host]\nforge_group = \"forge\"\n[identities]"),
+            "[host]\nforge_group = \"forge\"\n[identities]",
         )
         .replace(
             "sre = [\"",
