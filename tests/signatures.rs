@@ -693,3 +693,64 @@ fn the_forge_key_signs_web_merges_for_the_pusher_the_host_names() {
     let r = push_as("sam");
     assert_accepted(&r);
 }
+
+#[test]
+fn path_signers_developer_keys_for_apps_sre_keys_for_prod() {
+    let (s, dana, sam, _eve) = team();
+    let policy = std::fs::read_to_string(&s.f.policy).unwrap()
+        + "[[path]]\nmatch = \"clusters/prod/**\"\nrefs = \"refs/heads/main\"\nsigners = [\"sre\"]\n";
+    s.f.set_policy(&policy);
+    // The developer's key: apps/ lands, clusters/prod/ does not.
+    s.sign_with(&dana);
+    s.commit_signed("apps/web.yaml", "replicas: 1\n", "apps by dana");
+    assert_accepted(&s.push(&["origin", "main"]));
+    s.commit_signed("clusters/prod/app.yaml", "replicas: 1\n", "prod by dana");
+    let r = s.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[path.signers] refs/heads/main"),
+        "{r:?}"
+    );
+    assert!(
+        r.out.contains("only keys of sre may sign") && r.out.contains("Dana Dev"),
+        "{r:?}"
+    );
+    s.f.git(&["reset", "-q", "--hard", "origin/main"]);
+    // The SRE's key: both land.
+    s.f.git(&["config", "user.email", "sam@example.com"]);
+    s.sign_with(&sam);
+    s.commit_signed("apps/web.yaml", "replicas: 2\n", "apps by sam");
+    s.commit_signed("clusters/prod/app.yaml", "replicas: 2\n", "prod by sam");
+    assert_accepted(&s.push(&["origin", "main"]));
+    // A merge signed by the developer that brings an SRE-signed prod change: the merge answers
+    // for what it brings to main, and a developer's key may not.
+    s.f.git(&["checkout", "-q", "-b", "sre-change"]);
+    s.commit_signed(
+        "clusters/prod/app.yaml",
+        "replicas: 3\n",
+        "prod by sam on a branch",
+    );
+    s.f.git(&["checkout", "-q", "main"]);
+    s.commit_signed("apps/other.yaml", "x", "unrelated");
+    s.f.git(&["config", "user.email", "dana@example.com"]);
+    s.sign_with(&dana);
+    s.git_signed(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "-S",
+        "-m",
+        "merge by dana",
+        "sre-change",
+    ]);
+    let r = s.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[path.signers]") && r.out.contains("\"merge by dana\""),
+        "{r:?}"
+    );
+    assert!(
+        !r.out.contains("\"prod by sam on a branch\""),
+        "the SRE's own commit is fine: {r:?}"
+    );
+}
