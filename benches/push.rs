@@ -64,6 +64,8 @@ fn timed(cmd: &mut Command) -> (Duration, u64) {
     // SAFETY: wait4 on our own child, with valid pointers to locals.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid);
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    assert!(ok, "{cmd:?} failed (status {status})");
     (start.elapsed(), usage.ru_maxrss as u64)
 }
 
@@ -154,6 +156,8 @@ fn signed_repo(n: usize) -> SignedRepo {
         parent = Some(run(&mut c));
     }
     run(git(&dir, &gnupg).args(["update-ref", "refs/heads/main", parent.as_deref().unwrap()]));
+    // A push arrives as a pack, not as loose objects.
+    run(git(&dir, &gnupg).args(["repack", "-adq"]));
     std::fs::write(root.join("done"), "").unwrap();
     SignedRepo {
         dir,
@@ -256,15 +260,26 @@ source_urls = ["https://git.example.com/"]
 "#,
     )
     .unwrap();
-    let mut times = Vec::new();
-    for _ in 0..7 {
+    let old = run(git(&work, &empty).args(["rev-parse", "HEAD~1"]));
+    let new = run(git(&work, &empty).args(["rev-parse", "HEAD"]));
+    let range = format!("{old}..{new}");
+    let check = || {
         let mut c = Command::new(BIN);
         c.args(["check", "--policy"])
             .arg(&policy)
             .arg("--repo")
             .arg(&work)
-            .args(["--ref", "refs/heads/main", "HEAD~1..HEAD"]);
-        times.push(timed(&mut c).0);
+            .args(["--ref", "refs/heads/main", "--format", "json", &range]);
+        c
+    };
+    // Sanity: one commit judged, the push accepted (every image stays in the allowed registry).
+    let out = run(&mut check());
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["accepted"], true, "{out}");
+    assert_eq!(v["updates"][0]["commits"].as_array().unwrap().len(), 1);
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        times.push(timed(&mut check()).0);
     }
     let t = median(times);
     println!(

@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 
-use crate::facts::{Entry, FileChange, FileMode, PushFacts, TargetKind, UpdateFacts, UpdateKind};
+use crate::facts::{
+    Entry, FileChange, FileMode, PushFacts, SignatureFacts, TargetKind, UpdateFacts, UpdateKind,
+};
 use crate::hook::host::HostEnv;
 use crate::hook::{Oid, RefUpdate};
 use crate::policy::Policy;
@@ -69,9 +71,17 @@ pub fn gather(
     let mut tips: Option<Vec<(String, Oid)>> = None;
     let mut out = Vec::with_capacity(updates.len());
     let mut commits = HashMap::new();
-    let mut raw_commits: HashMap<Oid, Vec<u8>> = HashMap::new();
     // Commit objects the walks already read, so each is read once.
     let mut prefetched: HashMap<Oid, Vec<u8>> = HashMap::new();
+    // Signatures are verified on every core while the rest of the push is read.
+    let pool = policy.trust.as_ref().map(|trust| {
+        let hash = if repo.hex_len() == 64 {
+            pushguard_sign::ObjectHash::Sha256
+        } else {
+            pushguard_sign::ObjectHash::Sha1
+        };
+        crate::verify::Pool::new(trust, hash, &crate::verify::options(policy, ctx.now))
+    });
     let mut to_verify: std::collections::BTreeSet<Oid> = std::collections::BTreeSet::new();
     for u in updates {
         let at = |source: RepoError| EngineError::Repo {
@@ -196,44 +206,42 @@ pub fn gather(
         };
         let want_signatures = policy.needs_signatures(&u.name);
         for id in &facts.new_commits {
+            let mut raw = None;
             if !commits.contains_key(id) {
-                let (c, raw) = match prefetched.remove(id) {
+                let (c, data) = match prefetched.remove(id) {
                     Some(data) => repo.commit_from_raw(id, data),
                     None => repo.commit_and_raw(id),
                 }
                 .map_err(at)?;
                 commits.insert(id.clone(), c);
-                raw_commits.insert(id.clone(), raw);
+                raw = Some(data);
             }
-            if want_signatures {
-                to_verify.insert(id.clone());
+            if want_signatures && to_verify.insert(id.clone()) {
+                if let (Some(pool), Some(c)) = (&pool, commits.get(id)) {
+                    // Read again only for a commit an earlier, unsigned ref already brought.
+                    let raw = match raw.take() {
+                        Some(raw) => raw,
+                        None => repo.raw(id).map_err(at)?,
+                    };
+                    pool.submit(crate::verify::Job {
+                        id: id.clone(),
+                        raw,
+                        committer_time: c.committer.time,
+                        committer_email: c.committer.email.clone(),
+                    });
+                }
             }
         }
         out.push(facts);
     }
-    if let Some(trust) = &policy.trust {
+    if let (Some(trust), Some(pool)) = (&policy.trust, pool) {
         let opts = crate::verify::options(policy, ctx.now);
-        let hash = if repo.hex_len() == 64 {
-            pushguard_sign::ObjectHash::Sha256
-        } else {
-            pushguard_sign::ObjectHash::Sha1
-        };
-        let mut jobs = Vec::with_capacity(to_verify.len());
+        let mut verdicts = pool.finish();
         for id in &to_verify {
-            let (Some(raw), Some(c)) = (raw_commits.remove(id), commits.get(id)) else {
-                continue;
-            };
-            jobs.push(crate::verify::Job {
-                id: id.clone(),
-                raw,
-                committer_time: c.committer.time,
-                committer_email: c.committer.email.clone(),
-            });
-        }
-        let verdicts = crate::verify::commits(trust, &jobs, hash, &opts);
-        for (job, verdict) in jobs.iter().zip(verdicts) {
-            if let Some(c) = commits.get_mut(&job.id) {
-                c.signature = Some(verdict);
+            if let Some(c) = commits.get_mut(id) {
+                c.signature = Some(verdicts.remove(id).unwrap_or(SignatureFacts::Bad {
+                    reason: "the commit could not be verified (internal error)".into(),
+                }));
             }
         }
         for f in out.iter_mut() {
@@ -251,7 +259,6 @@ pub fn gather(
             }
         }
     }
-    drop(raw_commits);
     let wants_push_cert = updates
         .iter()
         .any(|u| policy.ref_rules(&u.name).any(|r| r.require_signed_push));

@@ -30,6 +30,13 @@ Exit status: 0 accepted, 1 rejected by the policy, 2 error (the hook then reject
 ";
 
 fn main() -> ExitCode {
+    // Library errors (sequoia's, through anyhow) capture a backtrace on every error value when
+    // RUST_BACKTRACE is set, and that takes a global lock: verification ran twice as slow and on
+    // one core. We never print those backtraces, so switch them off for libraries (panics keep
+    // following RUST_BACKTRACE). Done first, before any thread exists.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match run(&args) {
         Ok(code) => code,

@@ -67,40 +67,62 @@ pub fn commit(trust: &Trust, job: &Job, hash: ObjectHash, opts: &VerifyOptions) 
     }
 }
 
-/// Verifies many commits on every core; results in the order of `jobs`.
-pub fn commits(
-    trust: &Trust,
-    jobs: &[Job],
-    hash: ObjectHash,
-    opts: &VerifyOptions,
-) -> Vec<SignatureFacts> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if jobs.len() < 16 || threads == 1 {
-        return jobs.iter().map(|j| commit(trust, j, hash, opts)).collect();
-    }
-    let chunk = jobs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|j| commit(trust, j, hash, opts))
-                        .collect::<Vec<_>>()
+/// Verifies commits on every core while the caller is still reading the push: jobs go in as
+/// commits are read, results come out at the end. Reading a push is serial (one repository
+/// handle); verifying is the expensive part, so overlapping the two keeps both cores busy.
+pub struct Pool {
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    results: std::sync::mpsc::Receiver<(Oid, SignatureFacts)>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Pool {
+    pub fn new(trust: &Trust, hash: ObjectHash, opts: &VerifyOptions) -> Pool {
+        let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
+        let (res_tx, results) = std::sync::mpsc::channel();
+        let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = (0..threads)
+            .map(|_| {
+                let job_rx = std::sync::Arc::clone(&job_rx);
+                let res_tx = res_tx.clone();
+                let trust = trust.clone();
+                let opts = opts.clone();
+                std::thread::spawn(move || loop {
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = job else { return };
+                    let verdict = commit(&trust, &job, hash, &opts);
+                    if res_tx.send((job.id, verdict)).is_err() {
+                        return;
+                    }
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    vec![SignatureFacts::Bad {
-                        reason: "the verifier failed (internal error)".into(),
-                    }]
-                })
-            })
-            .collect()
-    })
+        Pool {
+            jobs: Some(job_tx),
+            results,
+            workers,
+        }
+    }
+
+    pub fn submit(&self, job: Job) {
+        if let Some(tx) = &self.jobs {
+            // A worker that died leaves its job unanswered: `finish` reports it as not verified.
+            let _ = tx.send(job);
+        }
+    }
+
+    /// Waits for every submitted job; a commit without a result was not verified.
+    pub fn finish(mut self) -> std::collections::HashMap<Oid, SignatureFacts> {
+        self.jobs = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        self.results.try_iter().collect()
+    }
 }
 
 /// Verifies an annotated tag object.
