@@ -74,6 +74,7 @@ struct SignedRepo {
     gnupg: PathBuf,
     policy: PathBuf,
     n: usize,
+    fpr: String,
 }
 
 fn fixtures() -> PathBuf {
@@ -87,13 +88,17 @@ fn signed_repo(n: usize) -> SignedRepo {
     let dir = root.join("repo.git");
     let gnupg = root.join("gnupg");
     let policy = root.join("policy.toml");
-    if root.join("done").exists() {
-        return SignedRepo {
-            dir,
-            gnupg,
-            policy,
-            n,
-        };
+    // `done` holds the key's fingerprint once the fixture is complete.
+    if let Ok(fpr) = std::fs::read_to_string(root.join("done")) {
+        if !fpr.is_empty() {
+            return SignedRepo {
+                dir,
+                gnupg,
+                policy,
+                n,
+                fpr,
+            };
+        }
     }
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&gnupg).unwrap();
@@ -158,12 +163,13 @@ fn signed_repo(n: usize) -> SignedRepo {
     run(git(&dir, &gnupg).args(["update-ref", "refs/heads/main", parent.as_deref().unwrap()]));
     // A push arrives as a pack, not as loose objects.
     run(git(&dir, &gnupg).args(["repack", "-adq"]));
-    std::fs::write(root.join("done"), "").unwrap();
+    std::fs::write(root.join("done"), &fpr).unwrap();
     SignedRepo {
         dir,
         gnupg,
         policy,
         n,
+        fpr,
     }
 }
 
@@ -326,19 +332,7 @@ fn bench_typical() {
         .arg(&bare));
     run(git(&bare, &r.gnupg).args(["commit-graph", "write", "--reachable"]));
     let tip = run(git(&bare, &r.gnupg).args(["rev-parse", "main"]));
-    let fpr = run(Command::new("gpg").env("GNUPGHOME", &r.gnupg).args([
-        "--with-colons",
-        "--list-keys",
-        "bench@example.com",
-    ]));
-    let fpr = fpr
-        .lines()
-        .find(|l| l.starts_with("fpr:"))
-        .unwrap()
-        .split(':')
-        .nth(9)
-        .unwrap()
-        .to_string();
+    let fpr = &r.fpr;
     let tree = run(git(&bare, &r.gnupg).args(["mktree"]).stdin(Stdio::null()));
     let new = run(git(&bare, &r.gnupg).args([
         "commit-tree",

@@ -116,6 +116,11 @@ impl Setup {
         self.f.git(&["rev-parse", "HEAD"])
     }
 
+    /// A signed, no-fast-forward merge of `branch` into the current branch.
+    fn merge_signed(&self, message: &str, branch: &str) {
+        self.git_signed(&["merge", "-q", "--no-ff", "-S", "-m", message, branch]);
+    }
+
     fn push(&self, args: &[&str]) -> Run {
         let mut a = vec!["push"];
         a.extend_from_slice(args);
@@ -508,15 +513,7 @@ fn two_person_changes_need_a_merge_by_another_key() {
     s.f.git(&["checkout", "-q", "main"]);
     s.f.git(&["config", "user.email", "sam2@example.com"]);
     s.sign_with(&sam2);
-    s.git_signed(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "-S",
-        "-m",
-        "merge scale prod",
-        "change",
-    ]);
+    s.merge_signed("merge scale prod", "change");
     let r = s.push(&["origin", "main"]);
     assert_accepted(&r);
     // The same key twice: rejected.
@@ -529,15 +526,7 @@ fn two_person_changes_need_a_merge_by_another_key() {
         "scale prod again",
     );
     s.f.git(&["checkout", "-q", "main"]);
-    s.git_signed(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "-S",
-        "-m",
-        "merge my own change",
-        "change2",
-    ]);
+    s.merge_signed("merge my own change", "change2");
     let r = s.push(&["origin", "main"]);
     assert_rejected(&r);
     assert!(
@@ -734,15 +723,7 @@ fn path_signers_developer_keys_for_apps_sre_keys_for_prod() {
     s.commit_signed("apps/other.yaml", "x", "unrelated");
     s.f.git(&["config", "user.email", "dana@example.com"]);
     s.sign_with(&dana);
-    s.git_signed(&[
-        "merge",
-        "-q",
-        "--no-ff",
-        "-S",
-        "-m",
-        "merge by dana",
-        "sre-change",
-    ]);
+    s.merge_signed("merge by dana", "sre-change");
     let r = s.push(&["origin", "main"]);
     assert_rejected(&r);
     assert!(
