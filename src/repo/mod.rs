@@ -198,11 +198,6 @@ impl Repo {
         Ok(out)
     }
 
-    /// Reads one commit and what the policy needs of it.
-    pub fn commit(&self, id: &Oid) -> Result<CommitFacts, RepoError> {
-        self.commit_and_raw(id).map(|(c, _)| c)
-    }
-
     /// Any object's bytes (a tag to verify).
     pub fn raw(&self, id: &Oid) -> Result<Vec<u8>, RepoError> {
         let oid = self.oid(id)?;
