@@ -71,14 +71,16 @@ pub fn commit(trust: &Trust, job: &Job, hash: ObjectHash, opts: &VerifyOptions) 
 /// commits are read, results come out at the end. Reading a push is serial (one repository
 /// handle); verifying is the expensive part, so overlapping the two keeps both cores busy.
 pub struct Pool {
-    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
     results: std::sync::mpsc::Receiver<(Oid, SignatureFacts)>,
     workers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Pool {
     pub fn new(trust: &Trust, hash: ObjectHash, opts: &VerifyOptions) -> Pool {
-        let (job_tx, job_rx) = std::sync::mpsc::channel::<Job>();
+        // Bounded: when reading runs ahead of verifying, the reader waits instead of queueing
+        // the whole push in memory.
+        let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(256);
         let (res_tx, results) = std::sync::mpsc::channel();
         let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
