@@ -430,6 +430,13 @@ impl Policy {
                     "require_signed_tag and require_signed_push need `signers = [...]`: which keys may sign".into(),
                 ));
             }
+            if signers.is_some() && trust.is_none() {
+                return Err(err(
+                    r.matches.span(),
+                    &format!("ref[{}].signers", i + 1),
+                    "signers are named but [keys] loads no key to verify them with".into(),
+                ));
+            }
             // On a tag block with `require_signed_tag`, `signers` are the tag's signers.
             let require_signed = r.require_signed || (signers.is_some() && !r.require_signed_tag);
             if require_signed && trust.is_none() {
@@ -927,6 +934,19 @@ mod tests {
         assert_eq!(p.ref_rules("refs/heads/feature").count(), 0);
         assert!(p.identities.unwrap().allow.is_match("dana@example.com"));
         assert_eq!(p.digest.len(), 64);
+    }
+
+    #[test]
+    fn signers_need_keys() {
+        let (line, key, msg) = error_of(
+            "version = 1\n[groups]\nsre = [\"openpgp:0123456789ABCDEF0123456789ABCDEF01234567\"]\n[[ref]]\nmatch = \"refs/tags/v*\"\nrequire_signed_tag = true\nsigners = [\"sre\"]\n",
+        );
+        assert_eq!((line, key.as_str()), (5, "ref[1].signers"));
+        assert!(msg.contains("[keys]"), "{msg}");
+        let (_, key, msg) =
+            error_of("version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\nsigners = [\"nope\"]\n");
+        assert_eq!(key, "ref[1].signers");
+        assert!(msg.contains("not defined"), "{msg}");
     }
 
     #[test]
