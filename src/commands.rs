@@ -338,6 +338,19 @@ pub fn policy_explain(
         if r.require_signed_push {
             demands.push("a signed push (git push --signed)".into());
         }
+        if !r.target_on.is_empty() {
+            demands.push(format!(
+                "the tag's commit already on {}",
+                r.target_on.join(" or ")
+            ));
+        }
+        if !r.trusted_base.is_empty() {
+            let ids: Vec<&str> = r.trusted_base.iter().map(|o| o.short()).collect();
+            demands.push(format!(
+                "history up to {} taken as judged (trusted_base)",
+                ids.join(", ")
+            ));
+        }
         if demands.is_empty() {
             demands.push("nothing beyond marking the ref as protected".into());
         }
@@ -376,7 +389,7 @@ pub fn policy_explain(
             }
             if r.two_person {
                 demands.push(
-                    "and merged in the same push by a second, different key of those groups".into(),
+                    "and merged in the same push by a second, different person of those groups".into(),
                 );
             }
             if let Some(allowed) = &r.pushers {

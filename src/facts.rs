@@ -10,7 +10,38 @@ use serde::Serialize;
 
 use crate::hook::host::HostEnv;
 use crate::hook::{Oid, RefUpdate};
-pub use crate::repo::diff::{Entry, FileMode};
+
+/// A git tree entry mode, as git writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileMode {
+    /// 100644
+    File,
+    /// 100755
+    Executable,
+    /// 120000: the blob holds the link target.
+    Symlink,
+    /// 160000: a submodule commit.
+    Gitlink,
+}
+
+impl FileMode {
+    pub fn octal(self) -> &'static str {
+        match self {
+            FileMode::File => "100644",
+            FileMode::Executable => "100755",
+            FileMode::Symlink => "120000",
+            FileMode::Gitlink => "160000",
+        }
+    }
+}
+
+/// One side of a change: a tree entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub mode: FileMode,
+    pub id: Oid,
+}
 
 /// A commit's author or committer line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -75,6 +106,35 @@ impl SignatureFacts {
         match self {
             SignatureFacts::Good { key_id, .. } => Some(key_id),
             _ => None,
+        }
+    }
+
+    /// The emails of the signing key's identities (user ids `Name <email>`, SSH principals),
+    /// lower-cased: what makes two keys one person.
+    pub fn emails(&self) -> std::collections::BTreeSet<String> {
+        let SignatureFacts::Good { user_ids, .. } = self else {
+            return Default::default();
+        };
+        user_ids
+            .iter()
+            .filter_map(|uid| {
+                let email = match (uid.rfind('<'), uid.rfind('>')) {
+                    (Some(a), Some(b)) if a < b => &uid[a + 1..b],
+                    _ => uid.as_str(),
+                };
+                let email = email.trim().to_lowercase();
+                email.contains('@').then_some(email)
+            })
+            .collect()
+    }
+
+    /// Whether two good signatures were made by one person: the same key, or keys that share
+    /// an identity email (a laptop key and a token of one user). A person is not a key.
+    pub fn same_person(&self, other: &SignatureFacts) -> bool {
+        match (self.key_id(), other.key_id()) {
+            (Some(a), Some(b)) if a == b => true,
+            (Some(_), Some(_)) => !self.emails().is_disjoint(&other.emails()),
+            _ => false,
         }
     }
 }
@@ -143,6 +203,29 @@ pub struct UpdateFacts {
     pub tag_signature: Option<SignatureFacts>,
     /// The commit the new id peels to (None for deletes and non-commit targets).
     pub tip: Option<Oid>,
+    /// The `tag` header of the annotated tag the new id names (the name it was made for).
+    pub tag_name: Option<String>,
+    /// `target_on`: each ref the tag's commit must already be on, and whether it is.
+    pub target_on: Vec<(String, bool)>,
+    /// What the update changes in the tree the ref holds, when a rule needs it.
+    pub net: Option<NetEffect>,
+}
+
+/// The net effect of one update: the tree the ref will hold against the tree it held (for a
+/// created ref: against the last already-judged commit of the new tip's first-parent line,
+/// or nothing). Whatever the commits in between did, this is what the cluster ends up with.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NetEffect {
+    /// The commit whose tree is the base (None: the empty tree).
+    pub base: Option<Oid>,
+    pub changes: Vec<FileChange>,
+    /// For each changed path a `[[path]]` block with signers protects: the new commits
+    /// answerable for its new state (the one that made it, and every merge that chose it over
+    /// another parent's), oldest first.
+    pub answerable: std::collections::BTreeMap<String, Vec<Oid>>,
+    /// What the `[[manifests]]` blocks find in the objects the net effect changes.
+    #[serde(skip)]
+    pub manifest_findings: Vec<ManifestFinding>,
 }
 
 /// Everything the policy needs to decide on one push.

@@ -19,6 +19,7 @@ pub mod glob;
 pub mod hook;
 pub mod install;
 pub mod manifests;
+pub mod plan;
 pub mod policy;
 pub mod repo;
 pub mod report;

@@ -181,12 +181,14 @@ fn new_commits_match_git_rev_list_on_a_skewed_history() {
 
 #[test]
 fn creating_a_ref_hides_commits_on_refs_at_least_as_protected() {
-    let policy = "version = 1\n[[ref]]\nmatch = \"refs/heads/prod\"\nforce_push = false\n[[ref]]\nmatch = \"refs/heads/*\"\ndelete = false\n";
+    // prod has a path block no other branch has; every branch shares the [[ref]] blocks.
+    let policy = "version = 1\n[[ref]]\nmatch = \"refs/heads/prod\"\nforce_push = false\n[[ref]]\nmatch = \"refs/heads/*\"\ndelete = false\n[[path]]\nmatch = \"secrets/**\"\nrefs = \"refs/heads/prod\"\nforbid = true\n";
     let f = Fixture::new(policy);
     let ids = skewed_history(&f, 30, 9);
     let tip = ids.last().unwrap();
     let zero = "0".repeat(40);
-    // An unprotected-by-prod branch hides every ref matched by the same blocks (all branches).
+    // A branch without prod's path block: every branch's commits were judged by at least its
+    // requirements.
     let ours = judged(&f, "refs/heads/new", &format!("{zero}..{tip}"));
     assert!(
         ours.is_empty(),
@@ -211,7 +213,7 @@ fn a_commit_accepted_on_a_weaker_branch_is_judged_again_on_a_protected_one() {
     // …then the policy is enforced: fast-forwarding main to it, or creating a protected
     // release branch at it, judges the commit again.
     f.set_policy(
-        "version = 1\n[identities]\nallow = [\"*@example.com\"]\n[[ref]]\nmatch = [\"refs/heads/main\", \"refs/heads/release/*\"]\nforce_push = false\n",
+        "version = 1\n[identities]\nallow = [\"*@example.com\"]\n[[ref]]\nmatch = [\"refs/heads/main\", \"refs/heads/release/*\"]\nforce_push = false\n[[path]]\nmatch = \"secrets/**\"\nrefs = [\"refs/heads/main\", \"refs/heads/release/*\"]\nforbid = true\n",
     );
     let r = f.push(&["origin", "topic:main"]);
     assert_rejected(&r);

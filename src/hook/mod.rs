@@ -195,7 +195,7 @@ pub fn parse_updates(input: &[u8]) -> Result<Vec<RefUpdate>, InputError> {
 /// characters git itself refuses. git has already checked the name; this guards against a hook
 /// being fed something else (a test harness, a host bug) and against names that would confuse
 /// glob matching or the messages we print.
-fn valid_ref_name(name: &str) -> bool {
+pub fn valid_ref_name(name: &str) -> bool {
     name.starts_with("refs/")
         && !name.ends_with('/')
         && !name.ends_with(".lock")

@@ -41,6 +41,10 @@ pub const RULE_IDS: &[&str] = &[
     "push.invalid",
     "push.signer",
     "push.mismatch",
+    "ref.target",
+    "tag.name",
+    "tag.target-on",
+    "tag.version-name",
 ];
 
 /// One broken rule, with everything the pusher needs to find and fix it.
@@ -94,20 +98,24 @@ pub fn evaluate(policy: &Policy, facts: &PushFacts) -> Decision {
         if facts.host.internal && u.update.name.starts_with("refs/pull/") {
             continue;
         }
-        ref_rules(policy, u, &mut out);
-        name_rules(policy, u, &mut out);
-        tag_rules(policy, u, &mut out);
+        let mut found = Vec::new();
+        ref_rules(policy, u, &mut found);
+        target_rules(u, &mut found);
+        name_rules(policy, u, &mut found);
+        tag_rules(policy, u, &mut found);
         let pusher = facts.host.pusher.as_deref();
         for id in &u.new_commits {
             if let Some(c) = facts.commits.get(id) {
-                commit_rules(policy, u, c, &mut out);
-                signature_rules(policy, u, c, &mut out);
-                path_rules(policy, u, c, pusher, &mut out);
-                file_rules(policy, u, c, &mut out);
-                manifest_rules(policy, u, c, &mut out);
+                commit_rules(policy, u, c, &mut found);
+                signature_rules(policy, u, c, &mut found);
+                path_rules(policy, u, c, pusher, &mut found);
+                file_rules(policy, u, c, &mut found);
+                manifest_rules(policy, u, c, &mut found);
             }
         }
-        two_person_rules(policy, u, &facts.commits, &mut out);
+        two_person_rules(policy, u, &facts.commits, &mut found);
+        net_rules(policy, u, &facts.commits, pusher, &mut found);
+        out.extend(found);
     }
     push_rules(policy, facts, &mut out);
     let accepted = policy.mode == Mode::Audit || !out.iter().any(|v| v.severity == Severity::Deny);
@@ -403,6 +411,7 @@ fn signature_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut 
 }
 
 fn tag_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>) {
+    tag_identity_rules(policy, u, out);
     if matches!(u.kind, UpdateKind::Delete | UpdateKind::Unchanged)
         || u.update.class() != RefClass::Tag
     {
@@ -442,6 +451,321 @@ fn tag_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>) {
             ));
         }
     }
+}
+
+/// Refs judged by the policy point at commits (branches) or tags; a ref that names a tree or a
+/// blob carries nothing a signature rule could judge.
+fn target_rules(u: &UpdateFacts, out: &mut Vec<Violation>) {
+    use crate::facts::TargetKind;
+    if let Some(kind @ (TargetKind::Tree | TargetKind::Blob)) = u.target {
+        let kind = if kind == TargetKind::Tree {
+            "tree"
+        } else {
+            "blob"
+        };
+        out.push(violation(
+            "ref.target",
+            Severity::Deny,
+            u,
+            None,
+            format!(
+                "{} would point at a {kind} ({}); refs point at commits, or at tags of commits",
+                u.update.name,
+                u.update.new.short()
+            ),
+            "push a commit (or an annotated tag of one) to this ref".into(),
+            None,
+        ));
+    }
+}
+
+/// Whether a tag name is one a version selector would pick (Flux's `ref.semver`, Argo CD's
+/// `targetRevision` constraints, Renovate): `1`, `1.2`, `v1.2.3`, `V1.2.3-rc.1+build` …
+pub fn looks_like_version(name: &str) -> bool {
+    let rest = name
+        .strip_prefix(['v', 'V'])
+        .unwrap_or(name)
+        .trim_start_matches('=');
+    let core = rest.split(['-', '+']).next().unwrap_or("");
+    core.starts_with(|c: char| c.is_ascii_digit())
+        && core.chars().all(|c| c.is_ascii_digit() || c == '.')
+}
+
+/// A tag object's own name, `target_on`, and version-like names outside the release rules.
+fn tag_identity_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>) {
+    if matches!(u.kind, UpdateKind::Delete | UpdateKind::Unchanged)
+        || u.update.class() != RefClass::Tag
+    {
+        return;
+    }
+    let short = u.update.short_name();
+    if let Some(made_for) = &u.tag_name {
+        if made_for != short {
+            out.push(violation(
+                "tag.name",
+                Severity::Deny,
+                u,
+                None,
+                format!(
+                    "the tag object was made for the name {made_for:?} but is pushed as {short:?}: a signed tag is valid only under its own name"
+                ),
+                format!("make a tag for this name: `git tag -s {short} -m <message> <commit>`"),
+                None,
+            ));
+        }
+    }
+    for rule in policy
+        .ref_rules(&u.update.name)
+        .filter(|r| !r.target_on.is_empty())
+    {
+        let on = u
+            .target_on
+            .iter()
+            .any(|(name, on)| *on && rule.target_on.contains(name));
+        if !on {
+            out.push(violation(
+                "tag.target-on",
+                rule.severity,
+                u,
+                None,
+                format!(
+                    "the tag points at {}, which is not on {} (tags matching {} may only name commits already there)",
+                    u.tip.as_ref().map_or("no commit".to_string(), |t| t.short().to_string()),
+                    rule.target_on.join(" or "),
+                    rule.pattern_text.join(", ")
+                ),
+                format!(
+                    "tag a commit of {} (push it there first), e.g. `git tag -s {short} -m <message> origin/{}`",
+                    rule.target_on.join(" or "),
+                    rule.target_on[0].trim_start_matches("refs/heads/")
+                ),
+                Some(&rule.origin),
+            ));
+        }
+    }
+    let release_blocks: Vec<&super::RefRule> = policy
+        .refs
+        .iter()
+        .filter(|r| {
+            r.is_release_block() && r.pattern_text.iter().any(|p| p.starts_with("refs/tags/"))
+        })
+        .collect();
+    let covered = policy
+        .ref_rules(&u.update.name)
+        .any(|r| r.is_release_block());
+    if !release_blocks.is_empty() && !covered && looks_like_version(short) {
+        let patterns: Vec<&str> = release_blocks
+            .iter()
+            .flat_map(|r| r.pattern_text.iter().map(String::as_str))
+            .collect();
+        out.push(violation(
+            "tag.version-name",
+            Severity::Deny,
+            u,
+            None,
+            format!(
+                "{short:?} reads as a version, which Flux's semver selector and Argo CD's version constraints would deploy, but it is not a release tag ({})",
+                patterns.join(", ")
+            ),
+            format!(
+                "name release tags as the policy does ({}), and other tags with a name that is not a version",
+                patterns.join(", ")
+            ),
+            release_blocks.first().map(|r| &r.origin),
+        ));
+    }
+}
+
+/// The base path of a violation (`path:line:col` → `path`).
+fn base_path(v: &Violation) -> Option<&str> {
+    let p = v.path.as_deref()?;
+    if v.line.is_some() {
+        let mut it = p.rsplitn(3, ':');
+        let (_, _, path) = (it.next(), it.next(), it.next());
+        return path.or(Some(p));
+    }
+    Some(p)
+}
+
+/// Rules on an update's net effect: the tree the ref will hold against the tree it held.
+/// What the per-commit rules already reported for this update is not reported again.
+fn net_rules(
+    policy: &Policy,
+    u: &UpdateFacts,
+    commits: &std::collections::HashMap<crate::hook::Oid, CommitFacts>,
+    pusher: Option<&str>,
+    out: &mut Vec<Violation>,
+) {
+    let Some(net) = &u.net else { return };
+    let Some(tip) = u
+        .tip
+        .as_ref()
+        .and_then(|t| commits.get(t))
+        .or_else(|| u.new_commits.last().and_then(|t| commits.get(t)))
+    else {
+        return;
+    };
+    let range = match &net.base {
+        Some(b) => format!("{}..{}", b.short(), tip.id.short()),
+        None => format!("the empty tree..{}", tip.id.short()),
+    };
+    let reported = |out: &Vec<Violation>, v: &Violation, by_commit: bool| {
+        out.iter().any(|o| {
+            o.rule == v.rule
+                && base_path(o) == base_path(v)
+                && o.object == v.object
+                && o.container == v.container
+                && (!by_commit || o.commit == v.commit)
+        })
+    };
+    let mut found: Vec<Violation> = Vec::new();
+    let net_what = |what: String| format!("net effect of {range} on {}: {what}", u.update.name);
+    for rule in policy.path_rules(&u.update.name) {
+        for ch in &net.changes {
+            let Some(hit) = touched_paths(ch)
+                .into_iter()
+                .find(|p| rule.patterns.is_match(p))
+            else {
+                continue;
+            };
+            let via = if hit == ch.path {
+                String::new()
+            } else {
+                format!(" (through the symlink {} -> {hit})", ch.path)
+            };
+            let patterns = rule.pattern_text.join(", ");
+            let mut push = |rule_id: &str, c: &CommitFacts, what: String, fix: &str| {
+                let mut v = violation(
+                    rule_id,
+                    rule.severity,
+                    u,
+                    Some(c),
+                    net_what(what),
+                    fix.into(),
+                    Some(&rule.origin),
+                );
+                v.path = Some(ch.path.clone());
+                found.push(v);
+            };
+            if rule.forbid {
+                push(
+                    "path.forbid",
+                    tip,
+                    format!("{} {}{via}, and nobody may change {patterns} by push", change_verb(ch), ch.path),
+                    "leave these paths as they are on the ref; they are changed only by the administrators, outside git push",
+                );
+                continue;
+            }
+            if let Some(allowed) = &rule.pushers {
+                if !pusher.is_some_and(|p| allowed.iter().any(|a| a == p)) {
+                    let who =
+                        pusher.map_or("an unnamed pusher".to_string(), |p| format!("pusher {p:?}"));
+                    push(
+                        "path.pushers",
+                        tip,
+                        format!(
+                            "{} {}{via}: only {} may push changes to {patterns}, not {who}",
+                            change_verb(ch),
+                            ch.path,
+                            allowed.join(", ")
+                        ),
+                        "ask one of them to push this change (or open a merge request they merge)",
+                    );
+                }
+            }
+            let Some(signers) = &rule.signers else {
+                continue;
+            };
+            let answerable: Vec<&CommitFacts> = net
+                .answerable
+                .get(&ch.path)
+                .map(|ids| ids.iter().filter_map(|id| commits.get(id)).collect())
+                .unwrap_or_else(|| vec![tip]);
+            for c in &answerable {
+                let sig = c.signature.as_ref();
+                let by_forge = forge_signed(policy, sig)
+                    && rule.pushers.as_ref().is_some_and(|allowed| {
+                        pusher.is_some_and(|p| allowed.iter().any(|a| a == p))
+                    });
+                let ok = by_forge
+                    || sig
+                        .and_then(|s| s.key_id())
+                        .is_some_and(|k| signers.allows(k));
+                if !ok {
+                    let by = sig
+                        .map(describe_key)
+                        .unwrap_or_else(|| "no signature".into());
+                    push(
+                        "path.signers",
+                        c,
+                        format!(
+                            "{} {}{via}; commit {} is answerable for its new state (it made it, or a merge that chose it over {}'s), and only keys of {} may: it has {by}",
+                            change_verb(ch),
+                            ch.path,
+                            c.id.short(),
+                            u.update.name,
+                            signers.groups.join(", ")
+                        ),
+                        "have a member of those groups make (and sign) this change; a merge must keep what the ref holds unless its signer may change it",
+                    );
+                }
+            }
+            if rule.two_person {
+                let sigs: Vec<&crate::facts::SignatureFacts> = answerable
+                    .iter()
+                    .filter_map(|c| c.signature.as_ref())
+                    .collect();
+                let two = sigs.iter().enumerate().any(|(i, a)| {
+                    sigs[i + 1..]
+                        .iter()
+                        .any(|b| a.key_id().is_some() && b.key_id().is_some() && !a.same_person(b))
+                });
+                if !two {
+                    let names: Vec<String> = answerable
+                        .iter()
+                        .map(|c| c.id.short().to_string())
+                        .collect();
+                    push(
+                        "path.two-person",
+                        tip,
+                        format!(
+                            "{} {}{via}, and only one person answers for it (commits {}): a second member of {} must review it and sign the merge that brings it",
+                            change_verb(ch),
+                            ch.path,
+                            names.join(", "),
+                            signers.groups.join(", ")
+                        ),
+                        "push the change on a branch, and have a second member of the groups merge it with a signed merge commit (`git merge --no-ff -S`)",
+                    );
+                }
+            }
+        }
+    }
+    let files_before = found.len();
+    let mut as_commit = tip.clone();
+    as_commit.changes = net.changes.clone();
+    file_rules(policy, u, &as_commit, &mut found);
+    for v in &mut found[files_before..] {
+        v.what = net_what(std::mem::take(&mut v.what));
+    }
+    let manifest_before = found.len();
+    as_commit.changes = Vec::new();
+    as_commit.manifest_findings = net.manifest_findings.clone();
+    manifest_rules(policy, u, &as_commit, &mut found);
+    for v in &mut found[manifest_before..] {
+        v.what = net_what(std::mem::take(&mut v.what));
+    }
+    for v in found {
+        let by_commit = v.rule == "path.signers";
+        if !reported(out, &v, by_commit) && !reported_same(out, &v) {
+            out.push(v);
+        }
+    }
+}
+
+/// The same finding already reported in this update (exact duplicate).
+fn reported_same(out: &[Violation], v: &Violation) -> bool {
+    out.iter().any(|o| o == v)
 }
 
 fn push_rules(policy: &Policy, facts: &PushFacts, out: &mut Vec<Violation>) {
@@ -552,32 +876,35 @@ fn two_person_rules(
             if !touches {
                 continue;
             }
-            let author_key = c
-                .signature
-                .as_ref()
-                .and_then(|s| s.key_id())
-                .map(str::to_string);
+            let author = c.signature.as_ref();
             let what = match merged_by.get(id).and_then(|m| commits.get(m)) {
                 None => Some(format!(
                     "the change to {} is not brought in by a merge in this push: a second member of {} must review it and sign the merge",
                     rule.pattern_text.join(", "),
                     signers.groups.join(", ")
                 )),
-                Some(m) => {
-                    let merge_key = m.signature.as_ref().and_then(|s| s.key_id());
-                    match merge_key {
-                        Some(k) if signers.allows(k) && Some(k) != author_key.as_deref() => None,
-                        Some(k) if Some(k) == author_key.as_deref() => Some(format!(
-                            "the change and the merge {} that brings it are signed by the same key {k}: two different people must sign",
-                            m.id.short()
-                        )),
-                        _ => Some(format!(
-                            "the merge {} that brings the change is not signed by a member of {}",
+                Some(m) => match (m.signature.as_ref(), author) {
+                    (Some(ms), Some(a)) if ms.same_person(a) => Some(if ms.key_id() == a.key_id() {
+                        format!(
+                            "the change and the merge {} that brings it are signed by the same key {}: two different people must sign",
                             m.id.short(),
-                            signers.groups.join(", ")
-                        )),
-                    }
-                }
+                            describe_key(a)
+                        )
+                    } else {
+                        format!(
+                            "the change and the merge {} that brings it are signed by two keys of one person ({} and {}): two different people must sign",
+                            m.id.short(),
+                            describe_key(a),
+                            describe_key(ms)
+                        )
+                    }),
+                    (Some(ms), _) if ms.key_id().is_some_and(|k| signers.allows(k)) => None,
+                    _ => Some(format!(
+                        "the merge {} that brings the change is not signed by a member of {}",
+                        m.id.short(),
+                        signers.groups.join(", ")
+                    )),
+                },
             };
             if let Some(what) = what {
                 let mut v = violation(
@@ -843,6 +1170,9 @@ mod tests {
             new_commits: commits.iter().map(|&n| oid(n)).collect(),
             tag_signature: None,
             tip: commits.last().map(|&n| oid(n)),
+            tag_name: None,
+            target_on: vec![],
+            net: None,
             lost_commits: if kind == UpdateKind::NonFastForward {
                 2
             } else {

@@ -63,8 +63,19 @@ pub struct RefRule {
     pub signers: Option<Signers>,
     pub require_signed_tag: bool,
     pub require_signed_push: bool,
+    /// `target_on`: full ref names.
+    pub target_on: Vec<String>,
+    /// `trusted_base`: commits taken as judged.
+    pub trusted_base: Vec<crate::hook::Oid>,
     pub severity: Severity,
     pub origin: Origin,
+}
+
+impl RefRule {
+    /// A release-tag block: it says what a published tag must be.
+    pub fn is_release_block(&self) -> bool {
+        self.require_signed_tag || self.immutable || !self.target_on.is_empty()
+    }
 }
 
 /// The keys a rule trusts: the group names as written, and the key ids they resolve to.
@@ -446,7 +457,46 @@ impl Policy {
                     "signatures are required but [keys] names no key".into(),
                 ));
             }
+            let mut target_on = Vec::new();
+            if let Some(t) = &r.target_on {
+                let key = format!("ref[{}].target_on", i + 1);
+                for name in t.get_ref().to_vec() {
+                    let exact = name.starts_with("refs/")
+                        && !name.contains(['*', '?', '[', '\\'])
+                        && crate::hook::valid_ref_name(&name);
+                    if !exact {
+                        return Err(err(
+                            t.span(),
+                            &key,
+                            format!("{name:?} must be a full ref name without wildcards (e.g. \"refs/heads/main\")"),
+                        ));
+                    }
+                    target_on.push(name);
+                }
+                if target_on.is_empty() {
+                    return Err(err(t.span(), &key, "no ref given".into()));
+                }
+            }
+            let mut trusted_base = Vec::new();
+            if let Some(t) = &r.trusted_base {
+                let key = format!("ref[{}].trusted_base", i + 1);
+                for id in t.get_ref().to_vec() {
+                    let parsed = crate::hook::Oid::parse(&id).filter(|o| !o.is_zero());
+                    match parsed {
+                        Some(o) if o.as_str() == id => trusted_base.push(o),
+                        _ => {
+                            return Err(err(
+                                t.span(),
+                                &key,
+                                format!("{id:?} is not a full, lower-case commit id (40 or 64 hex digits): `git rev-parse <commit>` prints one"),
+                            ))
+                        }
+                    }
+                }
+            }
             refs.push(RefRule {
+                target_on,
+                trusted_base,
                 patterns: set,
                 pattern_text: patterns,
                 force_push: r.force_push.unwrap_or(true) && !r.immutable,
@@ -657,11 +707,6 @@ impl Policy {
         w
     }
 
-    /// Whether the facts need what each commit changes (tree diffs).
-    pub fn needs_changes(&self) -> bool {
-        !self.paths.is_empty() || self.files.is_active() || !self.manifests.is_empty()
-    }
-
     /// The `[[manifests]]` blocks that apply on ref `name`, with their index.
     pub fn manifest_blocks<'a>(
         &'a self,
@@ -673,14 +718,6 @@ impl Policy {
             .filter(move |(_, b)| b.applies_to_ref(name))
     }
 
-    /// Whether commit signatures must be verified for commits headed to `ref_name`.
-    pub fn needs_signatures(&self, ref_name: &str) -> bool {
-        self.trust.is_some()
-            && (self.bind_to_signer.is_some()
-                || self.ref_rules(ref_name).any(|r| r.require_signed)
-                || self.path_rules(ref_name).any(|r| r.signers.is_some()))
-    }
-
     /// The `[[path]]` blocks that apply on ref `name`.
     pub fn path_rules<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a PathRule> + 'a {
         self.paths.iter().filter(move |r| r.applies_to_ref(name))
@@ -689,19 +726,6 @@ impl Policy {
     /// The `[[ref]]` blocks that apply to `name` (all of them, in file order).
     pub fn ref_rules<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a RefRule> + 'a {
         self.refs.iter().filter(move |r| r.patterns.is_match(name))
-    }
-
-    /// The rule blocks that protect `name`, by index. When a ref is created, commits already on
-    /// a ref whose set is a superset were judged by at least the same rules and are not judged
-    /// again; everything else is (see `docs/policy.md#which-commits`). A commit that sits on a
-    /// less protected ref is therefore judged again when it reaches a protected one.
-    pub fn commit_rule_blocks(&self, name: &str) -> std::collections::BTreeSet<usize> {
-        self.refs
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.patterns.is_match(name))
-            .map(|(i, _)| i)
-            .collect()
     }
 }
 

@@ -210,6 +210,12 @@ pub struct RefRule {
     /// The push must be signed (`git push --signed`) by a `signers` key.
     #[serde(default)]
     pub require_signed_push: bool,
+    /// A tag's commit must already be on one of these refs (full names, e.g.
+    /// `refs/heads/main`), before the push or as the same push leaves it.
+    pub target_on: Option<Spanned<OneOrMany>>,
+    /// Commits reachable from these commits (full ids) are taken as judged for the refs this
+    /// block matches: the adoption point of a repository whose history predates pushguard.
+    pub trusted_base: Option<Spanned<OneOrMany>>,
     #[serde(default)]
     pub severity: Severity,
 }

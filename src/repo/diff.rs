@@ -12,48 +12,18 @@ use gix::ObjectId;
 use serde::Serialize;
 
 use super::{Repo, RepoError};
+use crate::facts::{Entry, FileMode};
 use crate::hook::Oid;
 
-/// A git tree entry mode, as git writes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileMode {
-    /// 100644
-    File,
-    /// 100755
-    Executable,
-    /// 120000: the blob holds the link target.
-    Symlink,
-    /// 160000: a submodule commit.
-    Gitlink,
-}
-
-impl FileMode {
-    fn from_raw(mode: u16) -> Option<FileMode> {
-        match mode {
-            0o100644 | 0o100664 | 0o100600 => Some(FileMode::File),
-            0o100755 => Some(FileMode::Executable),
-            0o120000 => Some(FileMode::Symlink),
-            0o160000 => Some(FileMode::Gitlink),
-            _ => None,
-        }
+/// A mode as git writes it, in the few kinds path rules tell apart.
+fn mode_from_raw(mode: u16) -> Option<FileMode> {
+    match mode {
+        0o100644 | 0o100664 | 0o100600 => Some(FileMode::File),
+        0o100755 => Some(FileMode::Executable),
+        0o120000 => Some(FileMode::Symlink),
+        0o160000 => Some(FileMode::Gitlink),
+        _ => None,
     }
-
-    pub fn octal(self) -> &'static str {
-        match self {
-            FileMode::File => "100644",
-            FileMode::Executable => "100755",
-            FileMode::Symlink => "120000",
-            FileMode::Gitlink => "160000",
-        }
-    }
-}
-
-/// One side of a change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Entry {
-    pub mode: FileMode,
-    pub id: Oid,
 }
 
 /// A path whose content, mode or existence differs between the parent and the commit.
@@ -66,7 +36,7 @@ pub struct Change {
 
 const TREE: u16 = 0o040000;
 
-type Entries = BTreeMap<Vec<u8>, (u16, ObjectId)>;
+pub type Entries = BTreeMap<Vec<u8>, (u16, ObjectId)>;
 
 impl Repo {
     fn tree_entries(&self, id: ObjectId, path: &str) -> Result<Entries, RepoError> {
@@ -119,6 +89,43 @@ impl Repo {
         let mut out = Vec::new();
         self.diff_trees(old_tree, Some(new_tree), "", &mut out)?;
         Ok(out)
+    }
+
+    /// The changes between two commits' trees (`None`: the empty tree): the net effect of an
+    /// update, whatever lies between.
+    pub fn changes_between(&self, base: Option<&Oid>, tip: &Oid) -> Result<Vec<Change>, RepoError> {
+        self.changes(tip, base)
+    }
+
+    /// What a commit's tree holds at `path`: `(mode, id)` of the entry (a tree's mode is
+    /// 040000), or None. `trees` caches tree objects across calls.
+    pub fn entry_at(
+        &self,
+        commit: &Oid,
+        path: &str,
+        trees: &mut std::collections::HashMap<ObjectId, Entries>,
+    ) -> Result<Option<(u16, Oid)>, RepoError> {
+        let mut current = self.tree_of(commit)?;
+        let mut parts = path.split('/').peekable();
+        while let Some(part) = parts.next() {
+            let entries = match trees.entry(current) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(self.tree_entries(current, path)?)
+                }
+            };
+            let Some(&(mode, id)) = entries.get(part.as_bytes()) else {
+                return Ok(None);
+            };
+            if parts.peek().is_none() {
+                return Ok(Some((mode, Oid::from(id))));
+            }
+            if mode != TREE {
+                return Ok(None);
+            }
+            current = id;
+        }
+        Ok(None)
     }
 
     fn tree_of(&self, commit: &Oid) -> Result<ObjectId, RepoError> {
@@ -226,7 +233,7 @@ fn split(e: Option<(u16, ObjectId)>) -> (Option<ObjectId>, Option<(u16, ObjectId
 }
 
 fn file_entry((mode, id): (u16, ObjectId), path: &str) -> Result<Entry, RepoError> {
-    let mode = FileMode::from_raw(mode).ok_or_else(|| RepoError::Object {
+    let mode = mode_from_raw(mode).ok_or_else(|| RepoError::Object {
         id: id.to_string(),
         context: format!("tree entry {path}"),
         message: format!("unknown file mode {mode:o}"),

@@ -15,6 +15,9 @@ pub mod diff;
 pub mod quarantine;
 mod walk;
 
+pub use diff::Entries;
+pub use walk::Objects;
+
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
@@ -176,6 +179,24 @@ impl Repo {
         })
     }
 
+    /// The `tag` header of an annotated tag object (the name it was made for); None when `id`
+    /// is not a tag.
+    pub fn tag_name(&self, id: &Oid) -> Result<Option<String>, RepoError> {
+        let oid = self.oid(id)?;
+        let (kind, data) = self.read(oid, "tag")?;
+        if kind != gix::object::Kind::Tag {
+            return Ok(None);
+        }
+        let tag = gix::objs::TagRef::from_bytes(&data, self.repo.object_hash()).map_err(|e| {
+            RepoError::Object {
+                id: id.to_string(),
+                context: "annotated tag".into(),
+                message: format!("malformed tag: {e}"),
+            }
+        })?;
+        Ok(Some(tag.name.to_string()))
+    }
+
     /// Every ref of the repository (as it is before this push) with the commit it peels to.
     /// Refs that do not lead to a commit are left out.
     pub fn ref_tips(&self) -> Result<Vec<(String, Oid)>, RepoError> {
@@ -196,6 +217,19 @@ impl Repo {
             }
         }
         Ok(out)
+    }
+
+    /// The id a ref of the repository (before this push) points at, following symbolic refs;
+    /// None when there is no such ref.
+    pub fn ref_tip(&self, name: &str) -> Result<Option<Oid>, RepoError> {
+        match self.repo.try_find_reference(name) {
+            Ok(Some(mut r)) => r
+                .peel_to_id()
+                .map(|id| Some(Oid::from(id.detach())))
+                .map_err(|e| RepoError::Refs(format!("{name}: {e}"))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(RepoError::Refs(format!("{name}: {e}"))),
+        }
     }
 
     /// Any object's bytes (a tag to verify).

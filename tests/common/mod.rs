@@ -2,6 +2,8 @@
 //! `pushguard install`, a work clone, and pushes whose real output the tests read.
 #![allow(dead_code)]
 
+pub mod gpg;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
