@@ -3,7 +3,7 @@
 //! message.
 
 use crate::error::{escape, Malformed, ObjectKind, Rule};
-use crate::header::{show_key, HeaderBlock, HeaderLines, Line};
+use crate::header::{show_key, At, HeaderBlock, HeaderLines, Line};
 use crate::ident::{parse_ident, Ident};
 use crate::{check_hex, HashKind};
 
@@ -114,7 +114,7 @@ pub fn check_commit(raw: &[u8], hash: HashKind) -> Result<CommitHeaders<'_>, Mal
             } => (key, value, spaced, start, next, number),
         };
         open = Open::None;
-        let at = format!("(line {number})");
+        let at = At(number);
 
         if tree.is_none() {
             if key != b"tree" {
@@ -123,7 +123,7 @@ pub fn check_commit(raw: &[u8], hash: HashKind) -> Result<CommitHeaders<'_>, Mal
                     format!("first header is {}, not `tree` {at}", show_key(key)),
                 ));
             }
-            tree = Some(hex(value, hash, Rule::BadTreeHex, "tree", &at)?);
+            tree = Some(hex(value, hash, Rule::BadTreeHex, "tree", at)?);
             continue;
         }
         match key {
@@ -140,7 +140,7 @@ pub fn check_commit(raw: &[u8], hash: HashKind) -> Result<CommitHeaders<'_>, Mal
                         format!("`parent` header after `author` {at}"),
                     ));
                 }
-                parents.push(hex(value, hash, Rule::BadParentHex, "parent", &at)?);
+                parents.push(hex(value, hash, Rule::BadParentHex, "parent", at)?);
             }
             b"author" => {
                 if author.is_some() {
@@ -149,7 +149,7 @@ pub fn check_commit(raw: &[u8], hash: HashKind) -> Result<CommitHeaders<'_>, Mal
                         format!("duplicate `author` header {at}"),
                     ));
                 }
-                author = Some(ident(value, "author", &at)?);
+                author = Some(ident(value, "author", at)?);
             }
             b"committer" => {
                 if author.is_none() {
@@ -164,7 +164,7 @@ pub fn check_commit(raw: &[u8], hash: HashKind) -> Result<CommitHeaders<'_>, Mal
                         format!("duplicate `committer` header {at}"),
                     ));
                 }
-                committer = Some(ident(value, "committer", &at)?);
+                committer = Some(ident(value, "committer", at)?);
             }
             b"encoding" | b"mergetag" | b"gpgsig" | b"gpgsig-sha256" => {
                 let name = std::str::from_utf8(key).expect("matched ASCII");
@@ -282,7 +282,7 @@ fn hex<'a>(
     hash: HashKind,
     rule: Rule,
     name: &str,
-    at: &str,
+    at: At,
 ) -> Result<&'a str, Malformed> {
     check_hex(value, hash).map_err(|e| {
         err(
@@ -296,7 +296,7 @@ fn hex<'a>(
     })
 }
 
-fn ident<'a>(value: &'a [u8], name: &str, at: &str) -> Result<Ident<'a>, Malformed> {
+fn ident<'a>(value: &'a [u8], name: &str, at: At) -> Result<Ident<'a>, Malformed> {
     parse_ident(value)
         .map_err(|(rule, what)| err(rule, format!("bad `{name}` header: {what} {at}")))
 }

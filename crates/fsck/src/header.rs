@@ -144,6 +144,16 @@ impl<'a> HeaderBlock<'a> {
     }
 }
 
+/// `(line N)` in an error message, formatted only when an error is made.
+#[derive(Clone, Copy)]
+pub(crate) struct At(pub(crate) usize);
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "(line {})", self.0)
+    }
+}
+
 /// Shows a header key in an error message.
 pub(crate) fn show_key(key: &[u8]) -> String {
     format!("`{}`", escape(key))

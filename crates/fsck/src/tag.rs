@@ -2,7 +2,7 @@
 //! `gpgsig-sha256`, a blank line, the message, an optional signature.
 
 use crate::error::{escape, Malformed, ObjectKind, Rule};
-use crate::header::{show_key, HeaderBlock, HeaderLines, Line};
+use crate::header::{show_key, At, HeaderBlock, HeaderLines, Line};
 use crate::ident::{parse_ident, Ident};
 use crate::refname::check_components;
 use crate::{check_hex, HashKind};
@@ -140,7 +140,7 @@ pub fn check_tag(raw: &[u8], hash: HashKind) -> Result<TagHeaders<'_>, Malformed
             } => (key, value, spaced, start, next, number),
         };
         open = Open::None;
-        let at = format!("(line {number})");
+        let at = At(number);
 
         if let Some(i) = ORDER.iter().position(|k| *k == key) {
             if i < seen {
