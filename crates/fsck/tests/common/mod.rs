@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
