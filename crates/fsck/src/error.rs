@@ -202,7 +202,7 @@ impl Malformed {
         self.rule
     }
 
-    /// What is wrong and where, without the "malformed <object>: " prefix.
+    /// What is wrong and where, without the `malformed <object>: ` prefix.
     pub fn detail(&self) -> &str {
         &self.detail
     }
