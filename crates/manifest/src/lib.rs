@@ -3,12 +3,14 @@
 //! The caller (the hook) knows git: for each new commit it hands over every changed file that
 //! matches a `[[manifests]] match` glob, old and new bytes. This crate loads them the way the
 //! cluster will (see `yaml`), pairs objects by identity across all files of the commit
-//! (`object`), runs the built-in rules (`rules`) and custom rules (`custom`) on what changed,
+//! (`object`), runs the built-in rules (`rules`, with the Pod Security Standards in
+//! `pod_security`) and custom rules (`custom`) on what changed,
 //! and drops findings covered by live exceptions (`judge`).
 
 pub mod custom;
 mod judge;
 pub mod object;
+pub mod pod_security;
 pub mod rules;
 pub mod settings;
 pub mod yaml;
@@ -16,7 +18,8 @@ pub mod yaml;
 pub use custom::{FieldPath, FieldPathError, Segment};
 pub use judge::glob_matches;
 pub use settings::{
-    CustomRule, Date, Exception, JudgeMode, Literal, On, Pattern, RuleId, Settings, Severity,
+    CustomRule, Date, Exception, JudgeMode, Literal, On, Pattern, PodSecurity, PodSecurityLevel,
+    PodSecurityVersion, RuleId, Settings, Severity,
 };
 pub use yaml::{Limits, LoadError};
 

@@ -67,6 +67,9 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     }
     for pod in pod_specs(obj) {
         pod_rules(&mut ctx, &pod);
+        if let Some(ps) = settings.pod_security {
+            crate::pod_security::check(&pod, ps, &mut ctx.hits);
+        }
     }
     rbac_rules(&mut ctx, obj);
     if ctx.on(RuleId::PlaintextSecrets) {
@@ -98,6 +101,10 @@ fn is_absence_key(key: &str) -> bool {
 pub struct PodSpec<'a> {
     pub spec: &'a Node,
     pub metadata: Option<&'a Node>,
+    /// Where `spec` sits in the object (`spec.template.spec`), for messages.
+    pub path: &'static str,
+    /// Where `metadata` sits (`spec.template.metadata`).
+    pub metadata_path: &'static str,
 }
 
 /// Every pod spec of a workload: Pod, templates (Deployment, StatefulSet, DaemonSet,
@@ -113,6 +120,8 @@ pub fn pod_specs(obj: &Object) -> Vec<PodSpec<'_>> {
                 out.push(PodSpec {
                     spec,
                     metadata: root.get("metadata"),
+                    path: "spec",
+                    metadata_path: "metadata",
                 });
             }
         }
@@ -121,21 +130,32 @@ pub fn pod_specs(obj: &Object) -> Vec<PodSpec<'_>> {
                 out.push(PodSpec {
                     spec,
                     metadata: root.path(&["template", "metadata"]),
+                    path: "template.spec",
+                    metadata_path: "template.metadata",
                 });
             }
         }
         _ => {
-            let templates = [
-                ["spec", "template", "", ""],
-                ["spec", "jobTemplate", "spec", "template"],
+            let templates: [(&[&str], &str, &str); 2] = [
+                (
+                    &["spec", "template"],
+                    "spec.template.spec",
+                    "spec.template.metadata",
+                ),
+                (
+                    &["spec", "jobTemplate", "spec", "template"],
+                    "spec.jobTemplate.spec.template.spec",
+                    "spec.jobTemplate.spec.template.metadata",
+                ),
             ];
-            for t in templates {
-                let keys: Vec<&str> = t.iter().copied().filter(|k| !k.is_empty()).collect();
-                if let Some(template) = root.path(&keys) {
+            for (keys, path, metadata_path) in templates {
+                if let Some(template) = root.path(keys) {
                     if let Some(spec) = template.get("spec").filter(|n| is_map(n)) {
                         out.push(PodSpec {
                             spec,
                             metadata: template.get("metadata"),
+                            path,
+                            metadata_path,
                         });
                     }
                 }

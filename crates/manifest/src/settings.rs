@@ -40,10 +40,18 @@ pub enum RuleId {
     ProtectedNamespaces,
     DenyDelete,
     GitopsSources,
+    /// A Pod Security Standards control of the baseline level (`pod_security`); not nameable
+    /// in `rules`.
+    #[serde(skip)]
+    PodSecurityBaseline,
+    /// A control of the restricted level only (`pod_security`); not nameable in `rules`.
+    #[serde(skip)]
+    PodSecurityRestricted,
 }
 
 impl RuleId {
-    /// Every built-in rule, in documentation order.
+    /// Every built-in rule that `rules` can name, in documentation order. The two
+    /// `pod-security.*` ids are not here: the `pod_security` setting turns them on.
     pub const ALL: [RuleId; 24] = [
         RuleId::Privileged,
         RuleId::PrivilegeEscalation,
@@ -98,6 +106,8 @@ impl RuleId {
             RuleId::ProtectedNamespaces => "protected-namespaces",
             RuleId::DenyDelete => "deny-delete",
             RuleId::GitopsSources => "gitops-sources",
+            RuleId::PodSecurityBaseline => "pod-security.baseline",
+            RuleId::PodSecurityRestricted => "pod-security.restricted",
         }
     }
 }
@@ -105,6 +115,105 @@ impl RuleId {
 impl fmt::Display for RuleId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// `pod_security = { level = "restricted", version = "v1.35" }`: the Pod Security Standards
+/// at one level, checked as Pod Security Admission checks that version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodSecurity {
+    pub level: PodSecurityLevel,
+    pub version: PodSecurityVersion,
+}
+
+/// `pod_security.level`. (`privileged` checks nothing and is not accepted.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PodSecurityLevel {
+    Baseline,
+    Restricted,
+}
+
+impl PodSecurityLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodSecurityLevel::Baseline => "baseline",
+            PodSecurityLevel::Restricted => "restricted",
+        }
+    }
+
+    /// The rule id of the findings of this level's controls.
+    pub fn rule(self) -> RuleId {
+        match self {
+            PodSecurityLevel::Baseline => RuleId::PodSecurityBaseline,
+            PodSecurityLevel::Restricted => RuleId::PodSecurityRestricted,
+        }
+    }
+}
+
+/// `pod_security.version`: `v1.N` or `latest`, as in the `pod-security.kubernetes.io/*-version`
+/// namespace labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PodSecurityVersion {
+    /// The newest version pushguard knows ([`PodSecurityVersion::NEWEST_KNOWN`]).
+    Latest,
+    /// `v1.N`, holding N.
+    V1(u32),
+}
+
+impl PodSecurityVersion {
+    /// The newest policy version whose checks pushguard implements (v1.37). Pod Security
+    /// Admission evaluates later versions as its newest one; pushguard refuses them instead,
+    /// since it cannot know what a later version adds.
+    pub const NEWEST_KNOWN: u32 = 37;
+
+    /// Parses `latest` or `v1.N` (no leading zeros, N at most [`Self::NEWEST_KNOWN`]).
+    pub fn parse(s: &str) -> Result<PodSecurityVersion, String> {
+        if s == "latest" {
+            return Ok(PodSecurityVersion::Latest);
+        }
+        let minor = s
+            .strip_prefix("v1.")
+            .filter(|m| {
+                !m.is_empty()
+                    && m.len() <= 9
+                    && m.bytes().all(|b| b.is_ascii_digit())
+                    && (m.len() == 1 || !m.starts_with('0'))
+            })
+            .and_then(|m| m.parse::<u32>().ok())
+            .ok_or_else(|| format!("pod_security version `{s}` must be \"latest\" or \"v1.N\""))?;
+        if minor > Self::NEWEST_KNOWN {
+            return Err(format!(
+                "pod_security version `{s}` is newer than v1.{} (the newest version pushguard knows); name a known version or \"latest\"",
+                Self::NEWEST_KNOWN
+            ));
+        }
+        Ok(PodSecurityVersion::V1(minor))
+    }
+
+    /// The minor version whose checks apply.
+    pub fn minor(self) -> u32 {
+        match self {
+            PodSecurityVersion::Latest => Self::NEWEST_KNOWN,
+            PodSecurityVersion::V1(m) => m,
+        }
+    }
+}
+
+impl fmt::Display for PodSecurityVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PodSecurityVersion::Latest => f.write_str("latest"),
+            PodSecurityVersion::V1(m) => write!(f, "v1.{m}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PodSecurityVersion {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PodSecurityVersion::parse(&s).map_err(de::Error::custom)
     }
 }
 
@@ -289,6 +398,9 @@ pub struct Settings {
     /// Built-in rules to run.
     #[serde(default)]
     pub rules: Vec<RuleId>,
+    /// The Pod Security Standards level and version every pod spec is held to.
+    #[serde(default)]
+    pub pod_security: Option<PodSecurity>,
     #[serde(default)]
     pub judge: JudgeMode,
     /// `image-registries`: allowed image prefixes (`ghcr.io/acme/`, `docker.io/library/`).
@@ -323,6 +435,7 @@ impl Default for Settings {
             signers: None,
             severity: Severity::Deny,
             rules: Vec::new(),
+            pod_security: None,
             judge: JudgeMode::Changes,
             image_registries: Vec::new(),
             source_urls: Vec::new(),

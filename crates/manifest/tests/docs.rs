@@ -1,9 +1,13 @@
-//! docs/rules.md documents every built-in rule with an example that fails and one that
-//! passes; this test runs those examples so the documentation cannot drift from the code.
+//! docs/rules.md documents every built-in rule (and both `pod-security.*` ids) with an example
+//! that fails and one that passes; this test runs those examples so the documentation cannot
+//! drift from the code.
 
 use std::path::Path;
 
-use pushguard_manifest::{judge, FileChange, FileVersion, Limits, RuleId, Settings};
+use pushguard_manifest::{
+    judge, FileChange, FileVersion, Limits, PodSecurity, PodSecurityLevel, PodSecurityVersion,
+    RuleId, Settings,
+};
 
 struct Example {
     rule: String,
@@ -62,12 +66,32 @@ fn every_rule_is_documented_with_examples_that_hold() {
             );
         }
     }
+    for id in ["pod-security.baseline", "pod-security.restricted"] {
+        for fails in [true, false] {
+            assert!(
+                examples.iter().any(|e| e.rule == id && e.fails == fails),
+                "docs/rules.md lacks a {} example for {id}",
+                if fails { "failing" } else { "passing" }
+            );
+        }
+    }
     for ex in &examples {
-        let rule: RuleId = toml::Value::String(ex.rule.clone())
-            .try_into()
-            .unwrap_or_else(|e| panic!("unknown rule {}: {e}", ex.rule));
+        let pod_security = match ex.rule.as_str() {
+            "pod-security.baseline" => Some(PodSecurityLevel::Baseline),
+            "pod-security.restricted" => Some(PodSecurityLevel::Restricted),
+            _ => None,
+        };
+        let rule: Option<RuleId> = pod_security.is_none().then(|| {
+            toml::Value::String(ex.rule.clone())
+                .try_into()
+                .unwrap_or_else(|e| panic!("unknown rule {}: {e}", ex.rule))
+        });
         let settings = Settings {
-            rules: vec![rule],
+            rules: rule.into_iter().collect(),
+            pod_security: pod_security.map(|level| PodSecurity {
+                level,
+                version: PodSecurityVersion::V1(35),
+            }),
             source_urls: vec!["https://github.com/acme/".to_string()],
             image_registries: vec!["ghcr.io/acme/".to_string()],
             flux_service_account: true,
@@ -77,7 +101,7 @@ fn every_rule_is_documented_with_examples_that_hold() {
             path: "clusters/prod/example.yaml",
             bytes: ex.text.as_bytes(),
         };
-        let change = if rule == RuleId::DenyDelete {
+        let change = if rule == Some(RuleId::DenyDelete) {
             FileChange {
                 old: Some(version),
                 new: None,
@@ -130,7 +154,21 @@ fn documented_policy_parses() {
     }
     let policy: Policy = toml::from_str(&toml_text).unwrap_or_else(|e| panic!("{e}\n{toml_text}"));
     let block = &policy.manifests[0];
-    assert_eq!(block.rules.len(), 6);
+    assert_eq!(block.rules.len(), 5);
+    assert_eq!(
+        block.pod_security,
+        Some(PodSecurity {
+            level: PodSecurityLevel::Baseline,
+            version: PodSecurityVersion::V1(35)
+        })
+    );
+    // The pod_security section's block; the custom rule and exception sections add to it.
+    assert_eq!(policy.manifests.len(), 2);
+    let block = &policy.manifests[1];
+    assert_eq!(
+        block.pod_security.map(|p| p.level),
+        Some(PodSecurityLevel::Restricted)
+    );
     assert_eq!(block.deny.len(), 1);
     assert_eq!(block.exceptions.len(), 1);
     assert_eq!(block.deny[0].id, "no-zero-replicas");

@@ -1,9 +1,12 @@
 //! Pushed bytes must never make the judge panic: every checkov fixture, cut and mutated in
-//! many deterministic ways, is judged with every rule on.
+//! many deterministic ways, is judged with every rule and `pod_security` (restricted) on.
 
 use std::path::{Path, PathBuf};
 
-use pushguard_manifest::{judge, FileChange, FileVersion, Limits, RuleId, Settings};
+use pushguard_manifest::{
+    judge, FileChange, FileVersion, Limits, PodSecurity, PodSecurityLevel, PodSecurityVersion,
+    RuleId, Settings,
+};
 
 fn corpus_files() -> Vec<PathBuf> {
     let dir = match std::env::var_os("PUSHGUARD_CORPUS") {
@@ -72,6 +75,10 @@ const TOKENS: &[&[u8]] = &[
 fn mutated_fixtures_never_panic() {
     let settings = Settings {
         rules: RuleId::ALL.to_vec(),
+        pod_security: Some(PodSecurity {
+            level: PodSecurityLevel::Restricted,
+            version: PodSecurityVersion::Latest,
+        }),
         source_urls: vec!["https://github.com/acme/".to_string()],
         ..Settings::default()
     };
