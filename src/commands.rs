@@ -68,7 +68,8 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
             let git_dir = std::env::var_os("GIT_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("."));
-            let repo = Repo::open(&git_dir, objects.as_ref())?;
+            let mut repo = Repo::open(&git_dir, objects.as_ref())?;
+            repo.allow_control_chars(policy.files.allow_control_chars);
             let ctx = engine::Context {
                 now: SystemTime::now(),
                 push_cert: std::env::var("GIT_PUSH_CERT")
@@ -176,7 +177,8 @@ pub fn check(
 ) -> anyhow::Result<i32> {
     let policy_file = policy_path(policy_flag);
     let policy = Policy::load(&policy_file)?;
-    let repo = Repo::open(repo_dir, None)?;
+    let mut repo = Repo::open(repo_dir, None)?;
+    repo.allow_control_chars(policy.files.allow_control_chars);
     let (old, new) = match range.split_once("..") {
         Some((o, n)) => (o, n),
         None => ("", range),
@@ -389,7 +391,8 @@ pub fn policy_explain(
             }
             if r.two_person {
                 demands.push(
-                    "and merged in the same push by a second, different person of those groups".into(),
+                    "and merged in the same push by a second, different person of those groups"
+                        .into(),
                 );
             }
             if let Some(allowed) = &r.pushers {

@@ -5,11 +5,13 @@
 //!
 //! - `*` matches any run of characters except `/`; `?` one character except `/`;
 //! - `**` as a whole path component matches zero or more components (`a/**/b` matches `a/b`
-//!   and `a/x/y/b`; `clusters/**` matches everything below `clusters/`; `**/*.yaml` any depth);
+//!   and `a/x/y/b`; `clusters/**` matches `clusters` itself and everything below it;
+//!   `**/*.yaml` any depth);
 //!   elsewhere it is the same as `*`;
 //! - `[abc]`, `[a-z]`, `[!a-z]` match one character of (not of) the class, never `/`;
 //! - `\` makes the next character literal;
-//! - matching is case-sensitive and byte-exact, like git's own paths.
+//! - matching is case-sensitive and covers every character of a name, control characters
+//!   (a newline) included, like git's own paths.
 //!
 //! A glob is compiled to an anchored regular expression, so matching is linear in the input.
 
@@ -37,7 +39,8 @@ impl Glob {
             return Err(GlobError::Empty);
         }
         let chars: Vec<char> = pattern.chars().collect();
-        let mut re = String::from("^");
+        // `(?s)`: every byte of a name is matched, a newline too (git allows one in a path).
+        let mut re = String::from("(?s)^");
         let mut i = 0;
         while i < chars.len() {
             let c = chars[i];
@@ -55,8 +58,10 @@ impl Glob {
                         if i == 0 {
                             re.push_str(".*");
                         } else {
-                            // `x/**`: everything below x/ (but not x itself, like git's pathspecs).
-                            re.push_str(".+");
+                            // `x/**`: `x` itself and everything below it. `x` may be replaced by
+                            // a file or a symlink to elsewhere: that changes everything below.
+                            re.pop();
+                            re.push_str("(?:/.*)?");
                         }
                         i += 2;
                         continue;
@@ -183,7 +188,15 @@ mod tests {
     fn double_star_crosses_components() {
         assert!(m("clusters/prod/**", "clusters/prod/a.yaml"));
         assert!(m("clusters/prod/**", "clusters/prod/x/y/z.yaml"));
-        assert!(!m("clusters/prod/**", "clusters/prod"));
+        assert!(
+            m("clusters/prod/**", "clusters/prod"),
+            "x/** protects x itself: it may become a file or a symlink"
+        );
+        assert!(!m("clusters/prod/**", "clusters/prodx"));
+        assert!(m("clusters/prod/**", "clusters/prod/evil\nname.yaml"));
+        assert!(m("clusters/**/*.yaml", "clusters/a\n/b\x1b.yaml"));
+        assert!(m("*.yaml", "new\nline.yaml"));
+        assert!(m("**", "a\nb"));
         assert!(!m("clusters/prod/**", "clusters/production/a.yaml"));
         assert!(m("**/*.yaml", "a.yaml"));
         assert!(m("**/*.yaml", "a/b/c.yaml"));

@@ -34,13 +34,14 @@ use crate::repo::{Repo, RepoError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("{ref_name}: {source}")]
+    // The source is printed by the error chain (`{:#}`), not repeated here.
+    #[error("{ref_name}")]
     Repo {
         ref_name: String,
         #[source]
         source: RepoError,
     },
-    #[error("commit {commit}: {source}")]
+    #[error("commit {commit}")]
     Commit {
         commit: String,
         #[source]

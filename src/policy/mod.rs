@@ -186,6 +186,8 @@ pub struct FileRules {
     pub max_size: Option<u64>,
     pub deny_escaping_symlinks: bool,
     pub deny_private_keys: bool,
+    /// `allow_control_chars`: tree entry names may hold control characters.
+    pub allow_control_chars: bool,
     pub severity: Severity,
     pub origin: Option<Origin>,
 }
@@ -630,6 +632,7 @@ impl Policy {
             max_size: file.files.max_size.as_ref().map(|m| *m.get_ref()),
             deny_escaping_symlinks: file.files.deny_escaping_symlinks,
             deny_private_keys: file.files.deny_private_keys,
+            allow_control_chars: file.files.allow_control_chars,
             severity: file.files.severity,
             origin: files_origin
                 .or_else(|| file.files.max_size.as_ref().map(|m| origin_of(&m.span())))

@@ -60,6 +60,10 @@ pub struct Files {
     /// A file that contains a PEM private key (`-----BEGIN … PRIVATE KEY-----`) is refused.
     #[serde(default)]
     pub deny_private_keys: bool,
+    /// Tree entry names may hold control characters (a newline, an escape). Off by default:
+    /// such names defeat line-based tools and terminal output.
+    #[serde(default)]
+    pub allow_control_chars: bool,
     #[serde(default)]
     pub severity: Severity,
 }

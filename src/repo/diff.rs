@@ -51,26 +51,29 @@ impl Repo {
                 expected: "tree",
             });
         }
-        let tree = gix::objs::TreeRef::from_bytes(&data, self.repo.object_hash()).map_err(|e| {
-            RepoError::Object {
-                id: id.to_string(),
-                context: format!("tree {path}"),
-                message: e.to_string(),
-            }
+        // git's fsck rules on every tree a rule reads: no `.git` in any spelling, no `.`/`..`,
+        // no `/` or NUL, no control characters (unless allowed), sorted, no duplicate names.
+        let entries = pushguard_fsck::check_tree_with(&data, self.fsck_hash(), self.tree_options)
+            .map_err(|e| RepoError::Malformed {
+            id: id.to_string(),
+            context: format!("tree {}", if path.is_empty() { "/" } else { path }),
+            message: e.to_string(),
         })?;
         let mut out = Entries::new();
-        for e in tree.entries {
-            let name = e.filename.to_vec();
-            if out
-                .insert(name, (e.mode.value(), e.oid.to_owned()))
-                .is_some()
-            {
-                return Err(RepoError::Object {
-                    id: id.to_string(),
-                    context: format!("tree {path}"),
-                    message: format!("two entries named {:?}", e.filename.to_string()),
-                });
-            }
+        for e in entries {
+            let mode = match e.mode {
+                pushguard_fsck::EntryMode::File => 0o100644,
+                pushguard_fsck::EntryMode::Executable => 0o100755,
+                pushguard_fsck::EntryMode::Symlink => 0o120000,
+                pushguard_fsck::EntryMode::Tree => TREE,
+                pushguard_fsck::EntryMode::Submodule => 0o160000,
+            };
+            let oid = ObjectId::try_from(e.oid).map_err(|err| RepoError::Malformed {
+                id: id.to_string(),
+                context: format!("tree {path}"),
+                message: format!("malformed tree: entry id: {err}"),
+            })?;
+            out.insert(e.name.to_vec(), (mode, oid));
         }
         Ok(out)
     }

@@ -45,6 +45,13 @@ pub enum RepoError {
     },
     #[error("commit {id} cannot be parsed: {message}")]
     BadCommit { id: String, message: String },
+    /// git's fsck rules (and ours) refuse the object: it is never judged, the push is refused.
+    #[error("object {id} ({context}): {message}")]
+    Malformed {
+        id: String,
+        context: String,
+        message: String,
+    },
     #[error("cannot list the repository's refs: {0}")]
     Refs(String),
     #[error("walking the history from {from} failed: {message}")]
@@ -67,6 +74,8 @@ pub struct Repo {
     path: PathBuf,
     /// Keeps the private alternates directory alive as long as the object database uses it.
     _alternates: Option<tempfile::TempDir>,
+    /// What tree entry names may hold (control characters only when the policy allows them).
+    tree_options: pushguard_fsck::TreeOptions,
 }
 
 impl Repo {
@@ -111,7 +120,21 @@ impl Repo {
             graph,
             path,
             _alternates: alternates,
+            tree_options: pushguard_fsck::TreeOptions::default(),
         })
+    }
+
+    /// Lets tree entry names hold control characters (`[files] allow_control_chars`).
+    pub fn allow_control_chars(&mut self, allow: bool) {
+        self.tree_options.allow_control_chars = allow;
+    }
+
+    pub(crate) fn fsck_hash(&self) -> pushguard_fsck::HashKind {
+        if self.hex_len() == 64 {
+            pushguard_fsck::HashKind::Sha256
+        } else {
+            pushguard_fsck::HashKind::Sha1
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -161,13 +184,20 @@ impl Repo {
             match kind {
                 gix::object::Kind::Commit => return Ok((first_kind, Some(Oid::from(current)))),
                 gix::object::Kind::Tag => {
-                    let tag = gix::objs::TagRef::from_bytes(&data, self.repo.object_hash())
-                        .map_err(|e| RepoError::Object {
+                    let tag = pushguard_fsck::check_tag(&data, self.fsck_hash()).map_err(|e| {
+                        RepoError::Malformed {
                             id: current.to_string(),
                             context: "annotated tag".into(),
                             message: e.to_string(),
-                        })?;
-                    current = tag.target();
+                        }
+                    })?;
+                    current = ObjectId::from_hex(tag.object.as_bytes()).map_err(|e| {
+                        RepoError::Malformed {
+                            id: current.to_string(),
+                            context: "annotated tag".into(),
+                            message: format!("malformed tag: bad object id: {e}"),
+                        }
+                    })?;
                 }
                 _ => return Ok((first_kind, None)),
             }
@@ -187,14 +217,14 @@ impl Repo {
         if kind != gix::object::Kind::Tag {
             return Ok(None);
         }
-        let tag = gix::objs::TagRef::from_bytes(&data, self.repo.object_hash()).map_err(|e| {
-            RepoError::Object {
+        let tag = pushguard_fsck::check_tag(&data, self.fsck_hash()).map_err(|e| {
+            RepoError::Malformed {
                 id: id.to_string(),
                 context: "annotated tag".into(),
-                message: format!("malformed tag: {e}"),
+                message: e.to_string(),
             }
         })?;
-        Ok(Some(tag.name.to_string()))
+        Ok(Some(String::from_utf8_lossy(tag.name).into_owned()))
     }
 
     /// Every ref of the repository (as it is before this push) with the commit it peels to.
@@ -258,32 +288,44 @@ impl Repo {
         id: &Oid,
         data: Vec<u8>,
     ) -> Result<(CommitFacts, Vec<u8>), RepoError> {
-        let bad = |m: String| RepoError::BadCommit {
+        let malformed = |m: String| RepoError::Malformed {
             id: id.to_string(),
+            context: "commit".into(),
             message: m,
         };
-        // `c` borrows `data`; end the borrow before handing `data` back.
+        // The facts are exactly what git's fsck rules validated: one tree, one author, one
+        // committer, no header we do not understand (`pushguard-fsck`).
         let facts = {
-            let c = gix::objs::CommitRef::from_bytes(&data, self.repo.object_hash())
-                .map_err(|e| bad(e.to_string()))?;
-            let person =
-                |s: gix::actor::SignatureRef<'_>, what: &str| -> Result<Person, RepoError> {
-                    Ok(Person {
-                        name: s.name.to_string(),
-                        email: s.email.to_string(),
-                        time: s
-                            .time()
-                            .map_err(|e| bad(format!("bad {what} time: {e}")))?
-                            .seconds,
-                    })
-                };
-            let author = person(c.author().map_err(|e| bad(e.to_string()))?, "author")?;
-            let committer = person(c.committer().map_err(|e| bad(e.to_string()))?, "committer")?;
-            let message = c.message.to_string();
+            let c = pushguard_fsck::check_commit(&data, self.fsck_hash())
+                .map_err(|e| malformed(e.to_string()))?;
+            let person = |p: &pushguard_fsck::Ident<'_>, what: &str| -> Result<Person, RepoError> {
+                let email = std::str::from_utf8(p.email).map_err(|_| {
+                    malformed(format!(
+                        "malformed commit: the {what} email {} is not UTF-8",
+                        pushguard_fsck::escape(p.email)
+                    ))
+                })?;
+                Ok(Person {
+                    name: String::from_utf8_lossy(p.name).into_owned(),
+                    email: email.to_string(),
+                    time: p.time,
+                })
+            };
+            let author = person(&c.author, "author")?;
+            let committer = person(&c.committer, "committer")?;
+            let message = String::from_utf8_lossy(c.message).into_owned();
             let subject = message.lines().next().unwrap_or("").to_string();
+            let mut parents = Vec::with_capacity(c.parents.len());
+            for p in &c.parents {
+                parents.push(
+                    Oid::parse(p).ok_or_else(|| {
+                        malformed(format!("malformed commit: bad parent id {p:?}"))
+                    })?,
+                );
+            }
             CommitFacts {
                 id: id.clone(),
-                parents: c.parents().map(Oid::from).collect(),
+                parents,
                 author,
                 committer,
                 subject,

@@ -181,15 +181,41 @@ impl Repo {
                 expected: "commit",
             });
         }
-        let c = gix::objs::CommitRef::from_bytes(&data, self.repo.object_hash()).map_err(|e| {
-            RepoError::BadCommit {
-                id: id.to_string(),
-                message: e.to_string(),
+        // The same strict reading as the commit's facts, so the walk follows exactly the
+        // parents the rules see. History that predates the push may hold commits other tools
+        // wrote with headers we refuse: those are walked as git reads them (every new commit
+        // is checked strictly when its facts are read, and a malformed one stops the push).
+        let strict = pushguard_fsck::check_commit(&data, self.fsck_hash());
+        let (time, parents) = {
+            let c = match strict {
+                Ok(c) => c,
+                Err(e) => {
+                    let Ok(c) = gix::objs::CommitRef::from_bytes(&data, self.repo.object_hash())
+                    else {
+                        return Err(RepoError::Malformed {
+                            id: id.to_string(),
+                            context: "commit".into(),
+                            message: e.to_string(),
+                        });
+                    };
+                    let time = c.committer().map(|s| s.seconds()).unwrap_or(0);
+                    let parents = c.parents().collect();
+                    drop(c);
+                    return Ok((parents, (u32::MAX, time), Some(data)));
+                }
+            };
+            let mut parents = Vec::with_capacity(c.parents.len());
+            for p in &c.parents {
+                parents.push(ObjectId::from_hex(p.as_bytes()).map_err(|e| {
+                    RepoError::Malformed {
+                        id: id.to_string(),
+                        context: "commit".into(),
+                        message: format!("malformed commit: parent {p:?}: {e}"),
+                    }
+                })?);
             }
-        })?;
-        let time = c.committer().map(|s| s.seconds()).unwrap_or(0);
-        let parents = c.parents().collect();
-        drop(c);
+            (c.committer.time, parents)
+        };
         Ok((parents, (u32::MAX, time), Some(data)))
     }
 

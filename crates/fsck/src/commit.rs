@@ -20,6 +20,8 @@ pub struct CommitHeaders<'a> {
     pub committer: Ident<'a>,
     /// The `encoding` value, if any.
     pub encoding: Option<&'a [u8]>,
+    /// The `change-id` value Jujutsu and GitButler write, if any (one line, at most once).
+    pub change_id: Option<&'a [u8]>,
     /// `mergetag` headers in order (each holds a whole tag object, folded).
     pub mergetags: Vec<HeaderBlock<'a>>,
     /// The `gpgsig` header: the signature made with the repository's SHA-1
@@ -65,6 +67,7 @@ pub fn check_commit(raw: &[u8], hash: HashKind) -> Result<CommitHeaders<'_>, Mal
     let mut author: Option<Ident> = None;
     let mut committer: Option<Ident> = None;
     let mut encoding: Option<&[u8]> = None;
+    let mut change_id: Option<&[u8]> = None;
     let mut mergetags: Vec<HeaderBlock> = Vec::new();
     let mut gpgsig: Option<HeaderBlock> = None;
     let mut gpgsig_sha256: Option<HeaderBlock> = None;
@@ -166,7 +169,7 @@ pub fn check_commit(raw: &[u8], hash: HashKind) -> Result<CommitHeaders<'_>, Mal
                 }
                 committer = Some(ident(value, "committer", at)?);
             }
-            b"encoding" | b"mergetag" | b"gpgsig" | b"gpgsig-sha256" => {
+            b"encoding" | b"change-id" | b"mergetag" | b"gpgsig" | b"gpgsig-sha256" => {
                 let name = std::str::from_utf8(key).expect("matched ASCII");
                 if author.is_none() {
                     return Err(err(
@@ -200,6 +203,15 @@ pub fn check_commit(raw: &[u8], hash: HashKind) -> Result<CommitHeaders<'_>, Mal
                             ));
                         }
                         encoding = Some(value);
+                    }
+                    b"change-id" => {
+                        if change_id.is_some() {
+                            return Err(err(
+                                Rule::DuplicateHeader,
+                                format!("duplicate `change-id` header {at}"),
+                            ));
+                        }
+                        change_id = Some(value);
                     }
                     b"mergetag" => {
                         mergetags.push(block());
@@ -269,6 +281,7 @@ pub fn check_commit(raw: &[u8], hash: HashKind) -> Result<CommitHeaders<'_>, Mal
         author,
         committer,
         encoding,
+        change_id,
         mergetags,
         gpgsig,
         gpgsig_sha256,
@@ -462,6 +475,17 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "malformed commit: unknown header `x-evil\\x1b[2J` (line 4)"
+        );
+    }
+
+    #[test]
+    fn change_id_of_jujutsu_and_gitbutler_is_known() {
+        let raw = format!("tree {T}\n{A}{C}change-id zzzzkqlsmxnnpwtowlnqzxyqvkpnrmvu\n\nm\n");
+        let h = check_commit(raw.as_bytes(), HashKind::Sha1).unwrap();
+        assert_eq!(h.change_id, Some(&b"zzzzkqlsmxnnpwtowlnqzxyqvkpnrmvu"[..]));
+        assert_eq!(
+            rule(&format!("tree {T}\n{A}{C}change-id a\nchange-id b\n")),
+            Rule::DuplicateHeader
         );
     }
 

@@ -1,0 +1,215 @@
+//! Objects and names the pushed repository hands over are distrusted: hand-made objects
+//! (`git hash-object --literally`, `git mktree -z`) that a normal client would never write,
+//! pushed to a bare repository whose git does not check them (`receive.fsckObjects` off, the
+//! default). Each attack has a control push that must land.
+
+mod common;
+
+use common::*;
+
+const POLICY: &str = r#"version = 1
+[identities]
+allow = ["*@example.com"]
+[[ref]]
+match = "refs/heads/main"
+force_push = false
+[[path]]
+match = "clusters/prod/**"
+forbid = true
+"#;
+
+fn literally(f: &Fixture, kind: &str, bytes: &[u8]) -> String {
+    let mut cmd = f.cmd("git", &f.work);
+    cmd.args(["hash-object", "-t", kind, "-w", "--stdin", "--literally"]);
+    let r = run_with_stdin(&mut cmd, bytes);
+    assert!(r.ok, "{r:?}");
+    r.out.trim().to_string()
+}
+
+/// `git mktree -z` from `(mode, type, id, name)` entries.
+fn mktree(f: &Fixture, entries: &[(&str, &str, &str, &[u8])]) -> String {
+    let mut input = Vec::new();
+    for (mode, kind, id, name) in entries {
+        input.extend_from_slice(format!("{mode} {kind} {id}\t").as_bytes());
+        input.extend_from_slice(name);
+        input.push(0);
+    }
+    let mut cmd = f.cmd("git", &f.work);
+    cmd.args(["mktree", "-z", "--missing"]);
+    let r = run_with_stdin(&mut cmd, &input);
+    assert!(r.ok, "{r:?}");
+    r.out.trim().to_string()
+}
+
+fn blob(f: &Fixture, content: &str) -> String {
+    literally(f, "blob", content.as_bytes())
+}
+
+fn commit_of(f: &Fixture, tree: &str, parent: &str, message: &str) -> String {
+    f.git(&["commit-tree", tree, "-p", parent, "-m", message])
+}
+
+fn base() -> (Fixture, String) {
+    let f = Fixture::new(POLICY);
+    f.commit("README", "base\n", "base");
+    assert_accepted(&f.push(&["-q", "origin", "main"]));
+    let head = f.git(&["rev-parse", "HEAD"]);
+    (f, head)
+}
+
+fn assert_malformed(r: &Run, what: &str) {
+    assert_rejected(r);
+    assert!(r.out.contains(what), "expected {what:?}: {r:?}");
+    assert_eq!(
+        r.out.matches("malformed").count(),
+        1,
+        "say it once, and say malformed: {r:?}"
+    );
+    assert!(!r.out.contains("missing"), "malformed, not missing: {r:?}");
+}
+
+/// Two `committer` headers: identity rules read one, signature binding another. git's own
+/// fsck lets it through; pushguard refuses it.
+#[test]
+fn a_commit_with_two_committers_is_malformed() {
+    let (f, head) = base();
+    let tree = f.git(&["rev-parse", "HEAD^{tree}"]);
+    let person = "Dana Example <dana@example.com> 1700000000 +0000";
+    let evil = format!(
+        "tree {tree}\nparent {head}\nauthor {person}\ncommitter Eve <eve@elsewhere.test> 1700000000 +0000\ncommitter {person}\n\ntwo committers\n"
+    );
+    let id = literally(&f, "commit", evil.as_bytes());
+    // git itself, with fsck on, does not see a problem.
+    assert!(f
+        .cmd("git", &f.work)
+        .args(["fsck", "--strict", "--no-dangling"])
+        .status()
+        .unwrap()
+        .success());
+    let r = f.push(&["origin", &format!("{id}:refs/heads/main")]);
+    assert_malformed(&r, "malformed commit: duplicate `committer` header");
+    assert!(r.out.contains("refs/heads/main"), "names the ref: {r:?}");
+
+    let good = format!(
+        "tree {tree}\nparent {head}\nauthor {person}\ncommitter {person}\n\none committer\n"
+    );
+    let id = literally(&f, "commit", good.as_bytes());
+    assert_accepted(&f.push(&["origin", &format!("{id}:refs/heads/main")]));
+}
+
+/// Unknown headers and a bad identity, each on its own.
+#[test]
+fn headers_git_would_not_write_are_refused() {
+    let (f, head) = base();
+    let tree = f.git(&["rev-parse", "HEAD^{tree}"]);
+    let person = "Dana Example <dana@example.com> 1700000000 +0000";
+    for (text, expect) in [
+        (
+            format!("tree {tree}\nparent {head}\nauthor {person}\ncommitter {person}\nx-extra something\n\nx\n"),
+            "malformed commit",
+        ),
+        (
+            format!("tree {tree}\nparent {head}\nauthor Dana <dana@example.com 1700000000 +0000\ncommitter {person}\n\nx\n"),
+            "malformed commit",
+        ),
+        (
+            format!("tree {tree}\nparent {head}\nauthor {person}\ncommitter Dana Example <dana@example.com> 1700000000 +00\n\nx\n"),
+            "malformed commit",
+        ),
+    ] {
+        let id = literally(&f, "commit", text.as_bytes());
+        let r = f.push(&["origin", &format!("{id}:refs/heads/main")]);
+        assert_malformed(&r, expect);
+    }
+    f.commit("README", "next\n", "an ordinary commit");
+    assert_accepted(&f.push(&["origin", "main"]));
+}
+
+/// A newline in a path name slipped past every glob. Refused as malformed by default; with
+/// control characters allowed, the glob still sees the whole name.
+#[test]
+fn names_with_control_characters() {
+    let (f, head) = base();
+    let b = blob(&f, "kind: Pod\n");
+    let readme = f.git(&["rev-parse", "HEAD:README"]);
+    let prod = mktree(&f, &[("100644", "blob", &b, b"app\n.yaml")]);
+    let clusters = mktree(&f, &[("040000", "tree", &prod, b"prod")]);
+    let root = mktree(
+        &f,
+        &[
+            ("100644", "blob", &readme, b"README"),
+            ("040000", "tree", &clusters, b"clusters"),
+        ],
+    );
+    let id = commit_of(&f, &root, &head, "a newline in prod");
+    let r = f.push(&["origin", &format!("{id}:refs/heads/main")]);
+    assert_malformed(&r, "control character");
+
+    f.set_policy(&format!("{POLICY}[files]\nallow_control_chars = true\n"));
+    let r = f.push(&["origin", &format!("{id}:refs/heads/main")]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[path.forbid]"), "{r:?}");
+
+    // Control: the same name outside the protected directory lands when allowed.
+    let other = mktree(&f, &[("040000", "tree", &prod, b"dev")]);
+    let root = mktree(
+        &f,
+        &[
+            ("100644", "blob", &readme, b"README"),
+            ("040000", "tree", &other, b"clusters"),
+        ],
+    );
+    let id = commit_of(&f, &root, &head, "a newline in dev");
+    assert_accepted(&f.push(&["origin", &format!("{id}:refs/heads/main")]));
+}
+
+/// `.git` in any spelling, `..`, and a duplicate entry: what git's fsck refuses.
+#[test]
+fn tree_entries_git_fsck_refuses_are_refused() {
+    let (f, head) = base();
+    let b = blob(&f, "x\n");
+    let readme = f.git(&["rev-parse", "HEAD:README"]);
+    let inner = mktree(&f, &[("100644", "blob", &b, b"config")]);
+    for name in [&b".GIT"[..], b"git~1", b".git ", b"..", b".git\xe2\x80\x8c"] {
+        let root = mktree(
+            &f,
+            &[
+                ("100644", "blob", &readme, b"README"),
+                ("040000", "tree", &inner, name),
+            ],
+        );
+        // mktree sorts its input; the name is the attack.
+        let id = commit_of(&f, &root, &head, "dot git");
+        let r = f.push(&["origin", &format!("{id}:refs/heads/main")]);
+        assert_malformed(&r, "malformed tree");
+    }
+    let root = mktree(
+        &f,
+        &[
+            ("100644", "blob", &readme, b"README"),
+            ("040000", "tree", &inner, b"dotgit-is-fine"),
+        ],
+    );
+    let id = commit_of(&f, &root, &head, "an ordinary directory");
+    assert_accepted(&f.push(&["origin", &format!("{id}:refs/heads/main")]));
+}
+
+/// `clusters/prod/**` protects `clusters/prod` itself: replacing the directory by a symlink to
+/// another directory changes everything the cluster reads from it.
+#[test]
+fn a_protected_directory_turned_into_a_symlink_is_a_change_to_it() {
+    let f = Fixture::new(POLICY);
+    f.commit("README", "base\n", "base");
+    assert_accepted(&f.push(&["-q", "origin", "main"]));
+    // prod does not exist yet: creating it as a symlink to dev adds nothing below prod/.
+    f.commit("clusters/dev/app.yaml", "kind: Pod\n", "dev");
+    std::os::unix::fs::symlink("dev", f.work.join("clusters/prod")).unwrap();
+    f.git(&["add", "-A"]);
+    f.git(&["commit", "-q", "-s", "-m", "prod is dev"]);
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[path.forbid]"), "{r:?}");
+    assert!(r.out.contains("clusters/prod"), "{r:?}");
+    f.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    assert_accepted(&f.push(&["origin", "main"]));
+}
