@@ -11,12 +11,34 @@
 //!   process start to exit, against one `git verify-commit`.
 //!
 //! Each figure is the median of several runs. `PUSHGUARD_BENCH_SIZES=2000` limits the sizes.
+//! `PUSHGUARD_BENCH_BASELINE=/path/to/an/older/pushguard` measures that binary too, in the same
+//! run on the same fixtures, and prints the ratio (how a change moved each figure).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pushguard");
+
+/// The binaries to measure: this build, and a baseline build when one is given.
+fn binaries() -> Vec<(&'static str, PathBuf)> {
+    let mut out = vec![("pushguard", PathBuf::from(BIN))];
+    if let Some(b) = std::env::var_os("PUSHGUARD_BENCH_BASELINE") {
+        out.push(("baseline", PathBuf::from(b)));
+    }
+    out
+}
+
+/// " | this build / baseline: 0.98x the time" on the baseline's line, when one was measured.
+fn versus(label: &str, t: Duration, first: Option<Duration>) -> String {
+    match (label, first) {
+        ("baseline", Some(ours)) => format!(
+            " | this build / baseline: {:.2}x the time",
+            ours.as_secs_f64() / t.as_secs_f64()
+        ),
+        _ => String::new(),
+    }
+}
 
 fn run(cmd: &mut Command) -> String {
     let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -177,8 +199,8 @@ fn bench_signatures(n: usize) {
     let r = signed_repo(n);
     let zero = "0".repeat(40);
     let range = format!("{zero}..main");
-    let ours = || {
-        let mut c = Command::new(BIN);
+    let check = |bin: &Path| {
+        let mut c = Command::new(bin);
         c.args(["check", "--policy"])
             .arg(&r.policy)
             .arg("--repo")
@@ -186,19 +208,6 @@ fn bench_signatures(n: usize) {
             .args(["--ref", "refs/heads/main", "--format", "json", &range]);
         c
     };
-    // Sanity: pushguard accepts, and judged all N commits.
-    let out = run(&mut ours());
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["accepted"], true, "{out}");
-    assert_eq!(v["updates"][0]["commits"].as_array().unwrap().len(), r.n);
-    let mut times = Vec::new();
-    let mut rss = 0;
-    for _ in 0..5 {
-        let (t, m) = timed(&mut ours());
-        times.push(t);
-        rss = rss.max(m);
-    }
-    let ours_t = median(times);
     let git_runs = if n > 5_000 { 1 } else { 3 };
     let mut git_times = Vec::new();
     for _ in 0..git_runs {
@@ -213,15 +222,33 @@ fn bench_signatures(n: usize) {
     }
     let git_t = median(git_times);
     let rate = |t: Duration| n as f64 / t.as_secs_f64();
-    println!(
-        "signatures N={n:>6}: pushguard {:>8.1} ms ({:>8.0} commits/s, max RSS {} MiB) | git verify-commit {:>9.1} ms ({:>6.0} commits/s) | ratio {:.0}x",
-        ours_t.as_secs_f64() * 1e3,
-        rate(ours_t),
-        rss / 1024,
-        git_t.as_secs_f64() * 1e3,
-        rate(git_t),
-        git_t.as_secs_f64() / ours_t.as_secs_f64()
-    );
+    let mut first = None;
+    for (label, bin) in binaries() {
+        // Sanity: pushguard accepts, and judged all N commits.
+        let out = run(&mut check(&bin));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["accepted"], true, "{out}");
+        assert_eq!(v["updates"][0]["commits"].as_array().unwrap().len(), r.n);
+        let mut times = Vec::new();
+        let mut rss = 0;
+        for _ in 0..5 {
+            let (t, m) = timed(&mut check(&bin));
+            times.push(t);
+            rss = rss.max(m);
+        }
+        let ours_t = median(times);
+        println!(
+            "signatures N={n:>6}: {label} {:>8.1} ms ({:>8.0} commits/s, max RSS {} MiB) | git verify-commit {:>9.1} ms ({:>6.0} commits/s) | ratio {:.0}x{}",
+            ours_t.as_secs_f64() * 1e3,
+            rate(ours_t),
+            rss / 1024,
+            git_t.as_secs_f64() * 1e3,
+            rate(git_t),
+            git_t.as_secs_f64() / ours_t.as_secs_f64(),
+            versus(label, ours_t, first)
+        );
+        first.get_or_insert(ours_t);
+    }
 }
 
 fn bench_manifests() {
@@ -269,8 +296,8 @@ source_urls = ["https://git.example.com/"]
     let old = run(git(&work, &empty).args(["rev-parse", "HEAD~1"]));
     let new = run(git(&work, &empty).args(["rev-parse", "HEAD"]));
     let range = format!("{old}..{new}");
-    let check = || {
-        let mut c = Command::new(BIN);
+    let check = |bin: &Path| {
+        let mut c = Command::new(bin);
         c.args(["check", "--policy"])
             .arg(&policy)
             .arg("--repo")
@@ -278,22 +305,27 @@ source_urls = ["https://git.example.com/"]
             .args(["--ref", "refs/heads/main", "--format", "json", &range]);
         c
     };
-    // Sanity: one commit judged, the push accepted (every image stays in the allowed registry).
-    let out = run(&mut check());
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["accepted"], true, "{out}");
-    assert_eq!(v["updates"][0]["commits"].as_array().unwrap().len(), 1);
-    let mut times = Vec::new();
-    for _ in 0..7 {
-        times.push(timed(&mut check()).0);
+    let mut first = None;
+    for (label, bin) in binaries() {
+        // Sanity: one commit judged, the push accepted (every image stays in the registry).
+        let out = run(&mut check(&bin));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["accepted"], true, "{out}");
+        assert_eq!(v["updates"][0]["commits"].as_array().unwrap().len(), 1);
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            times.push(timed(&mut check(&bin)).0);
+        }
+        let t = median(times);
+        println!(
+            "manifests: {label}: 1 commit changing 1,000 manifests ({:.1} MB new + old): {:.0} ms per push, {:.1} MB/s (both sides){}",
+            bytes as f64 / 1e6,
+            t.as_secs_f64() * 1e3,
+            2.0 * bytes as f64 / 1e6 / t.as_secs_f64(),
+            versus(label, t, first)
+        );
+        first.get_or_insert(t);
     }
-    let t = median(times);
-    println!(
-        "manifests: 1 commit changing 1,000 manifests ({:.1} MB new + old): {:.0} ms per push, {:.1} MB/s (both sides)",
-        bytes as f64 / 1e6,
-        t.as_secs_f64() * 1e3,
-        2.0 * bytes as f64 / 1e6 / t.as_secs_f64()
-    );
 }
 
 fn manifest(i: usize, tag: &str) -> String {
@@ -344,41 +376,47 @@ fn bench_typical() {
         &tree,
     ]));
     let stdin = format!("{tip} {new} refs/heads/main\n");
-    let mut ours = Vec::new();
-    for _ in 0..15 {
-        let start = Instant::now();
-        let mut child = Command::new(BIN)
-            .args(["pre-receive", "--policy"])
-            .arg(&r.policy)
-            .current_dir(&bare)
-            .env("GIT_DIR", ".")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success());
-        ours.push(start.elapsed());
-    }
     let mut theirs = Vec::new();
     for _ in 0..15 {
         theirs.push(timed(git(&bare, &r.gnupg).args(["verify-commit", &new])).0);
     }
-    let (o, t) = (median(ours), median(theirs));
-    println!(
-        "typical push: 1 signed commit on {} commits, whole hook {:.1} ms | one git verify-commit {:.1} ms | ratio {:.1}x",
-        r.n,
-        o.as_secs_f64() * 1e3,
-        t.as_secs_f64() * 1e3,
-        t.as_secs_f64() / o.as_secs_f64()
-    );
+    let t = median(theirs);
+    let mut first = None;
+    for (label, bin) in binaries() {
+        let mut ours = Vec::new();
+        for _ in 0..15 {
+            let start = Instant::now();
+            let mut child = Command::new(&bin)
+                .args(["pre-receive", "--policy"])
+                .arg(&r.policy)
+                .current_dir(&bare)
+                .env("GIT_DIR", ".")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(stdin.as_bytes())
+                .unwrap();
+            assert!(child.wait().unwrap().success());
+            ours.push(start.elapsed());
+        }
+        let o = median(ours);
+        println!(
+            "typical push: {label}: 1 signed commit on {} commits, whole hook {:.1} ms | one git verify-commit {:.1} ms | ratio {:.1}x{}",
+            r.n,
+            o.as_secs_f64() * 1e3,
+            t.as_secs_f64() * 1e3,
+            t.as_secs_f64() / o.as_secs_f64(),
+            versus(label, o, first)
+        );
+        first.get_or_insert(o);
+    }
 }
 
 fn main() {

@@ -209,6 +209,11 @@ pub struct UpdateFacts {
     pub target_on: Vec<(String, bool)>,
     /// What the update changes in the tree the ref holds, when a rule needs it.
     pub net: Option<NetEffect>,
+    /// When the pushed name is a symbolic ref on the server: the ref git would really write.
+    pub symbolic_target: Option<String>,
+    /// The branch (for a tag) or tag (for a branch) of the same short name, when one exists on
+    /// the server or is created by this push.
+    pub twin: Option<String>,
 }
 
 /// The net effect of one update: the tree the ref will hold against the tree it held (for a

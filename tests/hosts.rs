@@ -104,6 +104,13 @@ fn gitea_internal_pull_request_refs_pass() {
         "b",
         "a contributor's PR",
     );
+    // Not the forge's own push: the pull-request namespace is nobody else's to write.
+    let r = f.push_as(&gitea_env("anna"), &["origin", "HEAD:refs/pull/5/head"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[ref.namespace] refs/pull/5/head"),
+        "{r:?}"
+    );
     let mut env = gitea_env("gitea");
     env.push(("GITEA_INTERNAL_PUSH", "true"));
     env.push(("GITEA_PR_ID", "5"));

@@ -389,5 +389,5 @@ fn a_ref_at_a_tree_or_a_blob_is_refused() {
     t.as_(&t.dana)
         .s
         .commit_signed("apps/x.yaml", "kind: ConfigMap\n", "x");
-    assert_accepted(&t.s.push(&["origin", "HEAD:refs/other/x"]));
+    assert_accepted(&t.s.push(&["origin", "HEAD:refs/heads/feature/tree"]));
 }

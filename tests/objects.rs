@@ -213,3 +213,72 @@ fn a_protected_directory_turned_into_a_symlink_is_a_change_to_it() {
     f.git(&["reset", "-q", "--hard", "HEAD~1"]);
     assert_accepted(&f.push(&["origin", "main"]));
 }
+
+/// Only branches and tags, unless the policy names more: `refs/replace/*` changes what some
+/// tools show for a commit, `refs/notes/*` and the forge's `refs/pull/*` are nobody's to push,
+/// and a tag named like a protected branch makes `main` mean two things.
+#[test]
+fn refs_the_policy_never_names_are_refused() {
+    let (f, head) = base();
+    f.commit("README", "next\n", "next");
+    let next = f.git(&["rev-parse", "HEAD"]);
+    for (target, rule) in [
+        (format!("refs/replace/{head}"), "ref.namespace"),
+        ("refs/notes/commits".to_string(), "ref.namespace"),
+        ("refs/pull/1/head".to_string(), "ref.namespace"),
+        ("refs/tags/main".to_string(), "ref.ambiguous"),
+        ("refs/heads/HEAD".to_string(), "ref.ambiguous"),
+    ] {
+        let r = f.push(&["origin", &format!("{next}:{target}")]);
+        assert_rejected(&r);
+        assert!(
+            r.out.contains(&format!("error[{rule}] {target}")),
+            "{target}: {r:?}"
+        );
+        assert!(f.remote_ref(&target).is_none() || target == "refs/heads/HEAD");
+    }
+    // Controls: a branch, and a namespace the policy names.
+    assert_accepted(&f.push(&["origin", "HEAD:refs/heads/feature/x"]));
+    f.set_policy(&format!("{POLICY}[[ref]]\nmatch = \"refs/notes/*\"\n"));
+    assert_accepted(&f.push(&["origin", &format!("{next}:refs/notes/commits")]));
+}
+
+/// `refs/heads/master` is a symbolic ref to `refs/heads/main` on the server: a push to master
+/// writes main, past every rule written for main.
+#[test]
+fn a_push_to_a_symbolic_ref_is_refused() {
+    let (f, _) = base();
+    f.remote_git(&["symbolic-ref", "refs/heads/master", "refs/heads/main"])
+        .unwrap();
+    f.commit("README", "next\n", "next");
+    let r = f.push(&["origin", "HEAD:refs/heads/master"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[ref.symbolic] refs/heads/master"),
+        "{r:?}"
+    );
+    assert!(r.out.contains("refs/heads/main"), "{r:?}");
+    assert_accepted(&f.push(&["origin", "HEAD:refs/heads/main"]));
+}
+
+/// A policy that would protect nothing is an error, with file, line and key.
+#[test]
+fn a_policy_that_protects_nothing_does_not_load() {
+    let f = Fixture::new(POLICY);
+    f.set_policy(&POLICY.replace("clusters/prod/**", "clusters/prod/"));
+    let r = f.pushguard(&["policy", "check", f.policy.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.out.contains(":8:") && r.out.contains("path[1].match"),
+        "{r:?}"
+    );
+    assert!(
+        r.out.contains("clusters/prod/**"),
+        "says what was meant: {r:?}"
+    );
+    // The hook refuses every push while the policy does not load.
+    f.commit("README", "x\n", "x");
+    assert_rejected(&f.push(&["origin", "main"]));
+    f.set_policy(POLICY);
+    assert_accepted(&f.push(&["origin", "main"]));
+}

@@ -187,6 +187,29 @@ pub fn gather(
     }
     let push_cert = push_certificate(repo, policy, updates, ctx)?;
 
+    // Names: the branch or tag of the same short name, if there is one.
+    for f in out.iter_mut() {
+        let u = &f.update;
+        let twin = if let Some(short) = u.name.strip_prefix("refs/heads/") {
+            format!("refs/tags/{short}")
+        } else if let Some(short) = u.name.strip_prefix("refs/tags/") {
+            format!("refs/heads/{short}")
+        } else {
+            continue;
+        };
+        if u.is_delete() {
+            continue;
+        }
+        let in_push = updates.iter().find(|o| o.name == twin);
+        let exists = match in_push {
+            Some(o) => !o.new.is_zero(),
+            None => repo.ref_tip(&twin).map_err(at_ref(&u.name))?.is_some(),
+        };
+        if exists {
+            f.twin = Some(twin);
+        }
+    }
+
     // Tags: the name each tag object was made for, and where its commit already is.
     for (f, plan) in out.iter_mut().zip(&plans) {
         tag_facts(repo, updates, f, plan)?;

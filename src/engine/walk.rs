@@ -45,10 +45,19 @@ impl<'a> Walker<'a> {
             tag_name: None,
             target_on: vec![],
             net: None,
+            symbolic_target: None,
+            twin: None,
         }
     }
 
     pub fn update(&mut self, u: &RefUpdate, plan: &UpdatePlan) -> Result<UpdateFacts, EngineError> {
+        let at = at_ref(&u.name);
+        let mut f = self.classify(u, plan)?;
+        f.symbolic_target = self.repo.symbolic_target(&u.name).map_err(&at)?;
+        Ok(f)
+    }
+
+    fn classify(&mut self, u: &RefUpdate, plan: &UpdatePlan) -> Result<UpdateFacts, EngineError> {
         let at = at_ref(&u.name);
         if u.old == u.new {
             return Ok(Self::facts(u, UpdateKind::Unchanged));

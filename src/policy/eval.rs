@@ -45,6 +45,9 @@ pub const RULE_IDS: &[&str] = &[
     "tag.name",
     "tag.target-on",
     "tag.version-name",
+    "ref.namespace",
+    "ref.ambiguous",
+    "ref.symbolic",
 ];
 
 /// One broken rule, with everything the pusher needs to find and fix it.
@@ -99,6 +102,8 @@ pub fn evaluate(policy: &Policy, facts: &PushFacts) -> Decision {
             continue;
         }
         let mut found = Vec::new();
+        namespace_rules(policy, u, &mut found);
+        symbolic_rules(u, &mut found);
         ref_rules(policy, u, &mut found);
         target_rules(u, &mut found);
         name_rules(policy, u, &mut found);
@@ -450,6 +455,88 @@ fn tag_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>) {
                 Some(&rule.origin),
             ));
         }
+    }
+}
+
+/// Which refs a push may write at all. Branches and tags, and whatever a `[[ref]]` block names;
+/// not `refs/replace/*` (it changes what some tools show for a commit), `refs/notes/*`, the
+/// forge's `refs/pull/*` (only the forge's own pushes, which are skipped before this) or any
+/// other namespace the policy never thought about. A branch or tag named `HEAD`, or a tag and
+/// a branch sharing the short name of a protected ref, make `main` mean two things to the tools
+/// that resolve short names (Argo CD's `targetRevision`, `git checkout`).
+fn namespace_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>) {
+    if u.kind == UpdateKind::Unchanged {
+        return;
+    }
+    let name = &u.update.name;
+    let named = policy.ref_rules(name).next().is_some();
+    let standard = name.starts_with("refs/heads/") || name.starts_with("refs/tags/");
+    if !standard && !named {
+        out.push(violation(
+            "ref.namespace",
+            Severity::Deny,
+            u,
+            None,
+            format!(
+                "{name} is outside refs/heads/ and refs/tags/, and no [[ref]] block of the policy names it"
+            ),
+            "push branches and tags only; if this namespace is meant to be written, an administrator adds a [[ref]] block that matches it".into(),
+            None,
+        ));
+        return;
+    }
+    if u.kind == UpdateKind::Delete || !standard {
+        return;
+    }
+    let short = u.update.short_name();
+    if short == "HEAD" || short.starts_with("refs/") {
+        out.push(violation(
+            "ref.ambiguous",
+            Severity::Deny,
+            u,
+            None,
+            format!("{name}: a branch or tag named {short:?} is read as something else by git and the tools that resolve short names"),
+            "choose another name".into(),
+            None,
+        ));
+        return;
+    }
+    let Some(twin) = &u.twin else { return };
+    let protecting = policy
+        .refs
+        .iter()
+        .find(|r| r.patterns.is_match(twin) || r.patterns.is_match(name));
+    if let Some(rule) = protecting {
+        out.push(violation(
+            "ref.ambiguous",
+            Severity::Deny,
+            u,
+            None,
+            format!(
+                "{name} would share its short name {short:?} with {twin}, and one of them is protected: a controller or a person asking for {short:?} may get either"
+            ),
+            "choose a name that no other branch or tag uses".into(),
+            Some(&rule.origin),
+        ));
+    }
+}
+
+/// A push to a symbolic ref on the server writes the ref it points at, under another name
+/// than the one the rules were matched against.
+fn symbolic_rules(u: &UpdateFacts, out: &mut Vec<Violation>) {
+    if let Some(target) = &u.symbolic_target {
+        out.push(violation(
+            "ref.symbolic",
+            Severity::Deny,
+            u,
+            None,
+            format!(
+                "{} is a symbolic ref to {target} on the server: the push would write {target}",
+                u.update.name
+            ),
+            format!("push to {target} itself"),
+            None,
+        ));
     }
 }
 
@@ -1173,6 +1260,8 @@ mod tests {
             tag_name: None,
             target_on: vec![],
             net: None,
+            symbolic_target: None,
+            twin: None,
             lost_commits: if kind == UpdateKind::NonFastForward {
                 2
             } else {
@@ -1415,7 +1504,7 @@ mod tests {
                 vec![],
             ),
         );
-        assert_eq!(rules(&d), ["names.branch", "names.tag"]);
+        assert_eq!(rules(&d), ["names.branch", "names.tag", "ref.namespace"]);
     }
 
     fn change(path: &str, old: Option<(FileMode, u8)>, new: Option<(FileMode, u8)>) -> FileChange {

@@ -414,6 +414,23 @@ impl Policy {
         };
 
         let trust = load_trust(path, text, &file.keys)?;
+        // A group member whose key is not loaded can never sign: the rules that name the group
+        // would quietly need one key fewer than the administrator thinks (or none at all).
+        for (name, members) in &groups {
+            let span = file.groups.get(name).map(|v| v.span()).unwrap_or(0..0);
+            for id in members {
+                let loaded = trust.as_ref().is_some_and(|t| t.store.has_key(id));
+                if !loaded {
+                    return Err(err(
+                        span.clone(),
+                        &format!("groups.{name}"),
+                        format!(
+                            "{id} is not among the keys [keys] loads: add its certificate (or allowed_signers line), or remove it from the group"
+                        ),
+                    ));
+                }
+            }
+        }
 
         let mut refs = Vec::new();
         for (i, block) in file.refs.iter().enumerate() {
@@ -431,6 +448,16 @@ impl Policy {
                         format!("{p:?} must be a full ref name or glob starting with refs/ (e.g. \"refs/heads/main\")"),
                     ));
                 }
+            }
+            if let Some(p) = patterns.iter().find(|p| p.ends_with('/')) {
+                return Err(err(
+                    r.matches.span(),
+                    &key,
+                    format!(
+                        "{p:?} ends with `/` and matches no ref: write {:?} for every ref below it",
+                        format!("{p}**")
+                    ),
+                ));
             }
             let set =
                 GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string()))?;
@@ -530,6 +557,7 @@ impl Policy {
                     ),
                 ));
             }
+            no_trailing_slash(&patterns).map_err(|m| err(r.matches.span(), &key, m))?;
             let set =
                 GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string()))?;
             let refs = match &r.refs {
@@ -579,6 +607,8 @@ impl Policy {
         for (i, block) in file.manifests.iter().enumerate() {
             let m = block.get_ref();
             let key = format!("manifests[{}]", i + 1);
+            no_trailing_slash(&m.match_globs)
+                .map_err(|msg| err(block.span(), &format!("{key}.match"), msg))?;
             let files = GlobSet::new(&m.match_globs)
                 .map_err(|e| err(block.span(), &format!("{key}.match"), e.to_string()))?;
             let refs = match &m.refs {
@@ -614,6 +644,10 @@ impl Policy {
         if let Some(list) = &file.files.forbidden {
             files_origin = Some(origin_of(&list.span()));
             forbidden.extend(list.get_ref().iter().cloned());
+        }
+        if let Some(list) = &file.files.forbidden {
+            no_trailing_slash(list.get_ref())
+                .map_err(|m| err(list.span(), "files.forbidden", m))?;
         }
         let (with_slash, bare_names): (Vec<String>, Vec<String>) =
             forbidden.into_iter().partition(|p| p.contains('/'));
@@ -729,6 +763,18 @@ impl Policy {
     /// The `[[ref]]` blocks that apply to `name` (all of them, in file order).
     pub fn ref_rules<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a RefRule> + 'a {
         self.refs.iter().filter(move |r| r.patterns.is_match(name))
+    }
+}
+
+/// A path glob ending in `/` matches nothing (git paths never end with one), so a block written
+/// `match = ["clusters/prod/"]` would protect nothing: refuse it and say what was meant.
+fn no_trailing_slash<S: AsRef<str>>(patterns: &[S]) -> Result<(), String> {
+    match patterns.iter().map(AsRef::as_ref).find(|p| p.ends_with('/')) {
+        Some(p) => Err(format!(
+            "{p:?} ends with `/` and matches no path (git paths never end with one): write {:?} for everything below it",
+            format!("{p}**")
+        )),
+        None => Ok(()),
     }
 }
 
@@ -966,7 +1012,7 @@ mod tests {
     #[test]
     fn signers_need_keys() {
         let (line, key, msg) = error_of(
-            "version = 1\n[groups]\nsre = [\"openpgp:0123456789ABCDEF0123456789ABCDEF01234567\"]\n[[ref]]\nmatch = \"refs/tags/v*\"\nrequire_signed_tag = true\nsigners = [\"sre\"]\n",
+            "version = 1\n[groups]\nsre = []\n[[ref]]\nmatch = \"refs/tags/v*\"\nrequire_signed_tag = true\nsigners = [\"sre\"]\n",
         );
         assert_eq!((line, key.as_str()), (5, "ref[1].signers"));
         assert!(msg.contains("[keys]"), "{msg}");
@@ -974,6 +1020,27 @@ mod tests {
             error_of("version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\nsigners = [\"nope\"]\n");
         assert_eq!(key, "ref[1].signers");
         assert!(msg.contains("not defined"), "{msg}");
+    }
+
+    #[test]
+    fn globs_that_match_nothing_are_errors() {
+        let (line, key, msg) =
+            error_of("version = 1\n[[path]]\nmatch = [\"clusters/prod/\"]\nforbid = true\n");
+        assert_eq!((line, key.as_str()), (3, "path[1].match"));
+        assert!(msg.contains("clusters/prod/**"), "{msg}");
+        let (_, key, _) = error_of("version = 1\n[[ref]]\nmatch = \"refs/heads/\"\n");
+        assert_eq!(key, "ref[1].match");
+        let (_, key, _) = error_of("version = 1\n[files]\nforbidden = [\"secrets/\"]\n");
+        assert_eq!(key, "files.forbidden");
+    }
+
+    #[test]
+    fn group_members_need_a_loaded_key() {
+        let (line, key, msg) = error_of(
+            "version = 1\n[groups]\nsre = [\"openpgp:0123456789ABCDEF0123456789ABCDEF01234567\"]\n",
+        );
+        assert_eq!((line, key.as_str()), (3, "groups.sre"));
+        assert!(msg.contains("not among the keys"), "{msg}");
     }
 
     #[test]

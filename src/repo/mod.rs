@@ -262,6 +262,19 @@ impl Repo {
         }
     }
 
+    /// The ref a symbolic ref of the repository points at (`refs/heads/master` →
+    /// `refs/heads/main`); None for a direct ref or no ref.
+    pub fn symbolic_target(&self, name: &str) -> Result<Option<String>, RepoError> {
+        match self.repo.try_find_reference(name) {
+            Ok(Some(r)) => Ok(match r.target() {
+                gix::refs::TargetRef::Symbolic(target) => Some(target.as_bstr().to_string()),
+                gix::refs::TargetRef::Object(_) => None,
+            }),
+            Ok(None) => Ok(None),
+            Err(e) => Err(RepoError::Refs(format!("{name}: {e}"))),
+        }
+    }
+
     /// Any object's bytes (a tag to verify).
     pub fn raw(&self, id: &Oid) -> Result<Vec<u8>, RepoError> {
         let oid = self.oid(id)?;
