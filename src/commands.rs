@@ -372,6 +372,7 @@ pub fn policy_explain(
             old_link: None,
             new_link: None,
             private_key: false,
+            rewrites: vec![],
         };
         let touched = eval::touched_paths(&change);
         for r in p.path_rules(ref_name) {

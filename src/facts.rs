@@ -162,6 +162,9 @@ pub struct FileChange {
     pub new_link: Option<String>,
     /// The new content holds a PEM private key.
     pub private_key: bool,
+    /// For a `.gitattributes` file: the attributes it sets that make a checkout write other
+    /// bytes than the blob holds (`working-tree-encoding`, `filter`, `ident`, `eol=crlf`).
+    pub rewrites: Vec<String>,
 }
 
 /// How a ref moves.
@@ -214,6 +217,16 @@ pub struct UpdateFacts {
     /// The branch (for a tag) or tag (for a branch) of the same short name, when one exists on
     /// the server or is created by this push.
     pub twin: Option<String>,
+    /// Paths that protected paths reach through symlinks at the new tip.
+    pub aliases: Vec<Alias>,
+}
+
+/// `link` is a symlink under a protected path (at the new tip) that resolves to `target`: a
+/// change at or below `target` changes what the cluster reads at or below `link`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Alias {
+    pub target: String,
+    pub link: String,
 }
 
 /// The net effect of one update: the tree the ref will hold against the tree it held (for a

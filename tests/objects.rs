@@ -282,3 +282,30 @@ fn a_policy_that_protects_nothing_does_not_load() {
     f.set_policy(POLICY);
     assert_accepted(&f.push(&["origin", "main"]));
 }
+
+/// `.gitattributes` can make `git checkout` (Argo CD) write other bytes than the blob judged.
+#[test]
+fn attributes_that_rewrite_checkouts_are_refused() {
+    let (f, _) = base();
+    for attrs in [
+        "clusters/** working-tree-encoding=UTF-16\n",
+        "*.yaml filter=lfs diff=lfs merge=lfs\n",
+        "[attr]evil ident\n*.yaml evil\n",
+        "* eol=crlf\n",
+    ] {
+        f.commit("apps/.gitattributes", attrs, "attributes");
+        let r = f.push(&["origin", "main"]);
+        assert_rejected(&r);
+        assert!(
+            r.out.contains("error[files.gitattributes]"),
+            "{attrs}: {r:?}"
+        );
+        f.git(&["reset", "-q", "--hard", "origin/main"]);
+    }
+    f.commit(
+        ".gitattributes",
+        "* text=auto eol=lf\n*.png -text binary\n",
+        "line endings",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+}

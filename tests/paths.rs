@@ -258,3 +258,44 @@ fn policy_explain_names_the_rules_that_apply() {
         "{r:?}"
     );
 }
+
+/// A symlink under a protected path makes its target protected too (transitively, at the new
+/// tip): editing `apps/shared/` changes what the cluster reads at `clusters/prod/shared/`.
+#[test]
+fn a_symlink_inside_prod_protects_its_target() {
+    let f = fixture();
+    f.commit("apps/shared/config.yaml", "a: 1\n", "shared config");
+    f.commit("apps/shared/deep/link-target.yaml", "b: 1\n", "deep");
+    f.commit("apps/other.yaml", "c: 1\n", "other");
+    std::fs::create_dir_all(f.work.join("clusters/prod")).unwrap();
+    std::os::unix::fs::symlink("../../apps/shared", f.work.join("clusters/prod/shared")).unwrap();
+    f.git(&["add", "-A"]);
+    f.git(&["commit", "-q", "-s", "-m", "prod reads the shared config"]);
+    assert_accepted(&f.push_as(&[("REMOTE_USER", "sre-anna")], &["origin", "HEAD:main"]));
+
+    f.commit(
+        "apps/shared/config.yaml",
+        "a: 2\n",
+        "edit the shared config",
+    );
+    let r = as_dev(&f);
+    assert_path_rejected(&r, "apps/shared/config.yaml");
+    assert!(
+        r.out
+            .contains("read as clusters/prod/shared/config.yaml through a symlink"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+
+    // Transitively: a symlink inside the target reaches further.
+    std::os::unix::fs::symlink("../../infra", f.work.join("apps/shared/infra")).unwrap();
+    f.commit("infra/net.yaml", "d: 1\n", "infra and a link to it");
+    assert_accepted(&f.push_as(&[("REMOTE_USER", "sre-anna")], &["origin", "HEAD:main"]));
+    f.commit("infra/net.yaml", "d: 2\n", "edit infra");
+    assert_path_rejected(&as_dev(&f), "infra/net.yaml");
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+
+    // Control: what no protected path reaches stays the developers'.
+    f.commit("apps/other.yaml", "c: 2\n", "edit other");
+    assert_accepted(&as_dev(&f));
+}

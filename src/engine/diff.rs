@@ -10,11 +10,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::facts::{CommitFacts, Entry, FileChange, FileMode, NetEffect, UpdateFacts, UpdateKind};
+use crate::facts::{
+    Alias, CommitFacts, Entry, FileChange, FileMode, NetEffect, UpdateFacts, UpdateKind,
+};
 use crate::hook::Oid;
 use crate::manifests::{Blobs, BlockInput};
 use crate::plan::UpdatePlan;
-use crate::policy::eval::touched_paths;
+use crate::policy::eval::{resolve_link, touched_in};
 use crate::policy::Policy;
 use crate::repo::{Entries, Repo, RepoError};
 
@@ -120,7 +122,7 @@ pub fn net_effect(
             .changes
             .iter()
             .filter(|ch| {
-                touched_paths(ch).iter().any(|p| {
+                touched_in(f, ch).iter().any(|p| {
                     plan.path_blocks.iter().any(|&i| {
                         let r = &policy.paths[i];
                         r.signers.is_some() && r.patterns.is_match(p)
@@ -149,6 +151,83 @@ pub fn net_effect(
         inputs.updates.push((index, input));
     }
     f.net = Some(net);
+    Ok(())
+}
+
+/// How many tree entries below protected paths the symlink search may read per update.
+const ALIAS_BUDGET: usize = 200_000;
+
+/// The paths protected paths reach through symlinks at the new tip: for every symlink a
+/// `[[path]]` block's globs match, its in-repository target, and transitively the targets of
+/// symlinks found there. Editing a target changes what the cluster reads at the protected path.
+pub fn aliases(
+    repo: &Repo,
+    policy: &Policy,
+    f: &mut UpdateFacts,
+    plan: &UpdatePlan,
+) -> Result<(), EngineError> {
+    if plan.path_blocks.is_empty() || matches!(f.kind, UpdateKind::Delete | UpdateKind::Unchanged) {
+        return Ok(());
+    }
+    let Some(tip) = f.tip.clone() else {
+        return Ok(());
+    };
+    let at = at_ref(&f.update.name);
+    let mut prefixes: Vec<String> = Vec::new();
+    for &i in &plan.path_blocks {
+        for glob in &policy.paths[i].pattern_text {
+            let literal: Vec<&str> = glob
+                .split('/')
+                .take_while(|c| !c.contains(['*', '?', '[', '\\']))
+                .collect();
+            let prefix = literal.join("/");
+            if !prefixes.contains(&prefix) {
+                prefixes.push(prefix);
+            }
+        }
+    }
+    let mut trees = HashMap::new();
+    let mut budget = ALIAS_BUDGET;
+    let mut queue: Vec<(String, String)> = Vec::new(); // (symlink path at tip, path it stands for)
+    for prefix in &prefixes {
+        for (link, _) in repo
+            .symlinks_under(&tip, prefix, budget, &mut trees)
+            .map_err(&at)?
+        {
+            let protected = plan
+                .path_blocks
+                .iter()
+                .any(|&i| policy.paths[i].patterns.is_match(&link));
+            if protected {
+                queue.push((link.clone(), link));
+            }
+        }
+        budget = budget.saturating_sub(trees.values().map(|t| t.len()).sum::<usize>().min(budget));
+    }
+    let mut seen = HashSet::new();
+    while let Some((real, stands_for)) = queue.pop() {
+        if f.aliases.len() >= 256 || !seen.insert(real.clone()) {
+            continue;
+        }
+        let Some((_, blob)) = repo.entry_at(&tip, &real, &mut trees).map_err(&at)? else {
+            continue;
+        };
+        let bytes = repo.blob(&blob).map_err(&at)?;
+        let Some(target) = resolve_link(&real, &String::from_utf8_lossy(&bytes)) else {
+            continue; // leaves the repository: `files.symlink-escape` / `manifest-symlink`
+        };
+        for (inner, _) in repo
+            .symlinks_under(&tip, &target, ALIAS_BUDGET, &mut trees)
+            .map_err(&at)?
+        {
+            let rest = inner.strip_prefix(target.as_str()).unwrap_or("");
+            queue.push((inner.clone(), format!("{stands_for}{rest}")));
+        }
+        f.aliases.push(Alias {
+            target,
+            link: stands_for,
+        });
+    }
     Ok(())
 }
 
@@ -231,12 +310,16 @@ fn file_changes(
         };
         let old_link = link(&ch.old)?;
         let new_link = link(&ch.new)?;
-        let (mut new_size, mut private_key) = (None, false);
+        let (mut new_size, mut private_key, mut rewrites) = (None, false, Vec::new());
+        let is_attributes = ch.path.rsplit('/').next() == Some(".gitattributes");
         if let Some(e) = &ch.new {
             if read_content && matches!(e.mode, FileMode::File | FileMode::Executable) {
                 let bytes = repo.blob(&e.id)?;
                 new_size = Some(bytes.len() as u64);
                 private_key = policy.files.deny_private_keys && has_private_key(&bytes);
+            }
+            if is_attributes && matches!(e.mode, FileMode::File | FileMode::Executable) {
+                rewrites = checkout_rewrites(&repo.blob(&e.id)?);
             }
         }
         out.push(FileChange {
@@ -247,7 +330,41 @@ fn file_changes(
             old_link,
             new_link,
             private_key,
+            rewrites,
         });
     }
     Ok(out)
+}
+
+/// The attributes a `.gitattributes` file sets that make `git checkout` (and so Argo CD, which
+/// checks out with the git CLI) write other bytes than the blob pushguard judged: a
+/// `working-tree-encoding`, a `filter` (LFS and friends fetch content from elsewhere), `ident`
+/// (expands `$Id$`), and CRLF line endings. `text` and `eol=lf` change nothing on the Linux
+/// hosts controllers run on, and are not listed.
+pub fn checkout_rewrites(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // The first token is the pattern (or `[attr]name` for a macro); the rest are attributes.
+        for attr in line.split_whitespace().skip(1) {
+            if attr.starts_with(['-', '!']) {
+                continue;
+            }
+            let (name, value) = attr.split_once('=').unwrap_or((attr, ""));
+            let rewrites = match name {
+                "working-tree-encoding" | "filter" | "ident" => true,
+                "eol" => value.eq_ignore_ascii_case("crlf"),
+                "crlf" => true,
+                _ => false,
+            };
+            if rewrites && !out.iter().any(|a: &String| a == attr) {
+                out.push(attr.to_string());
+            }
+        }
+    }
+    out
 }

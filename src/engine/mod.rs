@@ -227,6 +227,9 @@ pub fn gather(
         &mut blobs,
         &mut inputs,
     )?;
+    for (f, plan) in out.iter_mut().zip(&plans) {
+        diff::aliases(repo, policy, f, plan)?;
+    }
     for (i, (f, plan)) in out.iter_mut().zip(&plans).enumerate() {
         diff::net_effect(repo, policy, f, plan, &commits, &mut blobs, &mut inputs, i)?;
     }

@@ -47,6 +47,7 @@ impl<'a> Walker<'a> {
             net: None,
             symbolic_target: None,
             twin: None,
+            aliases: vec![],
         }
     }
 

@@ -48,6 +48,7 @@ pub const RULE_IDS: &[&str] = &[
     "ref.namespace",
     "ref.ambiguous",
     "ref.symbolic",
+    "files.gitattributes",
 ];
 
 /// One broken rule, with everything the pusher needs to find and fix it.
@@ -709,7 +710,7 @@ fn net_rules(
     let net_what = |what: String| format!("net effect of {range} on {}: {what}", u.update.name);
     for rule in policy.path_rules(&u.update.name) {
         for ch in &net.changes {
-            let Some(hit) = touched_paths(ch)
+            let Some(hit) = touched_in(u, ch)
                 .into_iter()
                 .find(|p| rule.patterns.is_match(p))
             else {
@@ -718,7 +719,7 @@ fn net_rules(
             let via = if hit == ch.path {
                 String::new()
             } else {
-                format!(" (through the symlink {} -> {hit})", ch.path)
+                via_text(ch, &hit)
             };
             let patterns = rule.pattern_text.join(", ");
             let mut push = |rule_id: &str, c: &CommitFacts, what: String, fix: &str| {
@@ -959,7 +960,7 @@ fn two_person_rules(
             let touches = c
                 .changes
                 .iter()
-                .any(|ch| touched_paths(ch).iter().any(|p| rule.patterns.is_match(p)));
+                .any(|ch| touched_in(u, ch).iter().any(|p| rule.patterns.is_match(p)));
             if !touches {
                 continue;
             }
@@ -1006,7 +1007,7 @@ fn two_person_rules(
                 v.path = c
                     .changes
                     .iter()
-                    .find(|ch| touched_paths(ch).iter().any(|p| rule.patterns.is_match(p)))
+                    .find(|ch| touched_in(u, ch).iter().any(|p| rule.patterns.is_match(p)))
                     .map(|ch| ch.path.clone());
                 out.push(v);
             }
@@ -1024,6 +1025,43 @@ pub fn touched_paths(ch: &FileChange) -> Vec<String> {
                 out.push(resolved);
             }
         }
+    }
+    out
+}
+
+/// How a change reaches the protected path `hit`: its own symlink, or a symlink under the
+/// protected path that resolves to it.
+fn via_text(ch: &FileChange, hit: &str) -> String {
+    if touched_paths(ch).iter().any(|p| p == hit) {
+        format!(" (through the symlink {} -> {hit})", ch.path)
+    } else {
+        format!(" (read as {hit} through a symlink there)")
+    }
+}
+
+/// [`touched_paths`], plus the protected paths that reach a touched path through a symlink at
+/// the update's new tip (`clusters/prod/shared -> ../../apps/shared`: a change to
+/// `apps/shared/x.yaml` is a change to `clusters/prod/shared/x.yaml`).
+pub fn touched_in(u: &UpdateFacts, ch: &FileChange) -> Vec<String> {
+    let mut out = touched_paths(ch);
+    let mut i = 0;
+    while i < out.len() {
+        for a in &u.aliases {
+            let p = &out[i];
+            let rest = if p == &a.target {
+                Some("")
+            } else {
+                p.strip_prefix(a.target.as_str())
+                    .filter(|r| r.starts_with('/'))
+            };
+            if let Some(rest) = rest {
+                let via = format!("{}{rest}", a.link);
+                if !out.contains(&via) && out.len() < 64 {
+                    out.push(via);
+                }
+            }
+        }
+        i += 1;
     }
     out
 }
@@ -1057,7 +1095,7 @@ fn path_rules(
 ) {
     for rule in policy.path_rules(&u.update.name) {
         let Some((ch, hit)) = c.changes.iter().find_map(|ch| {
-            touched_paths(ch)
+            touched_in(u, ch)
                 .into_iter()
                 .find(|p| rule.patterns.is_match(p))
                 .map(|hit| (ch, hit))
@@ -1068,7 +1106,7 @@ fn path_rules(
         let via = if hit == ch.path {
             String::new()
         } else {
-            format!(" (through the symlink {} -> {hit})", ch.path)
+            via_text(ch, &hit)
         };
         let with_path = |mut v: Violation| {
             v.path = Some(ch.path.clone());
@@ -1186,6 +1224,17 @@ fn file_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec<V
                 );
             }
         }
+        if !ch.rewrites.is_empty() {
+            push(
+                "files.gitattributes",
+                format!(
+                    "{} sets {}: a checkout (Argo CD uses the git CLI) would write other bytes than the ones pushguard judged",
+                    ch.path,
+                    ch.rewrites.join(", ")
+                ),
+                "remove these attributes; commit files as the cluster should read them (UTF-8, LF, no filters)",
+            );
+        }
         if ch.private_key {
             push(
                 "files.private-key",
@@ -1262,6 +1311,7 @@ mod tests {
             net: None,
             symbolic_target: None,
             twin: None,
+            aliases: vec![],
             lost_commits: if kind == UpdateKind::NonFastForward {
                 2
             } else {
@@ -1518,6 +1568,7 @@ mod tests {
             old_link: None,
             new_link: None,
             private_key: false,
+            rewrites: vec![],
         }
     }
 

@@ -131,6 +131,61 @@ impl Repo {
         Ok(None)
     }
 
+    /// Every symlink at or below `prefix` (a path; empty for the whole tree) in a commit's
+    /// tree, with its blob. Reads at most `budget` entries, and says so rather than stop short.
+    pub fn symlinks_under(
+        &self,
+        commit: &Oid,
+        prefix: &str,
+        budget: usize,
+        trees: &mut std::collections::HashMap<ObjectId, Entries>,
+    ) -> Result<Vec<(String, Oid)>, RepoError> {
+        let mut out = Vec::new();
+        let mut stack: Vec<(String, ObjectId)> = Vec::new();
+        if prefix.is_empty() {
+            stack.push((String::new(), self.tree_of(commit)?));
+        } else {
+            match self.entry_at(commit, prefix, trees)? {
+                Some((TREE, id)) => stack.push((prefix.to_string(), self.oid(&id)?)),
+                Some((0o120000, id)) => out.push((prefix.to_string(), id)),
+                _ => {}
+            }
+        }
+        let mut seen = 0usize;
+        while let Some((dir, id)) = stack.pop() {
+            let entries = match trees.entry(id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(self.tree_entries(id, &dir)?)
+                }
+            };
+            seen += entries.len();
+            if seen > budget {
+                return Err(RepoError::Object {
+                    id: id.to_string(),
+                    context: format!("tree {dir}"),
+                    message: format!(
+                        "more than {budget} entries below a protected path: too many to look for symlinks"
+                    ),
+                });
+            }
+            for (name, &(mode, child)) in entries.iter() {
+                let name = String::from_utf8_lossy(name);
+                let path = if dir.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                match mode {
+                    TREE => stack.push((path, child)),
+                    0o120000 => out.push((path, Oid::from(child))),
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn tree_of(&self, commit: &Oid) -> Result<ObjectId, RepoError> {
         let oid = self.oid(commit)?;
         let (kind, data) = self.read(oid, "commit")?;
