@@ -88,7 +88,8 @@ pub fn read(
                 if matches!(e.mode, FileMode::File | FileMode::Executable)
                     && !blobs.contains_key(&e.id)
                 {
-                    blobs.insert(e.id.clone(), repo.blob(&e.id)?);
+                    let bytes = repo.blob(&e.id).map_err(|err| err.at_path(&ch.path))?;
+                    blobs.insert(e.id.clone(), bytes);
                 }
             }
             let version = |e: &Option<Entry>| -> Side {

@@ -309,3 +309,32 @@ fn attributes_that_rewrite_checkouts_are_refused() {
     );
     assert_accepted(&f.push(&["origin", "main"]));
 }
+
+/// An object larger than pushguard reads is refused from its header, before anything is
+/// inflated (a 1.3 GB blob once aborted the process). The limit can be lowered, never raised,
+/// with `PUSHGUARD_MAX_OBJECT_SIZE`; here it stands in for the real 256 MiB.
+#[test]
+fn an_object_too_large_to_read_is_refused_with_a_message() {
+    let f = Fixture::new(&format!(
+        "{POLICY}[[manifests]]\nmatch = [\"**/*.yaml\"]\nrules = [\"privileged\"]\n"
+    ));
+    f.commit("README", "base\n", "base");
+    assert_accepted(&f.push(&["-q", "origin", "main"]));
+    f.commit(
+        "apps/big.yaml",
+        &"# padding\n".repeat(1000),
+        "a big manifest",
+    );
+    let limit = [("PUSHGUARD_MAX_OBJECT_SIZE", "4096")];
+    let r = f.push_as(&limit, &["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out
+            .contains("is 10000 bytes, more than pushguard reads (4096 bytes)"),
+        "{r:?}"
+    );
+    assert!(r.out.contains("at apps/big.yaml"), "names the path: {r:?}");
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    f.commit("apps/big.yaml", "kind: ConfigMap\n", "a small manifest");
+    assert_accepted(&f.push_as(&limit, &["origin", "main"]));
+}

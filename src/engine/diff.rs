@@ -302,7 +302,7 @@ fn file_changes(
         let link = |e: &Option<Entry>| -> Result<Option<String>, RepoError> {
             match e {
                 Some(e) if e.mode == FileMode::Symlink => {
-                    let bytes = repo.blob(&e.id)?;
+                    let bytes = repo.blob(&e.id).map_err(|err| err.at_path(&ch.path))?;
                     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
                 }
                 _ => Ok(None),
@@ -314,12 +314,18 @@ fn file_changes(
         let is_attributes = ch.path.rsplit('/').next() == Some(".gitattributes");
         if let Some(e) = &ch.new {
             if read_content && matches!(e.mode, FileMode::File | FileMode::Executable) {
-                let bytes = repo.blob(&e.id)?;
-                new_size = Some(bytes.len() as u64);
-                private_key = policy.files.deny_private_keys && has_private_key(&bytes);
+                let size = repo.size_of(&e.id).map_err(|err| err.at_path(&ch.path))?;
+                new_size = Some(size);
+                // A blob over max_size is refused for its size; its content need not be read.
+                let over = policy.files.max_size.is_some_and(|m| size > m);
+                if policy.files.deny_private_keys && !over {
+                    private_key =
+                        has_private_key(&repo.blob(&e.id).map_err(|err| err.at_path(&ch.path))?);
+                }
             }
             if is_attributes && matches!(e.mode, FileMode::File | FileMode::Executable) {
-                rewrites = checkout_rewrites(&repo.blob(&e.id)?);
+                rewrites =
+                    checkout_rewrites(&repo.blob(&e.id).map_err(|err| err.at_path(&ch.path))?);
             }
         }
         out.push(FileChange {

@@ -52,6 +52,13 @@ pub enum RepoError {
         context: String,
         message: String,
     },
+    #[error("object {id} ({context}) is {size} bytes, more than pushguard reads ({max} bytes): keep files this large out of the repository")]
+    TooLarge {
+        id: String,
+        context: String,
+        size: u64,
+        max: u64,
+    },
     #[error("cannot list the repository's refs: {0}")]
     Refs(String),
     #[error("walking the history from {from} failed: {message}")]
@@ -66,6 +73,47 @@ pub enum RepoError {
     },
 }
 
+impl RepoError {
+    /// The same error, saying which path of the tree the object was read for.
+    pub fn at_path(self, path: &str) -> RepoError {
+        match self {
+            RepoError::Object {
+                id,
+                context,
+                message,
+            } => RepoError::Object {
+                id,
+                context: format!("{context} at {path}"),
+                message,
+            },
+            RepoError::TooLarge {
+                id,
+                context,
+                size,
+                max,
+            } => RepoError::TooLarge {
+                id,
+                context: format!("{context} at {path}"),
+                size,
+                max,
+            },
+            RepoError::WrongKind {
+                id,
+                found,
+                expected,
+            } => RepoError::WrongKind {
+                id: format!("{id} at {path}"),
+                found,
+                expected,
+            },
+            other => other,
+        }
+    }
+}
+
+/// The largest object pushguard reads (inflated). Larger ones reject the push with a message.
+pub const MAX_OBJECT_SIZE: u64 = 256 << 20;
+
 /// An open repository, reading objects through the quarantine when there is one.
 pub struct Repo {
     repo: gix::Repository,
@@ -76,6 +124,8 @@ pub struct Repo {
     _alternates: Option<tempfile::TempDir>,
     /// What tree entry names may hold (control characters only when the policy allows them).
     tree_options: pushguard_fsck::TreeOptions,
+    /// [`MAX_OBJECT_SIZE`], or less when `PUSHGUARD_MAX_OBJECT_SIZE` asks for less (never more).
+    max_object: u64,
 }
 
 impl Repo {
@@ -121,6 +171,10 @@ impl Repo {
             path,
             _alternates: alternates,
             tree_options: pushguard_fsck::TreeOptions::default(),
+            max_object: std::env::var("PUSHGUARD_MAX_OBJECT_SIZE")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map_or(MAX_OBJECT_SIZE, |v| v.min(MAX_OBJECT_SIZE)),
         })
     }
 
@@ -157,8 +211,36 @@ impl Repo {
         ObjectId::from_hex(id.as_str().as_bytes()).map_err(|e| RepoError::Unresolved(e.to_string()))
     }
 
-    /// Reads an object's kind and bytes.
+    /// An object's size, from its header (nothing is inflated).
+    pub fn size_of(&self, id: &Oid) -> Result<u64, RepoError> {
+        let oid = self.oid(id)?;
+        self.repo
+            .find_header(oid)
+            .map(|h| h.size())
+            .map_err(|e| RepoError::Object {
+                id: id.to_string(),
+                context: "object header".into(),
+                message: e.to_string(),
+            })
+    }
+
+    /// Reads an object's kind and bytes. The size is read from the object's header first: an
+    /// object larger than [`MAX_OBJECT_SIZE`] is refused before anything is inflated, so a
+    /// huge blob is a message, never an allocation failure.
     fn read(&self, id: ObjectId, context: &str) -> Result<(gix::object::Kind, Vec<u8>), RepoError> {
+        let header = self.repo.find_header(id).map_err(|e| RepoError::Object {
+            id: id.to_string(),
+            context: context.to_string(),
+            message: e.to_string(),
+        })?;
+        if header.size() > self.max_object {
+            return Err(RepoError::TooLarge {
+                id: id.to_string(),
+                context: context.to_string(),
+                size: header.size(),
+                max: self.max_object,
+            });
+        }
         let obj = self.repo.find_object(id).map_err(|e| RepoError::Object {
             id: id.to_string(),
             context: context.to_string(),
