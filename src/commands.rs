@@ -77,7 +77,15 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
                     .and_then(|s| Oid::parse(&s)),
                 push_cert_nonce_status: std::env::var("GIT_PUSH_CERT_NONCE_STATUS").ok(),
             };
-            let facts = engine::gather(&repo, policy, &updates, host, &ctx)?;
+            let mut facts = engine::gather(&repo, policy, &updates, host, &ctx)?;
+            // A certificate is used once (checked and remembered in one locked step).
+            if let (Some(log), Some(cert), Some(facts_cert)) = (
+                &policy.signatures.push_cert_log,
+                &ctx.push_cert,
+                facts.push_cert.as_mut(),
+            ) {
+                facts_cert.replayed = hook::replay::consume(log, cert.as_str())?;
+            }
             let decision = eval::evaluate(policy, &facts);
             Ok((decision, facts))
         },

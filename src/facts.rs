@@ -147,6 +147,8 @@ pub struct PushCertFacts {
     pub nonce_status: Option<String>,
     /// How the certificate's ref lines differ from the updates actually pushed, if they do.
     pub mismatch: Option<String>,
+    /// The certificate was used before (`[signatures] push_cert_log`).
+    pub replayed: bool,
 }
 
 /// One changed path of a commit, with what file rules need to know about the new content.

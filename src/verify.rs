@@ -160,6 +160,7 @@ pub fn push_cert(
                 },
                 nonce_status,
                 mismatch: None,
+                replayed: false,
             }
         }
     };
@@ -204,5 +205,6 @@ pub fn push_cert(
         signature,
         nonce_status,
         mismatch: (!problems.is_empty()).then(|| problems.join("; ")),
+        replayed: false,
     }
 }

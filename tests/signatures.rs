@@ -367,6 +367,21 @@ fn signed_pushes_are_verified_against_the_updates() {
         err.contains("error[push.mismatch]"),
         "other updates than signed: {err}"
     );
+    // Within the nonce slop (stateless HTTP, receive.certNonceSlop) git says SLOP: refused
+    // unless allowed, and when allowed, each certificate counts once.
+    let create = format!("{zero} {main} refs/heads/main\n");
+    let (code, err) = run_hook(create.clone(), "SLOP");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("error[push.nonce]"), "{err}");
+    s.f.set_policy(&policy.replace(
+        "[keys]",
+        "[signatures]\nallow_nonce_slop = true\npush_cert_log = \"push-certs.log\"\n[keys]",
+    ));
+    let (code, err) = run_hook(create.clone(), "SLOP");
+    assert_eq!(code, Some(0), "first use within the slop: {err}");
+    let (code, err) = run_hook(create, "SLOP");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("error[push.replay]"), "a replay: {err}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! rejects the push: the hook never guesses what an update meant.
 
 pub mod host;
+pub mod replay;
 
 use std::fmt;
 

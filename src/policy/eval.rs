@@ -49,6 +49,7 @@ pub const RULE_IDS: &[&str] = &[
     "ref.ambiguous",
     "ref.symbolic",
     "files.gitattributes",
+    "push.replay",
 ];
 
 /// One broken rule, with everything the pusher needs to find and fix it.
@@ -867,13 +868,23 @@ fn push_rules(policy: &Policy, facts: &PushFacts, out: &mut Vec<Violation>) {
                     .to_string();
             let v = match &facts.push_cert {
                 None => Some(("push.unsigned", "the push is not signed (no push certificate)".to_string())),
-                Some(cert) if cert.nonce_status.as_deref() != Some("OK") => Some((
+                Some(cert) if cert.replayed => Some((
+                    "push.replay",
+                    "this push certificate was used before: a recorded signed push replayed".to_string(),
+                )),
+                Some(cert)
+                    if !(cert.nonce_status.as_deref() == Some("OK")
+                        || (policy.signatures.allow_nonce_slop
+                            && cert.nonce_status.as_deref() == Some("SLOP"))) =>
+                {
+                    Some((
                     "push.nonce",
                     format!(
                         "the push certificate's nonce is {} (not the one this server issued: a replayed or stale certificate)",
                         cert.nonce_status.as_deref().unwrap_or("missing")
                     ),
-                )),
+                ))
+                }
                 Some(PushCertFacts { mismatch: Some(m), .. }) => {
                     Some(("push.mismatch", format!("the push certificate does not describe this push: {m}")))
                 }

@@ -115,6 +115,10 @@ pub struct SignatureSettings {
     pub key_validity: KeyValidity,
     pub allow_sha1: bool,
     pub max_future_skew: std::time::Duration,
+    /// `allow_nonce_slop`: a push certificate with nonce status `SLOP` counts (used once).
+    pub allow_nonce_slop: bool,
+    /// `push_cert_log`: where used push certificates are remembered.
+    pub push_cert_log: Option<PathBuf>,
 }
 
 /// The trust roots the policy names.
@@ -711,6 +715,24 @@ impl Policy {
                 max_future_skew: std::time::Duration::from_secs(
                     file.signatures.max_future_skew.unwrap_or(300),
                 ),
+                allow_nonce_slop: match &file.signatures.allow_nonce_slop {
+                    Some(b) if *b.get_ref() => {
+                        if file.signatures.push_cert_log.is_none() {
+                            return Err(err(
+                                b.span(),
+                                "signatures.allow_nonce_slop",
+                                "a certificate accepted with a SLOP nonce can be replayed within the slop: set `push_cert_log = \"push-certs.log\"` so each is used once".into(),
+                            ));
+                        }
+                        true
+                    }
+                    _ => false,
+                },
+                push_cert_log: file
+                    .signatures
+                    .push_cert_log
+                    .as_ref()
+                    .map(|p| base.join(p.get_ref())),
             },
             forge,
             manifests,

@@ -127,6 +127,12 @@ pub struct Signatures {
     pub allow_sha1: bool,
     /// How far in the future a signature's creation time may be, in seconds (default 300).
     pub max_future_skew: Option<u64>,
+    /// Accept a push certificate whose nonce git calls `SLOP` (stateless HTTP, or
+    /// `receive.certNonceSlop`). Needs `push_cert_log`: each certificate is then used once.
+    #[serde(default)]
+    pub allow_nonce_slop: Option<Spanned<bool>>,
+    /// Where the ids of used push certificates are kept (relative to the policy file).
+    pub push_cert_log: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
