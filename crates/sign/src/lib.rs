@@ -11,10 +11,12 @@
 //! on a keyring in some user's home directory.
 
 mod allowed_signers;
+mod armor;
 mod object;
 mod pgp;
 mod pushcert;
 mod ssh;
+mod sshsig;
 mod store;
 mod time;
 

@@ -170,8 +170,9 @@ fn verify_inner(
     claimed_time: SystemTime,
     opts: &VerifyOptions,
 ) -> Result<Signer, Problem> {
-    let sig = SshSig::from_pem(&signed.signature)
-        .map_err(|e| Problem::Malformed(format!("cannot parse the SSH signature: {e}")))?;
+    // Not `SshSig::from_pem`: it does not hold length fields to their data (see sshsig.rs).
+    let sig = crate::sshsig::parse_armored(&signed.signature)
+        .map_err(|e| Problem::Malformed(format!("the SSH signature is not well-formed: {e}")))?;
     if sig.namespace() != NAMESPACE {
         return Err(Problem::WrongNamespace {
             found: sig.namespace().to_string(),
