@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use openpgp::cert::amalgamation::ValidAmalgamation;
+use openpgp::packet::signature::subpacket::{SubpacketTag, SubpacketValue};
 use openpgp::packet::Signature;
 use openpgp::parse::stream::{
     DetachedVerifierBuilder, MessageLayer, MessageStructure, VerificationError, VerificationHelper,
@@ -281,6 +282,44 @@ fn dearmor(armored: &[u8]) -> Result<Vec<u8>, Problem> {
     crate::armor::dearmor_openpgp(armored).map_err(Problem::Malformed)
 }
 
+/// Subpackets whose meaning pushguard (with Sequoia) applies to a document signature, and so
+/// may be marked critical. RFC 9580 §5.2.3.7: a critical subpacket the verifier does not
+/// understand makes the signature invalid. Sequoia's `StandardPolicy` enforces this only in
+/// the hashed area (and accepts some tags that mean nothing for a document signature); gpg
+/// checks both areas and says BAD. So: both areas, this list only, and no critical notation.
+const UNDERSTOOD_CRITICAL: [SubpacketTag; 4] = [
+    SubpacketTag::SignatureCreationTime,
+    SubpacketTag::SignatureExpirationTime,
+    SubpacketTag::Issuer,
+    SubpacketTag::IssuerFingerprint,
+];
+
+fn critical_subpacket_problem(sig: &Signature) -> Result<(), Problem> {
+    for (area, name) in [
+        (sig.hashed_area(), "hashed"),
+        (sig.unhashed_area(), "unhashed"),
+    ] {
+        for sp in area.iter().filter(|sp| sp.critical()) {
+            if !UNDERSTOOD_CRITICAL.contains(&sp.tag()) {
+                let what = match sp.tag() {
+                    SubpacketTag::Unknown(n) => format!("unknown subpacket type {n}"),
+                    SubpacketTag::Private(n) => format!("private subpacket type {n}"),
+                    SubpacketTag::NotationData => match sp.value() {
+                        SubpacketValue::NotationData(n) => format!("notation {:?}", n.name()),
+                        _ => "notation".to_string(),
+                    },
+                    other => format!("{other:?} subpacket"),
+                };
+                return Err(Problem::Malformed(format!(
+                    "a critical {what} in the {name} area, which pushguard does not \
+                     understand (RFC 9580: such a signature is invalid)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn only_signature(binary: &[u8]) -> Result<Signature, Problem> {
     let pile = PacketPile::from_bytes(binary)
         .map_err(|e| Problem::Malformed(format!("cannot parse the OpenPGP signature: {e}")))?;
@@ -306,6 +345,7 @@ fn only_signature(binary: &[u8]) -> Result<Signature, Problem> {
     let sig = sigs
         .pop()
         .ok_or_else(|| Problem::Malformed("no signature".into()))?;
+    critical_subpacket_problem(&sig)?;
     if !matches!(sig.typ(), SignatureType::Binary | SignatureType::Text) {
         return Err(Problem::Malformed(format!(
             "a {} signature, not a document signature",
