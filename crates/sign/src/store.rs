@@ -297,7 +297,7 @@ impl TrustStore {
                 problems.push("valid-after is in the future".to_string());
             }
             if let Some(ns) = &e.namespaces {
-                if !allowed_signers::match_pattern_list("git", ns) {
+                if !allowed_signers::match_pattern_list_exact("git", ns) {
                     problems.push(format!("namespaces=\"{ns}\" excludes git"));
                 }
             }
