@@ -11,10 +11,12 @@
 //! on a keyring in some user's home directory.
 
 mod allowed_signers;
+mod armor;
 mod object;
 mod pgp;
 mod pushcert;
 mod ssh;
+mod sshsig;
 mod store;
 mod time;
 
@@ -26,7 +28,10 @@ pub use object::{
     tag_signature, tagger, Format, Ident, ObjectHash, Signed,
 };
 pub use pushcert::{parse_push_cert, PushCert, PushCertError, PushCertUpdate};
-pub use store::{normalize_key_id, KeyInfo, LoadError, Revocation, TrustStore};
+pub use store::{
+    normalize_key_id, KeyInfo, LoadError, Revocation, TrustStore, MAX_ALLOWED_SIGNERS_BYTES,
+    MAX_OPENPGP_FILE_BYTES,
+};
 pub use time::Utc;
 
 /// Against which time a key's validity (expiry, revocation) is judged.

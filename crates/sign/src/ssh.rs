@@ -12,7 +12,7 @@ use sequoia_openpgp::crypto::mpi;
 use sequoia_openpgp::types::HashAlgorithm;
 use ssh_key::{Algorithm, EcdsaCurve, HashAlg, SshSig};
 
-use crate::allowed_signers::{match_pattern_list, ssh_key_id, SshEntry};
+use crate::allowed_signers::{match_pattern_list_exact, ssh_key_id, SshEntry};
 use crate::object::{Format, Signed};
 use crate::store::TrustStore;
 use crate::{KeyRef, KeyValidity, Problem, Signer, Verdict, VerifyOptions};
@@ -41,7 +41,7 @@ fn key_ref(e: &SshEntry) -> KeyRef {
 /// Does this `allowed_signers` line accept a `git` signature judged at `t`?
 fn judge_entry(e: &SshEntry, t: SystemTime) -> Result<(), Problem> {
     if let Some(ns) = &e.namespaces {
-        if !match_pattern_list(NAMESPACE, ns) {
+        if !match_pattern_list_exact(NAMESPACE, ns) {
             return Err(Problem::NamespaceNotAllowed {
                 key: key_ref(e),
                 namespaces: ns.clone(),
@@ -57,8 +57,9 @@ fn judge_entry(e: &SshEntry, t: SystemTime) -> Result<(), Problem> {
             });
         }
     }
+    // As ssh-keygen: valid up to and including the valid-before second.
     if let Some(at) = e.valid_before {
-        if t >= at {
+        if t > at {
             return Err(Problem::Expired {
                 key: key_ref(e),
                 at,
@@ -124,17 +125,12 @@ fn check_maths(entry: &SshEntry, sig: &SshSig, payload: &[u8]) -> Result<(), Str
 }
 
 /// FIDO security keys (`sk-*`) append flags and a counter to the signature; `ssh-key` checks
-/// the maths but not the flags. Like `ssh-keygen -Y verify`, demand user presence (a touch)
-/// unless the line says `no-touch-required`, and user verification if it says
-/// `verify-required`.
-fn security_key_problem(
-    algorithm: &Algorithm,
-    signature: &[u8],
-    no_touch_required: bool,
-    verify_required: bool,
-) -> Option<String> {
+/// the maths but not the flags. pushguard demands user presence (a touch). `ssh-keygen -Y
+/// verify` checks no flag at all, and its `allowed_signers` has no option to relax or
+/// tighten this (`no-touch-required` and `verify-required` are `authorized_keys` options
+/// that make it skip the line), so this is stricter than git.
+fn security_key_problem(algorithm: &Algorithm, signature: &[u8]) -> Option<String> {
     const USER_PRESENT: u8 = 0x01;
-    const USER_VERIFIED: u8 = 0x04;
     if !matches!(
         algorithm,
         Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256
@@ -149,17 +145,8 @@ fn security_key_problem(
     else {
         return Some("the security-key signature is truncated".into());
     };
-    if flags & USER_PRESENT == 0 && !no_touch_required {
-        return Some(
-            "the security key was not touched (no user presence) and the allowed_signers \
-             line does not say no-touch-required"
-                .into(),
-        );
-    }
-    if verify_required && flags & USER_VERIFIED == 0 {
-        return Some(
-            "the security key did not verify the user, which verify-required demands".into(),
-        );
+    if flags & USER_PRESENT == 0 {
+        return Some("the security key was not touched (no user presence)".into());
     }
     None
 }
@@ -170,8 +157,9 @@ fn verify_inner(
     claimed_time: SystemTime,
     opts: &VerifyOptions,
 ) -> Result<Signer, Problem> {
-    let sig = SshSig::from_pem(&signed.signature)
-        .map_err(|e| Problem::Malformed(format!("cannot parse the SSH signature: {e}")))?;
+    // Not `SshSig::from_pem`: it does not hold length fields to their data (see sshsig.rs).
+    let sig = crate::sshsig::parse_armored(&signed.signature)
+        .map_err(|e| Problem::Malformed(format!("the SSH signature is not well-formed: {e}")))?;
     if sig.namespace() != NAMESPACE {
         return Err(Problem::WrongNamespace {
             found: sig.namespace().to_string(),
@@ -218,26 +206,11 @@ fn verify_inner(
         key: key_ref(first),
         reason,
     })?;
-    let mut flag_refusal = None;
-    accepted.retain(|e| {
-        match security_key_problem(
-            &sig.algorithm(),
-            sig.signature_bytes(),
-            e.no_touch_required,
-            e.verify_required,
-        ) {
-            None => true,
-            Some(reason) => {
-                flag_refusal.get_or_insert(Problem::BadSignature {
-                    key: key_ref(e),
-                    reason,
-                });
-                false
-            }
-        }
-    });
-    if accepted.is_empty() {
-        return Err(flag_refusal.unwrap_or(Problem::UnknownKey { issuer: key_id }));
+    if let Some(reason) = security_key_problem(&sig.algorithm(), sig.signature_bytes()) {
+        return Err(Problem::BadSignature {
+            key: key_ref(first),
+            reason,
+        });
     }
     Ok(Signer {
         format: Format::Ssh,
@@ -269,7 +242,7 @@ mod tests {
     }
 
     #[test]
-    fn security_key_flags_follow_openssh() {
+    fn security_keys_must_show_user_presence() {
         let sig = |flags: u8| {
             let mut s = vec![7u8; 64];
             s.push(flags);
@@ -277,17 +250,11 @@ mod tests {
             s
         };
         let sk = Algorithm::SkEd25519;
-        assert_eq!(security_key_problem(&sk, &sig(0x01), false, false), None);
-        assert!(security_key_problem(&sk, &sig(0x00), false, false).is_some());
-        assert_eq!(security_key_problem(&sk, &sig(0x00), true, false), None);
-        assert!(security_key_problem(&sk, &sig(0x01), false, true).is_some());
-        assert_eq!(security_key_problem(&sk, &sig(0x05), false, true), None);
-        assert!(
-            security_key_problem(&Algorithm::SkEcdsaSha2NistP256, &[1, 2], true, false).is_some()
-        );
-        assert_eq!(
-            security_key_problem(&Algorithm::Ed25519, &sig(0x00), false, true),
-            None
-        );
+        assert_eq!(security_key_problem(&sk, &sig(0x01)), None);
+        assert_eq!(security_key_problem(&sk, &sig(0x05)), None);
+        assert!(security_key_problem(&sk, &sig(0x00)).is_some());
+        assert!(security_key_problem(&sk, &sig(0x04)).is_some());
+        assert!(security_key_problem(&Algorithm::SkEcdsaSha2NistP256, &[1, 2]).is_some());
+        assert_eq!(security_key_problem(&Algorithm::Ed25519, &sig(0x00)), None);
     }
 }

@@ -20,10 +20,75 @@ use crate::allowed_signers::{self, SshEntry};
 use crate::object::Format;
 use crate::pgp;
 
+/// The largest `allowed_signers` file [`TrustStore::load`] reads: 16 MiB, some 100,000 keys.
+/// A larger file (or `/dev/zero`, or a file that grows while it is read) is a load error, not
+/// a hook that reads until memory runs out.
+pub const MAX_ALLOWED_SIGNERS_BYTES: u64 = 16 << 20;
+
+/// The largest OpenPGP certificate or keyring file [`TrustStore::load`] reads, per file:
+/// 16 MiB (a certificate with many signatures is tens of KiB).
+pub const MAX_OPENPGP_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a trust-root file: a regular file (after following symlinks) of at most `limit`
+/// bytes. Checked before opening (so a FIFO is not opened, which would block), again on the
+/// open handle, and the read itself stops at `limit + 1` bytes, so a file that grows or is
+/// swapped between the check and the read is still bounded.
+fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, LoadError> {
+    use std::io::{Error, ErrorKind};
+    let io = |source: Error| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let check = |meta: &std::fs::Metadata| -> Result<(), Error> {
+        if !meta.is_file() {
+            let kind = if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a device, FIFO or socket)"
+            };
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("{kind}; {what} must be a regular file"),
+            ));
+        }
+        if meta.len() > limit {
+            return Err(too_large(meta.len(), limit, what));
+        }
+        Ok(())
+    };
+    check(&std::fs::metadata(path).map_err(io)?).map_err(io)?;
+    let file = std::fs::File::open(path).map_err(io)?;
+    check(&file.metadata().map_err(io)?).map_err(io)?;
+    read_at_most(file, limit, what).map_err(io)
+}
+
+/// Reads to the end, but never more than `limit` bytes: one byte more is an error.
+fn read_at_most(r: impl std::io::Read, limit: u64, what: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    r.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64, limit, what));
+    }
+    Ok(bytes)
+}
+
+fn too_large(size: u64, limit: u64, what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::FileTooLarge,
+        format!(
+            "{what} is larger than the {} MiB pushguard reads ({size} bytes or more)",
+            limit >> 20
+        ),
+    )
+}
+
 /// Why the trust roots could not be loaded. Each variant names the file (and line).
 #[derive(Debug, Error)]
 pub enum LoadError {
-    /// The file could not be read.
+    /// The file could not be read: missing, unreadable, not a regular file
+    /// (`ErrorKind::InvalidInput`), larger than [`MAX_ALLOWED_SIGNERS_BYTES`] or
+    /// [`MAX_OPENPGP_FILE_BYTES`] (`ErrorKind::FileTooLarge`), or (allowed_signers) not UTF-8.
     #[error("{}: cannot read: {source}", path.display())]
     Io {
         /// The file.
@@ -130,10 +195,7 @@ impl TrustStore {
         let mut by_fpr: HashMap<openpgp::Fingerprint, usize> = HashMap::new();
         let mut revocations: Vec<(PathBuf, Signature)> = Vec::new();
         for path in openpgp {
-            let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let bytes = read_bounded(path, MAX_OPENPGP_FILE_BYTES, "an OpenPGP key file")?;
             let parsed = match parse_certs(&bytes) {
                 Ok(found) => found,
                 Err(cert_error) => match parse_revocations(&bytes) {
@@ -210,9 +272,10 @@ impl TrustStore {
 
         let mut ssh = Vec::new();
         if let Some(path) = allowed_signers {
-            let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+            let bytes = read_bounded(path, MAX_ALLOWED_SIGNERS_BYTES, "allowed_signers")?;
+            let text = String::from_utf8(bytes).map_err(|e| LoadError::Io {
                 path: path.to_path_buf(),
-                source,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
             })?;
             ssh = allowed_signers::parse(&text, path)?;
         }
@@ -297,7 +360,7 @@ impl TrustStore {
                 problems.push("valid-after is in the future".to_string());
             }
             if let Some(ns) = &e.namespaces {
-                if !allowed_signers::match_pattern_list("git", ns) {
+                if !allowed_signers::match_pattern_list_exact("git", ns) {
                     problems.push(format!("namespaces=\"{ns}\" excludes git"));
                 }
             }
@@ -420,5 +483,68 @@ mod tests {
         let err = TrustStore::load(&[missing], None).unwrap_err();
         assert!(matches!(err, LoadError::Io { .. }), "{err}");
         assert!(err.to_string().contains("missing.asc"), "{err}");
+    }
+
+    #[test]
+    fn trust_files_are_bounded_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let kind = |r: Result<TrustStore, LoadError>| match r {
+            Err(LoadError::Io { source, .. }) => source.kind(),
+            other => panic!("{other:?}"),
+        };
+        // A directory, a device (after a symlink), and a file one byte over the limit.
+        let d = dir.path().to_path_buf();
+        assert_eq!(
+            kind(TrustStore::load(&[], Some(&d))),
+            std::io::ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind(TrustStore::load(std::slice::from_ref(&d), None)),
+            std::io::ErrorKind::InvalidInput
+        );
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("zero");
+            std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+            assert_eq!(
+                kind(TrustStore::load(&[], Some(&link))),
+                std::io::ErrorKind::InvalidInput
+            );
+            assert_eq!(
+                kind(TrustStore::load(std::slice::from_ref(&link), None)),
+                std::io::ErrorKind::InvalidInput
+            );
+        }
+        let big = dir.path().join("big");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_ALLOWED_SIGNERS_BYTES + 1).unwrap();
+        let err = TrustStore::load(&[], Some(&big)).unwrap_err();
+        assert!(err.to_string().contains("16 MiB"), "{err}");
+        assert_eq!(
+            kind(TrustStore::load(&[], Some(&big))),
+            std::io::ErrorKind::FileTooLarge
+        );
+        assert_eq!(
+            kind(TrustStore::load(std::slice::from_ref(&big), None)),
+            std::io::ErrorKind::FileTooLarge
+        );
+        // At the limit the file is read (and then judged on its content).
+        f.set_len(MAX_ALLOWED_SIGNERS_BYTES).unwrap();
+        let err = TrustStore::load(&[], Some(&big)).unwrap_err();
+        assert!(
+            matches!(err, LoadError::AllowedSigners { line: 1, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_read_itself_is_bounded() {
+        // A file that grows after its size was checked reads like an endless source.
+        let err = read_at_most(std::io::repeat(0), 1000, "x").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::FileTooLarge);
+        assert_eq!(
+            read_at_most(&[1u8; 1000][..], 1000, "x").unwrap().len(),
+            1000
+        );
     }
 }

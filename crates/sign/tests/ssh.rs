@@ -236,7 +236,7 @@ fn validity_window_is_judged_at_commit_time_and_now() {
         Some(&write_allowed(
             &env,
             &[format!(
-                "alice@example.com valid-after={} {pk}",
+                "alice@example.com valid-after=\"{}\" {pk}",
                 day(n - YEAR)
             )],
         )),

@@ -318,3 +318,228 @@ pub fn tamper(raw: &[u8], from: &str, to: &str) -> Vec<u8> {
     assert!(text.contains(from), "{from:?} not in {text}");
     text.replacen(from, to, 1).into_bytes()
 }
+
+// ---- Byte-level helpers for building malformed signatures (tests/strictness.rs). ----
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard padded base64.
+pub fn b64_encode(data: &[u8]) -> String {
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Lenient base64 decoding (skips anything outside the alphabet), for reading what the
+/// tools wrote.
+pub fn b64_decode(text: &str) -> Vec<u8> {
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.bytes() {
+        let Some(v) = B64.iter().position(|&b| b == c) else {
+            continue;
+        };
+        bits = (bits << 6) | v as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+/// CRC-24 (RFC 9580 §6.1), bit by bit.
+pub fn crc24(data: &[u8]) -> u32 {
+    let mut crc: u32 = 0xB704CE;
+    for &b in data {
+        crc ^= u32::from(b) << 16;
+        for _ in 0..8 {
+            crc <<= 1;
+            if crc & 0x1000000 != 0 {
+                crc ^= 0x1864CFB;
+            }
+        }
+    }
+    crc & 0xFFFFFF
+}
+
+/// OpenPGP armor as gpg writes it (64-column base64, CRC line), from parts that a test may
+/// spoil one at a time.
+pub struct PgpArmor {
+    pub begin: String,
+    pub headers: Vec<String>,
+    pub blank: bool,
+    pub data: Vec<u8>,
+    pub crc: Option<u32>,
+    pub end: String,
+}
+
+impl PgpArmor {
+    pub fn new(data: &[u8]) -> PgpArmor {
+        PgpArmor {
+            begin: "-----BEGIN PGP SIGNATURE-----".into(),
+            headers: Vec::new(),
+            blank: true,
+            data: data.to_vec(),
+            crc: Some(crc24(data)),
+            end: "-----END PGP SIGNATURE-----".into(),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = format!("{}\n", self.begin);
+        for h in &self.headers {
+            out.push_str(h);
+            out.push('\n');
+        }
+        if self.blank {
+            out.push('\n');
+        }
+        let b = b64_encode(&self.data);
+        for line in b.as_bytes().chunks(64) {
+            out.push_str(std::str::from_utf8(line).unwrap());
+            out.push('\n');
+        }
+        if let Some(crc) = self.crc {
+            out.push('=');
+            out.push_str(&b64_encode(&crc.to_be_bytes()[1..]));
+            out.push('\n');
+        }
+        out.push_str(&self.end);
+        out.push('\n');
+        out
+    }
+}
+
+/// The binary packets inside an armored OpenPGP signature (lenient: what gpg wrote).
+pub fn pgp_dearmor(armored: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(armored).unwrap();
+    let body = text.split_once("\n\n").unwrap().1;
+    let b64: String = body
+        .lines()
+        .take_while(|l| !l.starts_with('=') && !l.starts_with("-----"))
+        .collect();
+    b64_decode(&b64)
+}
+
+/// A single OpenPGP packet split into (tag, body); old or new format headers.
+pub fn pgp_packet(bin: &[u8]) -> (u8, Vec<u8>) {
+    let ctb = bin[0];
+    assert!(ctb & 0x80 != 0, "not a packet");
+    if ctb & 0x40 == 0 {
+        let tag = (ctb >> 2) & 0x0f;
+        let (len, start) = match ctb & 3 {
+            0 => (bin[1] as usize, 2),
+            1 => (u16::from_be_bytes([bin[1], bin[2]]) as usize, 3),
+            2 => (
+                u32::from_be_bytes([bin[1], bin[2], bin[3], bin[4]]) as usize,
+                5,
+            ),
+            _ => panic!("indeterminate length"),
+        };
+        assert_eq!(start + len, bin.len(), "one packet");
+        (tag, bin[start..].to_vec())
+    } else {
+        let tag = ctb & 0x3f;
+        let (len, start) = match bin[1] {
+            l @ 0..=191 => (l as usize, 2),
+            l @ 192..=223 => (((l as usize - 192) << 8) + bin[2] as usize + 192, 3),
+            255 => (
+                u32::from_be_bytes([bin[2], bin[3], bin[4], bin[5]]) as usize,
+                6,
+            ),
+            _ => panic!("partial length"),
+        };
+        assert_eq!(start + len, bin.len(), "one packet");
+        (tag, bin[start..].to_vec())
+    }
+}
+
+/// A new-format packet.
+pub fn pgp_packet_bytes(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![0xC0 | tag, 0xff];
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Offsets in a v4 signature packet body: (start of the unhashed area's length, start of
+/// the digest prefix).
+pub fn pgp_sig4_offsets(body: &[u8]) -> (usize, usize) {
+    assert_eq!(body[0], 4, "a v4 signature");
+    let hashed = u16::from_be_bytes([body[4], body[5]]) as usize;
+    let unhashed_at = 6 + hashed;
+    let unhashed = u16::from_be_bytes([body[unhashed_at], body[unhashed_at + 1]]) as usize;
+    (unhashed_at, unhashed_at + 2 + unhashed)
+}
+
+/// SSH signature armor as ssh-keygen writes it (70 columns).
+pub fn ssh_armor(blob: &[u8]) -> String {
+    let b = b64_encode(blob);
+    let mut out = String::from("-----BEGIN SSH SIGNATURE-----\n");
+    for line in b.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(line).unwrap());
+        out.push('\n');
+    }
+    out.push_str("-----END SSH SIGNATURE-----\n");
+    out
+}
+
+/// The SSHSIG blob of an armored SSH signature.
+pub fn ssh_dearmor(armored: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(armored).unwrap();
+    let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    b64_decode(&b64)
+}
+
+/// `ssh-keygen -Y verify -n git` with an allowed_signers file, as git runs it.
+pub fn ssh_keygen_verifies(
+    dir: &Path,
+    allowed: &Path,
+    principal: &str,
+    sig: &[u8],
+    payload: &[u8],
+) -> bool {
+    use std::io::Write;
+    let sig_path = dir.join(format!("check-{}.sig", std::process::id()));
+    std::fs::write(&sig_path, sig).unwrap();
+    let mut child = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-n", "git", "-I", principal, "-f"])
+        .arg(allowed)
+        .arg("-s")
+        .arg(&sig_path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(payload).unwrap();
+    child.wait_with_output().unwrap().status.success()
+}
+
+/// Writes a seed for the fuzzing corpus, `tests/corpus/<target>/<name>`, when
+/// `PUSHGUARD_WRITE_CORPUS=1` (the committed seeds were made that way); otherwise nothing.
+pub fn corpus_seed(target: &str, name: &str, bytes: &[u8]) {
+    if std::env::var_os("PUSHGUARD_WRITE_CORPUS").is_none_or(|v| v != "1") {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(target);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), bytes).unwrap();
+}
