@@ -222,9 +222,22 @@ pub fn check(
 }
 
 /// `pushguard policy check FILE`.
-pub fn policy_check(file: &Path) -> i32 {
+pub fn policy_check(file: &Path, repo: Option<&Path>) -> i32 {
     match Policy::load(file) {
         Ok(p) => {
+            if let Some(dir) = repo {
+                match globs_against_repo(&p, dir) {
+                    Ok(warnings) => {
+                        for w in warnings {
+                            println!("warning: {w}");
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: {}: {e:#}", dir.display());
+                        return ERROR;
+                    }
+                }
+            }
             println!(
                 "{}: OK (version 1, mode {}, {} ref rule{}, digest {})",
                 file.display(),
@@ -290,6 +303,76 @@ pub fn policy_check(file: &Path) -> i32 {
             ERROR
         }
     }
+}
+
+/// `policy check --repo DIR`: globs of the policy that match nothing in that repository — a
+/// typo such as `refs/heads/mian` would otherwise leave `main` unprotected without a word — and
+/// the repository's default branch when no `[[ref]]` block protects it.
+fn globs_against_repo(p: &Policy, dir: &Path) -> anyhow::Result<Vec<String>> {
+    let repo = Repo::open(dir, None)?;
+    let refs = repo.ref_tips()?;
+    let mut out = Vec::new();
+    for (i, r) in p.refs.iter().enumerate() {
+        for pattern in &r.pattern_text {
+            let glob = crate::glob::Glob::new(pattern)?;
+            if !refs.iter().any(|(name, _)| glob.is_match(name)) {
+                out.push(format!(
+                    "{}: ref[{}].match {pattern:?} matches no ref of {} (a typo? it protects nothing until such a ref is pushed)",
+                    r.origin,
+                    i + 1,
+                    dir.display()
+                ));
+            }
+        }
+    }
+    if let Some(head) = repo.symbolic_target("HEAD")? {
+        if !p.refs.iter().any(|r| r.patterns.is_match(&head)) {
+            out.push(format!(
+                "the default branch {head} of {} is matched by no [[ref]] block",
+                dir.display()
+            ));
+        }
+    }
+    let tip = match repo.symbolic_target("HEAD")? {
+        Some(head) => repo.ref_tip(&head)?,
+        None => None,
+    };
+    if let Some(tip) = tip {
+        let (_, commit) = repo.target(&tip)?;
+        if let Some(commit) = commit {
+            let mut trees = std::collections::HashMap::new();
+            let paths: Vec<String> = repo
+                .entries_under(&commit, "", 1_000_000, &mut trees)?
+                .into_iter()
+                .map(|(path, _, _)| path)
+                .collect();
+            let mut check = |what: String, patterns: &[String]| -> anyhow::Result<()> {
+                for pattern in patterns {
+                    let glob = crate::glob::Glob::new(pattern)?;
+                    if !paths.iter().any(|path| glob.is_match(path)) {
+                        out.push(format!(
+                            "{what} {pattern:?} matches no path of the default branch of {}",
+                            dir.display()
+                        ));
+                    }
+                }
+                Ok(())
+            };
+            for (i, r) in p.paths.iter().enumerate() {
+                check(
+                    format!("{}: path[{}].match", r.origin, i + 1),
+                    &r.pattern_text,
+                )?;
+            }
+            for (i, m) in p.manifests.iter().enumerate() {
+                check(
+                    format!("{}: manifests[{}].match", m.origin, i + 1),
+                    &m.settings.match_globs,
+                )?;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `pushguard policy explain FILE --ref REF [--path PATH] [--pusher NAME]`: which rules apply

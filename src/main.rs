@@ -13,7 +13,7 @@ usage:
   pushguard pre-receive [--policy FILE]          run as git's pre-receive hook (reads stdin)
   pushguard check [--policy FILE] [--repo DIR] --ref REF [--format human|json|sarif] OLD..NEW
                                                  judge a range as if REF moved from OLD to NEW
-  pushguard policy check FILE                    validate a policy file
+  pushguard policy check FILE [--repo DIR]       validate a policy file (and its globs against a repository)
   pushguard policy explain FILE --ref REF [--path PATH] [--pusher NAME]
                                                  which rules apply there, and what they demand
   pushguard install --host HOST TARGET [--policy FILE] [--force]
@@ -124,7 +124,10 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
             commands::check(o.policy, &repo, &ref_name, range, format)
         }
         "policy" => match o.positional.as_slice() {
-            [sub, file] if sub == "check" => Ok(commands::policy_check(&PathBuf::from(file))),
+            [sub, file] if sub == "check" => Ok(commands::policy_check(
+                &PathBuf::from(file),
+                o.repo.as_deref(),
+            )),
             [sub, file] if sub == "explain" => {
                 let ref_name = o
                     .ref_name
@@ -137,7 +140,7 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
                 )
             }
             _ => anyhow::bail!(
-                "usage: pushguard policy check FILE | policy explain FILE --ref REF [--path PATH] [--pusher NAME]"
+                "usage: pushguard policy check FILE [--repo DIR] | policy explain FILE --ref REF [--path PATH] [--pusher NAME]"
             ),
         },
         "install" | "uninstall" => {

@@ -184,3 +184,49 @@ fn protected_namespaces() {
         "{r:?}"
     );
 }
+
+/// `pod_security` through the hook: the Pod Security Standards as Pod Security Admission
+/// checks them, on every pod-bearing kind. A baseline-level pod lands under baseline and not
+/// under restricted; SELinux `spc_t` (unconfined) and a probe aimed at another host are
+/// baseline violations the older per-rule list missed.
+#[test]
+fn pod_security_levels_through_the_hook() {
+    let policy = |level: &str| {
+        format!(
+            "version = 1\n[[manifests]]\nmatch = [\"apps/**/*.yaml\"]\npod_security = {{ level = \"{level}\", version = \"v1.35\" }}\n"
+        )
+    };
+    let f = Fixture::new(&policy("baseline"));
+    f.commit("README", "base\n", "base");
+    assert_accepted(&f.push(&["-q", "origin", "main"]));
+    f.commit("apps/api.yaml", DEPLOYMENT, "api");
+    f.set_policy(&policy("restricted"));
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[pod-security.restricted]"), "{r:?}");
+    f.set_policy(&policy("baseline"));
+    assert_accepted(&f.push(&["origin", "main"]));
+
+    for (what, insert) in [
+        (
+            "SELinux",
+            "          seLinuxOptions:\n            type: spc_t\n",
+        ),
+        (
+            "probe host",
+            "        livenessProbe:\n          httpGet:\n            host: 169.254.169.254\n            port: 80\n",
+        ),
+    ] {
+        let text = if what == "SELinux" {
+            DEPLOYMENT.replace("          privileged: false\n", &format!("          privileged: false\n{insert}"))
+        } else {
+            DEPLOYMENT.replace("        securityContext:\n", &format!("{insert}        securityContext:\n"))
+        };
+        f.commit("apps/api.yaml", &text, what);
+        let r = f.push(&["origin", "main"]);
+        assert_rejected(&r);
+        assert!(r.out.contains("error[pod-security.baseline]"), "{what}: {r:?}");
+        assert!(r.out.contains("object: Deployment prod/api"), "{what}: {r:?}");
+        f.git(&["reset", "-q", "--hard", "origin/main"]);
+    }
+}

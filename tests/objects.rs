@@ -338,3 +338,45 @@ fn an_object_too_large_to_read_is_refused_with_a_message() {
     f.commit("apps/big.yaml", "kind: ConfigMap\n", "a small manifest");
     assert_accepted(&f.push_as(&limit, &["origin", "main"]));
 }
+
+/// `policy check --repo`: a ref glob with a typo (`refs/heads/mian`) loads, but protects
+/// nothing; against the repository, pushguard says so, and names the unprotected default branch.
+#[test]
+fn policy_check_against_a_repository_names_globs_that_match_nothing() {
+    let (f, _) = base();
+    f.set_policy("version = 1\n");
+    f.commit("clusters/prod/app.yaml", "kind: Pod\n", "prod");
+    assert_accepted(&f.push(&["origin", "main"]));
+    let typo = POLICY
+        .replace("refs/heads/main", "refs/heads/mian")
+        .replace("clusters/prod/**", "cluster/prod/**");
+    f.set_policy(&typo);
+    let bare = f.bare.to_str().unwrap();
+    let r = f.pushguard(&[
+        "policy",
+        "check",
+        f.policy.to_str().unwrap(),
+        "--repo",
+        bare,
+    ]);
+    assert!(r.ok, "warnings, not errors: {r:?}");
+    assert!(
+        r.out.contains("\"refs/heads/mian\" matches no ref"),
+        "{r:?}"
+    );
+    assert!(r.out.contains("default branch refs/heads/main"), "{r:?}");
+    assert!(
+        r.out.contains("\"cluster/prod/**\" matches no path"),
+        "{r:?}"
+    );
+    f.set_policy(POLICY);
+    let r = f.pushguard(&[
+        "policy",
+        "check",
+        f.policy.to_str().unwrap(),
+        "--repo",
+        bare,
+    ]);
+    assert!(r.ok && !r.out.contains("warning: /"), "{r:?}");
+    assert!(!r.out.contains("matches no"), "{r:?}");
+}

@@ -140,15 +140,35 @@ impl Repo {
         budget: usize,
         trees: &mut std::collections::HashMap<ObjectId, Entries>,
     ) -> Result<Vec<(String, Oid)>, RepoError> {
+        Ok(self
+            .entries_under(commit, prefix, budget, trees)?
+            .into_iter()
+            .filter(|(_, mode, _)| *mode == 0o120000)
+            .map(|(path, _, id)| (path, id))
+            .collect())
+    }
+
+    /// Every entry (files, symlinks, gitlinks and directories) at or below `prefix` in a
+    /// commit's tree: `(path, mode, id)`. Reads at most `budget` entries.
+    pub fn entries_under(
+        &self,
+        commit: &Oid,
+        prefix: &str,
+        budget: usize,
+        trees: &mut std::collections::HashMap<ObjectId, Entries>,
+    ) -> Result<Vec<(String, u16, Oid)>, RepoError> {
         let mut out = Vec::new();
         let mut stack: Vec<(String, ObjectId)> = Vec::new();
         if prefix.is_empty() {
             stack.push((String::new(), self.tree_of(commit)?));
         } else {
             match self.entry_at(commit, prefix, trees)? {
-                Some((TREE, id)) => stack.push((prefix.to_string(), self.oid(&id)?)),
-                Some((0o120000, id)) => out.push((prefix.to_string(), id)),
-                _ => {}
+                Some((TREE, id)) => {
+                    out.push((prefix.to_string(), TREE, id.clone()));
+                    stack.push((prefix.to_string(), self.oid(&id)?));
+                }
+                Some((mode, id)) => out.push((prefix.to_string(), mode, id)),
+                None => {}
             }
         }
         let mut seen = 0usize;
@@ -176,11 +196,10 @@ impl Repo {
                 } else {
                     format!("{dir}/{name}")
                 };
-                match mode {
-                    TREE => stack.push((path, child)),
-                    0o120000 => out.push((path, Oid::from(child))),
-                    _ => {}
+                if mode == TREE {
+                    stack.push((path.clone(), child));
                 }
+                out.push((path, mode, Oid::from(child)));
             }
         }
         Ok(out)
