@@ -238,6 +238,9 @@ pub struct Alias {
 pub struct NetEffect {
     /// The commit whose tree is the base (None: the empty tree).
     pub base: Option<Oid>,
+    /// The update is one new commit on top of the base: the net effect is that commit's own
+    /// change, already judged by the per-commit file and manifest rules.
+    pub one_commit: bool,
     pub changes: Vec<FileChange>,
     /// For each changed path a `[[path]]` block with signers protects: the new commits
     /// answerable for its new state (the one that made it, and every merge that chose it over

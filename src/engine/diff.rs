@@ -114,7 +114,18 @@ pub fn net_effect(
         base: base.clone(),
         ..NetEffect::default()
     };
-    if base.as_ref() != Some(&tip) {
+    let one = match commits.get(&tip) {
+        Some(c) if f.new_commits.len() == 1 && f.new_commits[0] == tip => {
+            (c.parents.first() == base.as_ref() || (c.parents.is_empty() && base.is_none()))
+                .then(|| c.changes.clone())
+        }
+        _ => None,
+    };
+    if let Some(changes) = one {
+        // The commit's own diff is the net effect: reuse it, and judge its manifests once.
+        net.changes = changes;
+        net.one_commit = true;
+    } else if base.as_ref() != Some(&tip) {
         net.changes = file_changes(repo, policy, &tip, base.as_ref()).map_err(&at)?;
     }
     if plan.attribution {
@@ -144,7 +155,7 @@ pub fn net_effect(
             net.answerable.insert(ch.path.clone(), who);
         }
     }
-    if !plan.manifest_blocks.is_empty() && !net.changes.is_empty() {
+    if !plan.manifest_blocks.is_empty() && !net.changes.is_empty() && !net.one_commit {
         let input =
             crate::manifests::read(repo, policy, &net.changes, &plan.manifest_blocks, blobs)
                 .map_err(&at)?;
