@@ -546,12 +546,17 @@ fn symbolic_rules(u: &UpdateFacts, out: &mut Vec<Violation>) {
 /// blob carries nothing a signature rule could judge.
 fn target_rules(u: &UpdateFacts, out: &mut Vec<Violation>) {
     use crate::facts::TargetKind;
-    if let Some(kind @ (TargetKind::Tree | TargetKind::Blob)) = u.target {
-        let kind = if kind == TargetKind::Tree {
-            "tree"
-        } else {
-            "blob"
-        };
+    if matches!(u.kind, UpdateKind::Delete | UpdateKind::Unchanged) {
+        return;
+    }
+    let what = match u.target {
+        Some(TargetKind::Tree) => Some("tree"),
+        Some(TargetKind::Blob) => Some("blob"),
+        // An annotated tag of a tree or a blob (or of such a tag): no commit at the end.
+        Some(TargetKind::Tag) if u.tip.is_none() => Some("tag of no commit"),
+        _ => None,
+    };
+    if let Some(kind) = what {
         out.push(violation(
             "ref.target",
             Severity::Deny,
@@ -1557,6 +1562,21 @@ mod tests {
             ["commits.message-pattern", "commits.signed-off-by"]
         );
         assert_eq!(d.violations[1].commit.as_deref(), Some(oid(5).as_str()));
+    }
+
+    #[test]
+    fn refs_point_at_commits_or_tags_of_commits() {
+        let p = policy("");
+        let mut tree = update("refs/heads/x", 0, 2, UpdateKind::Create, &[]);
+        tree.target = Some(TargetKind::Tree);
+        let mut tag_of_tree = update("refs/tags/t", 0, 3, UpdateKind::Create, &[]);
+        tag_of_tree.target = Some(TargetKind::Tag);
+        tag_of_tree.tip = None;
+        let mut tag = update("refs/tags/u", 0, 4, UpdateKind::Create, &[4]);
+        tag.target = Some(TargetKind::Tag);
+        let d = evaluate(&p, &facts(vec![tree, tag_of_tree, tag], vec![]));
+        assert_eq!(rules(&d), ["ref.target", "ref.target"]);
+        assert!(d.violations[1].what.contains("tag of no commit"));
     }
 
     #[test]
