@@ -37,6 +37,12 @@ fn main() -> ExitCode {
     if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
+    // `pushguard policy check FILE | head`: a closed pipe ends the process quietly, as it does
+    // for any Unix tool, instead of a panic in println!.
+    // SAFETY: setting a signal disposition to its default, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match run(&args) {
         Ok(code) => code,

@@ -1,4 +1,4 @@
-//! Verification micro-benchmark: `cargo run --release --example bench [-- N]`.
+//! Verification micro-benchmark: `cargo run --release -p pushguard-sign --example sign_bench [-- N]`.
 //!
 //! OpenPGP: N distinct commit-like payloads signed with an ed25519 and an rsa3072 key made by
 //! Sequoia (distinct, because Sequoia caches verification results), verified through the

@@ -1,6 +1,6 @@
 //! Benchmark: one push changing 1,000 manifests (about 5 MB), every built-in rule on.
 //!
-//! `cargo run --release --example bench` prints, for three commits, the size, MB/s and ms per
+//! `cargo run --release -p pushguard-manifest --example manifest_bench` prints, for three commits, the size, MB/s and ms per
 //! push (median of 7 runs) and the CPU time per push (independent of other load). Each file is
 //! a multi-document workload (Deployment, Service, ConfigMap, ~5 KB): A modifies the
 //! Deployment of every file, B every document of every file (nothing can be shared between the
