@@ -325,6 +325,18 @@ fn globs_against_repo(p: &Policy, dir: &Path) -> anyhow::Result<Vec<String>> {
             }
         }
     }
+    for (i, r) in p.refs.iter().enumerate() {
+        for base in &r.trusted_base {
+            if !matches!(repo.target(base), Ok((_, Some(_)))) {
+                out.push(format!(
+                    "{}: ref[{}].trusted_base {base} is not a commit of {}: every push to these refs will be rejected until it is",
+                    r.origin,
+                    i + 1,
+                    dir.display()
+                ));
+            }
+        }
+    }
     if let Some(head) = repo.symbolic_target("HEAD")? {
         if !p.refs.iter().any(|r| r.patterns.is_match(&head)) {
             out.push(format!(

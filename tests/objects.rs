@@ -369,6 +369,25 @@ fn policy_check_against_a_repository_names_globs_that_match_nothing() {
         r.out.contains("\"cluster/prod/**\" matches no path"),
         "{r:?}"
     );
+    f.set_policy(&POLICY.replace(
+        "force_push = false\n",
+        &format!(
+            "force_push = false\ntrusted_base = \"{}\"\n",
+            "1".repeat(40)
+        ),
+    ));
+    let r = f.pushguard(&[
+        "policy",
+        "check",
+        f.policy.to_str().unwrap(),
+        "--repo",
+        bare,
+    ]);
+    assert!(
+        r.out
+            .contains("trusted_base 1111111111111111111111111111111111111111 is not a commit"),
+        "{r:?}"
+    );
     f.set_policy(POLICY);
     let r = f.pushguard(&[
         "policy",
