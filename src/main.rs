@@ -175,6 +175,9 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
                 println!("{outcome}");
             }
             if command == "install" {
+                if host == Host::Gitolite {
+                    println!("note: the hook runs in every repository, but the policy does not apply to gitolite-admin (built-in exclusion, see `repos` in docs/policy.md): the administrator can still change gitolite's configuration");
+                }
                 println!("{}", install::undo_hint(host_name, &target.args()));
             }
             Ok(0)

@@ -263,11 +263,17 @@ fn gitolite_with_two_users() {
     let h = dir.path().join("gl");
     std::fs::create_dir_all(&h).unwrap();
     let policy = dir.path().join("policy.toml");
+    // A GitOps convention that gitolite-admin's commits do not follow: without the built-in
+    // exclusion of gitolite-admin, the administrator could no longer change gitolite's config.
     std::fs::write(
         &policy,
-        POLICY.replace("[host]\npusher_variable = \"REMOTE_USER\"\n", ""),
+        POLICY.replace(
+            "[host]\npusher_variable = \"REMOTE_USER\"\n",
+            "audit_log = \"audit/decisions.jsonl\"\n[commits]\nmessage_pattern = \"^clusters/\"\n",
+        ),
     )
     .unwrap();
+    std::fs::create_dir_all(dir.path().join("audit")).unwrap();
     run(Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "admin", "-f"])
         .arg(h.join("admin")));
@@ -290,6 +296,10 @@ fn gitolite_with_two_users() {
         .arg("--policy")
         .arg(&policy));
     assert!(r.contains("hooks/common/pre-receive"), "{r}");
+    assert!(
+        r.contains("does not apply to gitolite-admin"),
+        "install says the admin repository is excluded: {r}"
+    );
     let repo = h.join("repositories/fleet.git");
     assert!(
         repo.join("hooks/pre-receive").exists(),
@@ -309,12 +319,52 @@ fn gitolite_with_two_users() {
             h.display()
         ),
     );
+    let proto = [("GIT_ALLOW_PROTOCOL", "ext:file")];
+
+    // The administrator's first change: a new repository in gitolite.conf, pushed to
+    // gitolite-admin (where gitolite linked the hook too). It lands, and says why.
+    let admin = dir.path().join("admin");
+    let admin_url = format!("ext::{} %S gitolite-admin admin", wrapper.display());
+    run(Command::new("git")
+        .envs(proto)
+        .args(["clone", "-q", &admin_url])
+        .arg(&admin));
+    let conf = admin.join("conf/gitolite.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("\nrepo infra\n    RW+ = alice\n");
+    std::fs::write(&conf, text).unwrap();
+    run(Command::new("git")
+        .current_dir(&admin)
+        .args(["-c", "user.name=A", "-c", "user.email=a@example.com"])
+        .args(["commit", "-q", "-am", "add repo infra"]));
+    let o = Command::new("git")
+        .current_dir(&admin)
+        .envs(proto)
+        .args(["push", "origin", "HEAD"])
+        .output()
+        .unwrap();
+    let r = run_of(o);
+    assert_accepted(&r);
+    assert!(
+        r.out
+            .contains("does not apply to repository gitolite-admin"),
+        "{r:?}"
+    );
+    assert!(
+        h.join("repositories/infra.git").is_dir(),
+        "gitolite compiled the new config"
+    );
+    let audit = std::fs::read_to_string(dir.path().join("audit/decisions.jsonl")).unwrap();
+    assert!(
+        audit.contains("\"decision\":\"not-applicable\"") && audit.contains("gitolite-admin"),
+        "{audit}"
+    );
+
     let work = dir.path().join("work");
     run(Command::new("git")
         .args(["init", "-q", "--initial-branch=main"])
         .arg(&work));
     let url = |who: &str| format!("ext::{} %S fleet {who}", wrapper.display());
-    let proto = [("GIT_ALLOW_PROTOCOL", "ext:file")];
     let (a, b) = (url("alice"), url("bob"));
     accepted_then_rejected(&work, (&proto, &a), (&proto, &b), "bob");
 }
