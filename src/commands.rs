@@ -357,6 +357,9 @@ pub fn policy_check(file: &Path, repo: Option<&Path>) -> i32 {
             for w in p.warnings() {
                 println!("warning: {w}");
             }
+            if let Some(w) = p.audit_log.as_deref().and_then(audit_log_problem) {
+                println!("warning: {w}");
+            }
             ACCEPTED
         }
         Err(e) => {
@@ -364,6 +367,39 @@ pub fn policy_check(file: &Path, repo: Option<&Path>) -> i32 {
             ERROR
         }
     }
+}
+
+/// Why the current user could not append to the audit log (every push would be rejected).
+fn audit_log_problem(log: &Path) -> Option<String> {
+    let dir = log
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Some(format!(
+            "the audit log's directory {} does not exist: every push will be rejected until it does (`pushguard install` creates it, or run `mkdir -p {}`)",
+            dir.display(),
+            crate::install::shell_quote(&dir.to_string_lossy())
+        ));
+    }
+    let result = if log.exists() {
+        std::fs::OpenOptions::new().append(true).open(log).map(drop)
+    } else {
+        let probe = dir.join(format!(".pushguard-probe-{}~", std::process::id()));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+            .map(|_| {
+                let _ = std::fs::remove_file(&probe);
+            })
+    };
+    result.err().map(|e| {
+        format!(
+            "the audit log {} is not writable by the current user ({e}): if the hook runs as this user, every push will be rejected",
+            log.display()
+        )
+    })
 }
 
 /// `policy check --repo DIR`: globs of the policy that match nothing in that repository — a

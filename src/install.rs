@@ -313,6 +313,93 @@ pub fn uninstall(host: Host, target: &Target) -> Result<Vec<Outcome>, InstallErr
     Ok(outcomes)
 }
 
+/// A directory owned by the account the host runs the hook as: the gitolite home, the
+/// repository, the root of `--all`, or GitLab's global hooks directory.
+pub fn hook_owner_dir(target: &Target) -> Option<PathBuf> {
+    target
+        .gitolite_home
+        .clone()
+        .or_else(|| target.repo.clone())
+        .or_else(|| target.all.clone())
+        .or_else(|| target.global.clone())
+}
+
+/// Makes sure the hook can write the audit log: creates its directory when missing, owned like
+/// `owner_dir` (the hook's account). Returns what it did, or exactly what to run when it could
+/// not, one line each.
+#[cfg(unix)]
+pub fn prepare_audit_dir(log: &Path, owner_dir: Option<&Path>) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(dir) = log.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Vec::new();
+    };
+    let owner = owner_dir
+        .and_then(|d| std::fs::metadata(d).ok())
+        .map(|m| (m.uid(), m.gid()));
+    let quoted = shell_quote(&dir.to_string_lossy());
+    let chown_hint = |(uid, gid): (u32, u32)| format!("chown {uid}:{gid} {quoted}");
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            let mut run = format!("mkdir -p {quoted}");
+            if let Some(o) = owner {
+                run.push_str(&format!(" && {}", chown_hint(o)));
+            }
+            out.push(format!(
+                "warning: cannot create the audit log's directory {}: {e}; every push is rejected until it exists and the hook can write it: run `{run}`",
+                dir.display()
+            ));
+            return out;
+        }
+        out.push(format!(
+            "created the audit log's directory {}",
+            dir.display()
+        ));
+    }
+    let Some((uid, gid)) = owner else {
+        return out;
+    };
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return out;
+    };
+    if meta.uid() == uid || meta.mode() & 0o002 != 0 {
+        return out;
+    }
+    if std::os::unix::fs::chown(dir, Some(uid), Some(gid)).is_ok() {
+        out.push(format!(
+            "gave {} to the hook's account ({uid}:{gid}, the owner of {})",
+            dir.display(),
+            owner_dir
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        ));
+    } else {
+        out.push(format!(
+            "warning: the hook runs as the owner of {} ({uid}:{gid}), which may not write {}: run `{}`",
+            owner_dir.map(|d| d.display().to_string()).unwrap_or_default(),
+            dir.display(),
+            chown_hint((uid, gid))
+        ));
+    }
+    out
+}
+
+#[cfg(not(unix))]
+pub fn prepare_audit_dir(log: &Path, _owner_dir: Option<&Path>) -> Vec<String> {
+    match log.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            match std::fs::create_dir_all(dir) {
+                Ok(()) => vec![format!(
+                    "created the audit log's directory {}",
+                    dir.display()
+                )],
+                Err(e) => vec![format!("warning: cannot create {}: {e}", dir.display())],
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// How to undo an install, for the message after it.
 pub fn undo_hint(host: &str, args: &str) -> String {
     format!("to undo: pushguard uninstall --host {host} {args}")

@@ -164,10 +164,18 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
             let outcomes = if command == "install" {
                 let policy = std::path::absolute(commands::policy_path(o.policy))?;
                 let binary = std::env::current_exe()?;
-                if let Err(e) = pushguard::policy::Policy::load(&policy) {
+                let loaded = pushguard::policy::Policy::load(&policy);
+                if let Err(e) = &loaded {
                     eprintln!("warning: {e}\nwarning: every push will be rejected until the policy loads");
                 }
-                install::install(host, &target, &binary, &policy, o.force)?
+                let outcomes = install::install(host, &target, &binary, &policy, o.force)?;
+                if let Some(log) = loaded.as_ref().ok().and_then(|p| p.audit_log.as_ref()) {
+                    let owner = install::hook_owner_dir(&target);
+                    for line in install::prepare_audit_dir(log, owner.as_deref()) {
+                        println!("{line}");
+                    }
+                }
+                outcomes
             } else {
                 install::uninstall(host, &target)?
             };
