@@ -431,6 +431,8 @@ fn install_file(hook: &Path, text: &str, force: bool) -> Result<Outcome, Install
                 });
             }
             std::fs::rename(hook, &backup).map_err(io(hook))?;
+            // In Gitea's pre-receive.d every executable file runs: the kept hook must not.
+            set_execute_bits(&backup, false).map_err(io(&backup))?;
             saved = Some(backup);
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -465,8 +467,9 @@ fn saved_path(hook: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // Not executable-looking to the runners: `.d` runners skip names ending in `~`? Only GitLab
-    // does, so the saved copy also loses its executable bit (see uninstall_file).
+    // Gitea's `.d` runner runs every executable file whatever its name (GitLab's skips names
+    // ending in `~`), so the saved copy also loses its execute bits (see install_file); uninstall
+    // gives them back.
     hook.with_file_name(format!("{name}.pushguard-saved"))
 }
 
@@ -482,6 +485,10 @@ fn uninstall_file(hook: &Path) -> Result<Outcome, InstallError> {
             if restored {
                 std::fs::rename(&backup, hook).map_err(|source| InstallError::Io {
                     path: backup.clone(),
+                    source,
+                })?;
+                set_execute_bits(hook, true).map_err(|source| InstallError::Io {
+                    path: hook.to_path_buf(),
                     source,
                 })?;
             }
@@ -557,6 +564,24 @@ fn set_executable(p: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
 }
 
+/// Removes every execute bit, or gives execute to whoever may read (`0644` ↔ `0755`).
+#[cfg(unix)]
+fn set_execute_bits(p: &Path, on: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(p)?.permissions().mode() & 0o7777;
+    let mode = if on {
+        mode | ((mode & 0o444) >> 2)
+    } else {
+        mode & !0o111
+    };
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_execute_bits(_p: &Path, _on: bool) -> std::io::Result<()> {
+    Ok(())
+}
+
 #[cfg(not(unix))]
 fn set_executable(_p: &Path) -> std::io::Result<()> {
     Ok(())
@@ -630,6 +655,7 @@ mod tests {
         assert!(!d.path().join("hooks/pre-receive").exists());
 
         std::fs::write(d.path().join("hooks/pre-receive"), "#!/bin/sh\nexit 0\n").unwrap();
+        set_executable(&d.path().join("hooks/pre-receive")).unwrap();
         assert!(matches!(
             install(Host::Git, &t, bin, pol, false),
             Err(InstallError::Foreign { .. })
@@ -639,7 +665,17 @@ mod tests {
             forced[0],
             Outcome::Installed { saved: Some(_), .. }
         ));
-        uninstall(Host::Git, &t).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(
+                mode(&d.path().join("hooks/pre-receive.pushguard-saved")),
+                0o644,
+                "the kept hook does not run"
+            );
+            uninstall(Host::Git, &t).unwrap();
+            assert_eq!(mode(&d.path().join("hooks/pre-receive")), 0o755);
+        }
         let restored = std::fs::read_to_string(d.path().join("hooks/pre-receive")).unwrap();
         assert_eq!(
             restored, "#!/bin/sh\nexit 0\n",
