@@ -206,6 +206,101 @@ fn git_over_ssh_with_sshd() {
     );
 }
 
+/// The git user's login shell is git-shell: sshd then runs every command, a forced one too,
+/// as `git-shell -c "<command>"`, and git-shell refuses `env REMOTE_USER=… git-shell -c …`. The
+/// documented way under git-shell: no forced command, `environment="REMOTE_USER=<name>"` on the
+/// key and `PermitUserEnvironment REMOTE_USER` in sshd_config.
+#[test]
+fn git_over_ssh_with_git_shell_as_login_shell() {
+    let account = "pushguard-gitshell";
+    let shell = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v git-shell"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    assert!(!shell.is_empty(), "git-shell on PATH");
+    if !Command::new("id")
+        .arg(account)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+    {
+        run(Command::new("useradd").args([
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            &shell,
+            account,
+        ]));
+    }
+    // No password, but not locked (`!`): sshd refuses key logins to locked accounts.
+    run(Command::new("usermod").args(["-p", "*", account]));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let policy = d.join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let (bare, work) = seeded(d, &policy);
+    run(Command::new("chown").arg("-R").arg(account).arg(&bare));
+    for name in ["host", "alice", "bob"] {
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(d.join(name)));
+    }
+    let mut keys = String::new();
+    for name in ["alice", "bob"] {
+        let pubkey = std::fs::read_to_string(d.join(format!("{name}.pub"))).unwrap();
+        keys.push_str(&format!(
+            "environment=\"REMOTE_USER={name}\",restrict {pubkey}"
+        ));
+    }
+    std::fs::write(d.join("authorized_keys"), keys).unwrap();
+    let port = free_port();
+    let config = format!(
+        "Port {port}\nListenAddress 127.0.0.1\nHostKey {h}\nAuthorizedKeysFile {ak}\nPidFile {pid}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nPermitUserEnvironment REMOTE_USER\nLogLevel ERROR\n",
+        h = d.join("host").display(),
+        ak = d.join("authorized_keys").display(),
+        pid = d.join("sshd.pid").display()
+    );
+    std::fs::write(d.join("sshd_config"), config).unwrap();
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    let child = Command::new("/usr/sbin/sshd")
+        .args(["-D", "-e", "-f"])
+        .arg(d.join("sshd_config"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sshd (apt-get install openssh-server)");
+    let mut server = Server(child);
+    wait_for_port(port, &mut server.0, "sshd");
+    let url = format!("ssh://{account}@127.0.0.1:{port}{}", bare.display());
+    let ssh = |key: &str| {
+        format!(
+            "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+            d.join(key).display()
+        )
+    };
+    let (a, b) = (ssh("alice"), ssh("bob"));
+    accepted_then_rejected(
+        &work,
+        (&[("GIT_SSH_COMMAND", a.as_str())], &url),
+        (&[("GIT_SSH_COMMAND", b.as_str())], &url),
+        "bob",
+    );
+}
+
 #[test]
 fn git_over_http_with_lighttpd_and_basic_auth() {
     let dir = tempfile::tempdir().unwrap();
