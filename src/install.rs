@@ -775,6 +775,36 @@ mod tests {
     }
 
     #[test]
+    fn audit_directory_is_created_for_the_hooks_account() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let home = d.path().join("gitolite-home");
+        std::fs::create_dir(&home).unwrap();
+        let is_root = std::fs::metadata(d.path()).unwrap().uid() == 0
+            && std::os::unix::fs::chown(&home, Some(65534), Some(65534)).is_ok();
+        let log = d.path().join("var/log/pushguard/audit.jsonl");
+        let lines = prepare_audit_dir(&log, Some(&home));
+        let dir = log.parent().unwrap();
+        assert!(dir.is_dir(), "{lines:?}");
+        assert!(
+            lines[0].starts_with("created the audit log's directory"),
+            "{lines:?}"
+        );
+        if is_root {
+            assert_eq!(std::fs::metadata(dir).unwrap().uid(), 65534, "{lines:?}");
+            assert!(lines[1].contains("65534:65534"), "{lines:?}");
+        }
+        assert!(
+            prepare_audit_dir(&log, Some(&home)).is_empty(),
+            "nothing left to do"
+        );
+        // Where it cannot create the directory, it says what to run.
+        std::fs::write(d.path().join("file"), "").unwrap();
+        let lines = prepare_audit_dir(&d.path().join("file/sub/audit.jsonl"), Some(&home));
+        assert!(lines[0].contains("run `mkdir -p "), "{lines:?}");
+    }
+
+    #[test]
     fn refuses_non_repositories() {
         let d = tempfile::tempdir().unwrap();
         assert!(matches!(
