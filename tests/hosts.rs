@@ -136,6 +136,26 @@ fn gitea_force_install_keeps_the_old_hook_where_it_no_longer_runs() {
 }
 
 #[test]
+fn gitea_wiki_is_not_guarded_by_default() {
+    let f = gitea_fixture();
+    f.commit_as("outsider@elsewhere.test", "Home.md", "hi", "wiki page");
+    let mut env = gitea_env("anna");
+    env.push(("GITEA_REPO_IS_WIKI", "true"));
+    let r = f.push_as(&env, &["origin", "main"]);
+    assert_accepted(&r);
+    assert!(
+        r.out
+            .contains("does not apply to repository ops/fleet.wiki: excluded by default"),
+        "{r:?}"
+    );
+    // The same repository, not as its wiki: guarded.
+    f.commit_as("outsider@elsewhere.test", "apps/a.yaml", "a", "apps");
+    let r = f.push_as(&gitea_env("anna"), &["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[identities.allow]"), "{r:?}");
+}
+
+#[test]
 fn gitea_internal_pull_request_refs_pass() {
     let f = gitea_fixture();
     f.commit("apps/a.yaml", "a", "apps");
