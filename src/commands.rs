@@ -310,6 +310,7 @@ pub fn policy_check(file: &Path, repo: Option<&Path>) -> i32 {
                 if p.refs.len() == 1 { "" } else { "s" },
                 &p.digest[..12.min(p.digest.len())]
             );
+            println!("{}", p.repo_scope());
             if let Some(trust) = &p.trust {
                 let keys = trust.store.keys_at(SystemTime::now());
                 println!(

@@ -330,6 +330,11 @@ fn policy_check_command() {
         r.out.contains(": OK (version 1, mode enforce, 2 ref rules"),
         "{r:?}"
     );
+    assert!(
+        r.out
+            .contains("applies to every repository except gitolite-admin, "),
+        "{r:?}"
+    );
     f.set_policy("version = 1\n[identities]\nallow = \"x\"\n");
     let r = f.pushguard(&["policy", "check", f.policy.to_str().unwrap()]);
     assert_eq!(r.code, 2);

@@ -269,6 +269,9 @@ pub struct Policy {
     pub repos: Option<GlobSet>,
     /// `exclude_repos`: the policy does not apply to repositories these match.
     pub exclude_repos: GlobSet,
+    /// `repos` and `exclude_repos` as written, for `policy check`.
+    pub repos_text: Option<Vec<String>>,
+    pub exclude_repos_text: Vec<String>,
     pub pusher_variable: Option<String>,
     pub identities: Option<IdentityRule>,
     pub commits: CommitRules,
@@ -724,6 +727,12 @@ impl Policy {
             audit_log,
             repos,
             exclude_repos,
+            repos_text: file.repos.as_ref().map(|l| l.get_ref().clone()),
+            exclude_repos_text: file
+                .exclude_repos
+                .as_ref()
+                .map(|l| l.get_ref().clone())
+                .unwrap_or_default(),
             pusher_variable: file.host.pusher_variable.clone(),
             identities,
             commits,
@@ -824,6 +833,24 @@ impl Policy {
                 None => Ok(()),
             },
         }
+    }
+
+    /// Which repositories the policy guards, in one line (`policy check`).
+    pub fn repo_scope(&self) -> String {
+        let mut out = match &self.repos_text {
+            Some(r) => format!("applies to repositories {}", r.join(", ")),
+            None => format!(
+                "applies to every repository except {} (built in)",
+                DEFAULT_EXCLUDED_REPOS.join(", ")
+            ),
+        };
+        if !self.exclude_repos_text.is_empty() {
+            out.push_str(&format!(
+                "; exclude_repos: {}",
+                self.exclude_repos_text.join(", ")
+            ));
+        }
+        out
     }
 
     /// The `[[manifests]]` blocks that apply on ref `name`, with their index.
