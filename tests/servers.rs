@@ -4,6 +4,8 @@
 //! policy accepts and once in a way it rejects, and reads what the real client prints.
 //!
 //! `.ci/run` installs gitolite3, openssh-server and lighttpd; without them these tests fail.
+//! The git-shell test runs as root: it creates (once) the system user `pushguard-gitshell`,
+//! whose login shell is git-shell, and leaves it in place for later runs.
 
 mod common;
 
