@@ -58,6 +58,13 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
     let read = std::io::stdin().read_to_end(&mut stdin);
 
     let policy = Policy::load(&policy_file);
+    if let Ok(policy) = &policy {
+        let host = HostEnv::from_env(policy.pusher_variable.as_deref());
+        let repository = repository_name(&host);
+        if let Err(why) = policy.applies_to_repo(&repository) {
+            return not_applicable(policy, &host, &repository, &why, &stdin, start, prefix);
+        }
+    }
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
         || -> anyhow::Result<(Decision, PushFacts)> {
             read.context("reading the ref updates from stdin")?;
@@ -122,11 +129,7 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
                 Ok((_, f)) => f.host.clone(),
                 Err(_) => early_host.clone(),
             };
-            let repository = host.repository.clone().unwrap_or_else(|| {
-                std::fs::canonicalize(std::env::var_os("GIT_DIR").unwrap_or_else(|| ".".into()))
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            });
+            let repository = repository_name(&host);
             let error_text = outcome.as_ref().err().map(|e| format!("{e:#}"));
             let (decision_word, violations, updates) = match &outcome {
                 Ok((d, f)) => (
@@ -164,6 +167,64 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
     }
     eprint!("{message}");
     status
+}
+
+/// The repository as the host names it, else the repository's path (`GIT_DIR`, canonical).
+fn repository_name(host: &HostEnv) -> String {
+    host.repository.clone().unwrap_or_else(|| {
+        std::fs::canonicalize(std::env::var_os("GIT_DIR").unwrap_or_else(|| ".".into()))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// The policy does not apply to this repository (`repos`, `exclude_repos`, or the built-in
+/// exclusions): accept, say so in one line, and record it.
+fn not_applicable(
+    policy: &Policy,
+    host: &HostEnv,
+    repository: &str,
+    why: &str,
+    stdin: &[u8],
+    start: Instant,
+    prefix: &str,
+) -> i32 {
+    let line = format!(
+        "{prefix}pushguard: policy {} does not apply to repository {repository}: {why}; push accepted\n",
+        policy.path.display()
+    );
+    if let Some(log) = &policy.audit_log {
+        let updates = hook::parse_updates(stdin).unwrap_or_default();
+        let record = audit::Record {
+            time: audit::rfc3339(SystemTime::now()),
+            repository: repository.to_string(),
+            host,
+            updates: updates
+                .iter()
+                .map(|u| report::JsonUpdate {
+                    name: &u.name,
+                    old: u.old.as_str(),
+                    new: u.new.as_str(),
+                    kind: None,
+                    commits: Vec::new(),
+                })
+                .collect(),
+            decision: "not-applicable",
+            violations: &[],
+            error: None,
+            policy: policy.path.display().to_string(),
+            policy_digest: Some(&policy.digest),
+            pushguard_version: env!("CARGO_PKG_VERSION"),
+            duration_ms: start.elapsed().as_millis(),
+        };
+        if let Err(e) = audit::append(log, &record) {
+            eprint!("{line}");
+            eprint!("{}", report::failure(&e.to_string(), prefix));
+            return ERROR;
+        }
+    }
+    eprint!("{line}");
+    ACCEPTED
 }
 
 /// Output formats of `check`.
@@ -249,6 +310,7 @@ pub fn policy_check(file: &Path, repo: Option<&Path>) -> i32 {
                 if p.refs.len() == 1 { "" } else { "s" },
                 &p.digest[..12.min(p.digest.len())]
             );
+            println!("{}", p.repo_scope());
             if let Some(trust) = &p.trust {
                 let keys = trust.store.keys_at(SystemTime::now());
                 println!(
@@ -296,6 +358,9 @@ pub fn policy_check(file: &Path, repo: Option<&Path>) -> i32 {
             for w in p.warnings() {
                 println!("warning: {w}");
             }
+            if let Some(w) = p.audit_log.as_deref().and_then(audit_log_problem) {
+                println!("warning: {w}");
+            }
             ACCEPTED
         }
         Err(e) => {
@@ -303,6 +368,39 @@ pub fn policy_check(file: &Path, repo: Option<&Path>) -> i32 {
             ERROR
         }
     }
+}
+
+/// Why the current user could not append to the audit log (every push would be rejected).
+fn audit_log_problem(log: &Path) -> Option<String> {
+    let dir = log
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Some(format!(
+            "the audit log's directory {} does not exist: every push will be rejected until it does (`pushguard install` creates it, or run `mkdir -p {}`)",
+            dir.display(),
+            crate::install::shell_quote(&dir.to_string_lossy())
+        ));
+    }
+    let result = if log.exists() {
+        std::fs::OpenOptions::new().append(true).open(log).map(drop)
+    } else {
+        let probe = dir.join(format!(".pushguard-probe-{}~", std::process::id()));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+            .map(|_| {
+                let _ = std::fs::remove_file(&probe);
+            })
+    };
+    result.err().map(|e| {
+        format!(
+            "the audit log {} is not writable by the current user ({e}): if the hook runs as this user, every push will be rejected",
+            log.display()
+        )
+    })
 }
 
 /// `policy check --repo DIR`: globs of the policy that match nothing in that repository — a

@@ -313,6 +313,93 @@ pub fn uninstall(host: Host, target: &Target) -> Result<Vec<Outcome>, InstallErr
     Ok(outcomes)
 }
 
+/// A directory owned by the account the host runs the hook as: the gitolite home, the
+/// repository, the root of `--all`, or GitLab's global hooks directory.
+pub fn hook_owner_dir(target: &Target) -> Option<PathBuf> {
+    target
+        .gitolite_home
+        .clone()
+        .or_else(|| target.repo.clone())
+        .or_else(|| target.all.clone())
+        .or_else(|| target.global.clone())
+}
+
+/// Makes sure the hook can write the audit log: creates its directory when missing, owned like
+/// `owner_dir` (the hook's account). Returns what it did, or exactly what to run when it could
+/// not, one line each.
+#[cfg(unix)]
+pub fn prepare_audit_dir(log: &Path, owner_dir: Option<&Path>) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(dir) = log.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Vec::new();
+    };
+    let owner = owner_dir
+        .and_then(|d| std::fs::metadata(d).ok())
+        .map(|m| (m.uid(), m.gid()));
+    let quoted = shell_quote(&dir.to_string_lossy());
+    let chown_hint = |(uid, gid): (u32, u32)| format!("chown {uid}:{gid} {quoted}");
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            let mut run = format!("mkdir -p {quoted}");
+            if let Some(o) = owner {
+                run.push_str(&format!(" && {}", chown_hint(o)));
+            }
+            out.push(format!(
+                "warning: cannot create the audit log's directory {}: {e}; every push is rejected until it exists and the hook can write it: run `{run}`",
+                dir.display()
+            ));
+            return out;
+        }
+        out.push(format!(
+            "created the audit log's directory {}",
+            dir.display()
+        ));
+    }
+    let Some((uid, gid)) = owner else {
+        return out;
+    };
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return out;
+    };
+    if meta.uid() == uid || meta.mode() & 0o002 != 0 {
+        return out;
+    }
+    if std::os::unix::fs::chown(dir, Some(uid), Some(gid)).is_ok() {
+        out.push(format!(
+            "gave {} to the hook's account ({uid}:{gid}, the owner of {})",
+            dir.display(),
+            owner_dir
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        ));
+    } else {
+        out.push(format!(
+            "warning: the hook runs as the owner of {} ({uid}:{gid}), which may not write {}: run `{}`",
+            owner_dir.map(|d| d.display().to_string()).unwrap_or_default(),
+            dir.display(),
+            chown_hint((uid, gid))
+        ));
+    }
+    out
+}
+
+#[cfg(not(unix))]
+pub fn prepare_audit_dir(log: &Path, _owner_dir: Option<&Path>) -> Vec<String> {
+    match log.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+            match std::fs::create_dir_all(dir) {
+                Ok(()) => vec![format!(
+                    "created the audit log's directory {}",
+                    dir.display()
+                )],
+                Err(e) => vec![format!("warning: cannot create {}: {e}", dir.display())],
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// How to undo an install, for the message after it.
 pub fn undo_hint(host: &str, args: &str) -> String {
     format!("to undo: pushguard uninstall --host {host} {args}")
@@ -344,6 +431,8 @@ fn install_file(hook: &Path, text: &str, force: bool) -> Result<Outcome, Install
                 });
             }
             std::fs::rename(hook, &backup).map_err(io(hook))?;
+            // In Gitea's pre-receive.d every executable file runs: the kept hook must not.
+            set_execute_bits(&backup, false).map_err(io(&backup))?;
             saved = Some(backup);
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -378,8 +467,9 @@ fn saved_path(hook: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // Not executable-looking to the runners: `.d` runners skip names ending in `~`? Only GitLab
-    // does, so the saved copy also loses its executable bit (see uninstall_file).
+    // Gitea's `.d` runner runs every executable file whatever its name (GitLab's skips names
+    // ending in `~`), so the saved copy also loses its execute bits (see install_file); uninstall
+    // gives them back.
     hook.with_file_name(format!("{name}.pushguard-saved"))
 }
 
@@ -395,6 +485,10 @@ fn uninstall_file(hook: &Path) -> Result<Outcome, InstallError> {
             if restored {
                 std::fs::rename(&backup, hook).map_err(|source| InstallError::Io {
                     path: backup.clone(),
+                    source,
+                })?;
+                set_execute_bits(hook, true).map_err(|source| InstallError::Io {
+                    path: hook.to_path_buf(),
                     source,
                 })?;
             }
@@ -470,6 +564,24 @@ fn set_executable(p: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
 }
 
+/// Removes every execute bit, or gives execute to whoever may read (`0644` ↔ `0755`).
+#[cfg(unix)]
+fn set_execute_bits(p: &Path, on: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(p)?.permissions().mode() & 0o7777;
+    let mode = if on {
+        mode | ((mode & 0o444) >> 2)
+    } else {
+        mode & !0o111
+    };
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_execute_bits(_p: &Path, _on: bool) -> std::io::Result<()> {
+    Ok(())
+}
+
 #[cfg(not(unix))]
 fn set_executable(_p: &Path) -> std::io::Result<()> {
     Ok(())
@@ -543,6 +655,7 @@ mod tests {
         assert!(!d.path().join("hooks/pre-receive").exists());
 
         std::fs::write(d.path().join("hooks/pre-receive"), "#!/bin/sh\nexit 0\n").unwrap();
+        set_executable(&d.path().join("hooks/pre-receive")).unwrap();
         assert!(matches!(
             install(Host::Git, &t, bin, pol, false),
             Err(InstallError::Foreign { .. })
@@ -552,7 +665,17 @@ mod tests {
             forced[0],
             Outcome::Installed { saved: Some(_), .. }
         ));
-        uninstall(Host::Git, &t).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(
+                mode(&d.path().join("hooks/pre-receive.pushguard-saved")),
+                0o644,
+                "the kept hook does not run"
+            );
+            uninstall(Host::Git, &t).unwrap();
+            assert_eq!(mode(&d.path().join("hooks/pre-receive")), 0o755);
+        }
         let restored = std::fs::read_to_string(d.path().join("hooks/pre-receive")).unwrap();
         assert_eq!(
             restored, "#!/bin/sh\nexit 0\n",
@@ -649,6 +772,36 @@ mod tests {
             "{listing}"
         );
         assert!(listing.contains("-rwxr-xr-x"), "{listing}");
+    }
+
+    #[test]
+    fn audit_directory_is_created_for_the_hooks_account() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let home = d.path().join("gitolite-home");
+        std::fs::create_dir(&home).unwrap();
+        let is_root = std::fs::metadata(d.path()).unwrap().uid() == 0
+            && std::os::unix::fs::chown(&home, Some(65534), Some(65534)).is_ok();
+        let log = d.path().join("var/log/pushguard/audit.jsonl");
+        let lines = prepare_audit_dir(&log, Some(&home));
+        let dir = log.parent().unwrap();
+        assert!(dir.is_dir(), "{lines:?}");
+        assert!(
+            lines[0].starts_with("created the audit log's directory"),
+            "{lines:?}"
+        );
+        if is_root {
+            assert_eq!(std::fs::metadata(dir).unwrap().uid(), 65534, "{lines:?}");
+            assert!(lines[1].contains("65534:65534"), "{lines:?}");
+        }
+        assert!(
+            prepare_audit_dir(&log, Some(&home)).is_empty(),
+            "nothing left to do"
+        );
+        // Where it cannot create the directory, it says what to run.
+        std::fs::write(d.path().join("file"), "").unwrap();
+        let lines = prepare_audit_dir(&d.path().join("file/sub/audit.jsonl"), Some(&home));
+        assert!(lines[0].contains("run `mkdir -p "), "{lines:?}");
     }
 
     #[test]

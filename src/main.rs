@@ -161,18 +161,36 @@ fn run(args: &[String]) -> anyhow::Result<i32> {
                 gitolite_home: o.gitolite_home.clone(),
                 local_code: o.local_code.clone(),
             };
+            let mut notes = Vec::new();
             let outcomes = if command == "install" {
                 let policy = std::path::absolute(commands::policy_path(o.policy))?;
                 let binary = std::env::current_exe()?;
-                if let Err(e) = pushguard::policy::Policy::load(&policy) {
+                let loaded = pushguard::policy::Policy::load(&policy);
+                if let Err(e) = &loaded {
                     eprintln!("warning: {e}\nwarning: every push will be rejected until the policy loads");
                 }
-                install::install(host, &target, &binary, &policy, o.force)?
+                let outcomes = install::install(host, &target, &binary, &policy, o.force)?;
+                if let Ok(p) = &loaded {
+                    if let Some(log) = &p.audit_log {
+                        let owner = install::hook_owner_dir(&target);
+                        notes.extend(install::prepare_audit_dir(log, owner.as_deref()));
+                    }
+                    if host == Host::Gitolite {
+                        notes.push(match p.applies_to_repo("gitolite-admin") {
+                            Err(why) => format!("note: gitolite runs the hook in every repository, but the policy does not apply to gitolite-admin ({why}): the administrator can still change gitolite's configuration"),
+                            Ok(()) => "warning: the policy applies to gitolite-admin too (its `repos` names it): a push to gitolite's configuration must pass it".to_string(),
+                        });
+                    }
+                }
+                outcomes
             } else {
                 install::uninstall(host, &target)?
             };
             for outcome in &outcomes {
                 println!("{outcome}");
+            }
+            for note in &notes {
+                println!("{note}");
             }
             if command == "install" {
                 println!("{}", install::undo_hint(host_name, &target.args()));

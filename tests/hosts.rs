@@ -94,6 +94,68 @@ fn gitea_dispatcher_runs_pushguard_beside_gitea() {
 }
 
 #[test]
+fn gitea_force_install_keeps_the_old_hook_where_it_no_longer_runs() {
+    let f = Fixture::new(POLICY);
+    std::fs::remove_file(f.bare.join("hooks/pre-receive")).unwrap();
+    install_runner(&f, "gitea-pre-receive");
+    let old = f.bare.join("hooks/pre-receive.d/pushguard");
+    write_exec(
+        &old,
+        "#!/bin/sh\ncat >/dev/null\necho 'old hook: refused'\nexit 1\n",
+    );
+    let args = |cmd: &'static str| {
+        vec![
+            cmd,
+            "--host",
+            "gitea",
+            "--repo",
+            f.bare.to_str().unwrap(),
+            "--policy",
+            f.policy.to_str().unwrap(),
+        ]
+    };
+    let mut install = args("install");
+    install.push("--force");
+    let r = f.pushguard(&install);
+    assert!(r.ok && r.out.contains("pushguard-saved"), "{r:?}");
+    f.commit("apps/a.yaml", "a", "apps");
+    let r = f.push_as(&gitea_env("anna"), &["origin", "main"]);
+    assert_accepted(&r);
+    assert!(
+        !r.out.contains("old hook"),
+        "the saved hook in pre-receive.d must not run: {r:?}"
+    );
+    let mut uninstall = args("uninstall");
+    uninstall.truncate(5);
+    let r = f.pushguard(&uninstall);
+    assert!(r.ok && r.out.contains("put back"), "{r:?}");
+    f.commit("apps/b.yaml", "b", "apps");
+    let r = f.push_as(&gitea_env("anna"), &["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("old hook: refused"), "runs again: {r:?}");
+}
+
+#[test]
+fn gitea_wiki_is_not_guarded_by_default() {
+    let f = gitea_fixture();
+    f.commit_as("outsider@elsewhere.test", "Home.md", "hi", "wiki page");
+    let mut env = gitea_env("anna");
+    env.push(("GITEA_REPO_IS_WIKI", "true"));
+    let r = f.push_as(&env, &["origin", "main"]);
+    assert_accepted(&r);
+    assert!(
+        r.out
+            .contains("does not apply to repository ops/fleet.wiki: excluded by default"),
+        "{r:?}"
+    );
+    // The same repository, not as its wiki: guarded.
+    f.commit_as("outsider@elsewhere.test", "apps/a.yaml", "a", "apps");
+    let r = f.push_as(&gitea_env("anna"), &["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("error[identities.allow]"), "{r:?}");
+}
+
+#[test]
 fn gitea_internal_pull_request_refs_pass() {
     let f = gitea_fixture();
     f.commit("apps/a.yaml", "a", "apps");

@@ -264,6 +264,43 @@ fn every_push_is_audited_and_an_unwritable_log_rejects() {
 }
 
 #[test]
+fn install_creates_the_audit_logs_directory_and_policy_check_warns() {
+    // The administrator's first day: the audit log goes in a directory nobody created yet.
+    let policy = BASIC_POLICY.replace("audit.jsonl", "log/pushguard/audit.jsonl");
+    let f = Fixture::new(&policy);
+    let log_dir = f.dir.path().join("log/pushguard");
+    assert!(log_dir.is_dir(), "install created the directory");
+    f.commit("a.txt", "1", "first");
+    let r = f.push(&["origin", "main"]);
+    assert_accepted(&r);
+    let audit = std::fs::read_to_string(log_dir.join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"decision\":\"accept\""), "{audit}");
+
+    // policy check says when the directory is missing, and install says it created it.
+    f.set_policy(&BASIC_POLICY.replace("audit.jsonl", "var/log/audit.jsonl"));
+    let r = f.pushguard(&["policy", "check", f.policy.to_str().unwrap()]);
+    assert!(r.ok, "{r:?}");
+    assert!(
+        r.out.contains("warning: the audit log's directory")
+            && r.out.contains("var/log does not exist"),
+        "{r:?}"
+    );
+    let r = f.pushguard(&[
+        "install",
+        "--host",
+        "git",
+        "--repo",
+        f.bare.to_str().unwrap(),
+        "--policy",
+        f.policy.to_str().unwrap(),
+    ]);
+    assert!(r.ok, "{r:?}");
+    assert!(r.out.contains("created the audit log's directory"), "{r:?}");
+    let r = f.pushguard(&["policy", "check", f.policy.to_str().unwrap()]);
+    assert!(!r.out.contains("audit log"), "{r:?}");
+}
+
+#[test]
 fn policy_errors_reject_with_file_line_and_key() {
     let f = Fixture::new(BASIC_POLICY);
     f.commit("a.txt", "1", "first");
@@ -291,6 +328,11 @@ fn policy_check_command() {
     assert!(r.ok, "{r:?}");
     assert!(
         r.out.contains(": OK (version 1, mode enforce, 2 ref rules"),
+        "{r:?}"
+    );
+    assert!(
+        r.out
+            .contains("applies to every repository except gitolite-admin, "),
         "{r:?}"
     );
     f.set_policy("version = 1\n[identities]\nallow = \"x\"\n");

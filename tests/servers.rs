@@ -4,6 +4,8 @@
 //! policy accepts and once in a way it rejects, and reads what the real client prints.
 //!
 //! `.ci/run` installs gitolite3, openssh-server and lighttpd; without them these tests fail.
+//! The git-shell test runs as root: it creates (once) the system user `pushguard-gitshell`,
+//! whose login shell is git-shell, and leaves it in place for later runs.
 
 mod common;
 
@@ -206,6 +208,101 @@ fn git_over_ssh_with_sshd() {
     );
 }
 
+/// The git user's login shell is git-shell: sshd then runs every command, a forced one too,
+/// as `git-shell -c "<command>"`, and git-shell refuses `env REMOTE_USER=… git-shell -c …`. The
+/// documented way under git-shell: no forced command, `environment="REMOTE_USER=<name>"` on the
+/// key and `PermitUserEnvironment REMOTE_USER` in sshd_config.
+#[test]
+fn git_over_ssh_with_git_shell_as_login_shell() {
+    let account = "pushguard-gitshell";
+    let shell = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v git-shell"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    assert!(!shell.is_empty(), "git-shell on PATH");
+    if !Command::new("id")
+        .arg(account)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+    {
+        run(Command::new("useradd").args([
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            &shell,
+            account,
+        ]));
+    }
+    // No password, but not locked (`!`): sshd refuses key logins to locked accounts.
+    run(Command::new("usermod").args(["-p", "*", account]));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let policy = d.join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let (bare, work) = seeded(d, &policy);
+    run(Command::new("chown").arg("-R").arg(account).arg(&bare));
+    for name in ["host", "alice", "bob"] {
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(d.join(name)));
+    }
+    let mut keys = String::new();
+    for name in ["alice", "bob"] {
+        let pubkey = std::fs::read_to_string(d.join(format!("{name}.pub"))).unwrap();
+        keys.push_str(&format!(
+            "environment=\"REMOTE_USER={name}\",restrict {pubkey}"
+        ));
+    }
+    std::fs::write(d.join("authorized_keys"), keys).unwrap();
+    let port = free_port();
+    let config = format!(
+        "Port {port}\nListenAddress 127.0.0.1\nHostKey {h}\nAuthorizedKeysFile {ak}\nPidFile {pid}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nPermitUserEnvironment REMOTE_USER\nLogLevel ERROR\n",
+        h = d.join("host").display(),
+        ak = d.join("authorized_keys").display(),
+        pid = d.join("sshd.pid").display()
+    );
+    std::fs::write(d.join("sshd_config"), config).unwrap();
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    let child = Command::new("/usr/sbin/sshd")
+        .args(["-D", "-e", "-f"])
+        .arg(d.join("sshd_config"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sshd (apt-get install openssh-server)");
+    let mut server = Server(child);
+    wait_for_port(port, &mut server.0, "sshd");
+    let url = format!("ssh://{account}@127.0.0.1:{port}{}", bare.display());
+    let ssh = |key: &str| {
+        format!(
+            "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+            d.join(key).display()
+        )
+    };
+    let (a, b) = (ssh("alice"), ssh("bob"));
+    accepted_then_rejected(
+        &work,
+        (&[("GIT_SSH_COMMAND", a.as_str())], &url),
+        (&[("GIT_SSH_COMMAND", b.as_str())], &url),
+        "bob",
+    );
+}
+
 #[test]
 fn git_over_http_with_lighttpd_and_basic_auth() {
     let dir = tempfile::tempdir().unwrap();
@@ -263,11 +360,17 @@ fn gitolite_with_two_users() {
     let h = dir.path().join("gl");
     std::fs::create_dir_all(&h).unwrap();
     let policy = dir.path().join("policy.toml");
+    // A GitOps convention that gitolite-admin's commits do not follow: without the built-in
+    // exclusion of gitolite-admin, the administrator could no longer change gitolite's config.
     std::fs::write(
         &policy,
-        POLICY.replace("[host]\npusher_variable = \"REMOTE_USER\"\n", ""),
+        POLICY.replace(
+            "[host]\npusher_variable = \"REMOTE_USER\"\n",
+            "audit_log = \"audit/decisions.jsonl\"\n[commits]\nmessage_pattern = \"^clusters/\"\n",
+        ),
     )
     .unwrap();
+    std::fs::create_dir_all(dir.path().join("audit")).unwrap();
     run(Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", "admin", "-f"])
         .arg(h.join("admin")));
@@ -290,6 +393,10 @@ fn gitolite_with_two_users() {
         .arg("--policy")
         .arg(&policy));
     assert!(r.contains("hooks/common/pre-receive"), "{r}");
+    assert!(
+        r.contains("does not apply to gitolite-admin"),
+        "install says the admin repository is excluded: {r}"
+    );
     let repo = h.join("repositories/fleet.git");
     assert!(
         repo.join("hooks/pre-receive").exists(),
@@ -309,12 +416,52 @@ fn gitolite_with_two_users() {
             h.display()
         ),
     );
+    let proto = [("GIT_ALLOW_PROTOCOL", "ext:file")];
+
+    // The administrator's first change: a new repository in gitolite.conf, pushed to
+    // gitolite-admin (where gitolite linked the hook too). It lands, and says why.
+    let admin = dir.path().join("admin");
+    let admin_url = format!("ext::{} %S gitolite-admin admin", wrapper.display());
+    run(Command::new("git")
+        .envs(proto)
+        .args(["clone", "-q", &admin_url])
+        .arg(&admin));
+    let conf = admin.join("conf/gitolite.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("\nrepo infra\n    RW+ = alice\n");
+    std::fs::write(&conf, text).unwrap();
+    run(Command::new("git")
+        .current_dir(&admin)
+        .args(["-c", "user.name=A", "-c", "user.email=a@example.com"])
+        .args(["commit", "-q", "-am", "add repo infra"]));
+    let o = Command::new("git")
+        .current_dir(&admin)
+        .envs(proto)
+        .args(["push", "origin", "HEAD"])
+        .output()
+        .unwrap();
+    let r = run_of(o);
+    assert_accepted(&r);
+    assert!(
+        r.out
+            .contains("does not apply to repository gitolite-admin"),
+        "{r:?}"
+    );
+    assert!(
+        h.join("repositories/infra.git").is_dir(),
+        "gitolite compiled the new config"
+    );
+    let audit = std::fs::read_to_string(dir.path().join("audit/decisions.jsonl")).unwrap();
+    assert!(
+        audit.contains("\"decision\":\"not-applicable\"") && audit.contains("gitolite-admin"),
+        "{audit}"
+    );
+
     let work = dir.path().join("work");
     run(Command::new("git")
         .args(["init", "-q", "--initial-branch=main"])
         .arg(&work));
     let url = |who: &str| format!("ext::{} %S fleet {who}", wrapper.display());
-    let proto = [("GIT_ALLOW_PROTOCOL", "ext:file")];
     let (a, b) = (url("alice"), url("bob"));
     accepted_then_rejected(&work, (&proto, &a), (&proto, &b), "bob");
 }

@@ -56,6 +56,12 @@ impl HostEnv {
                 (None, name) => name,
                 (Some(owner), None) => Some(owner),
             };
+            // A wiki's push names its repository (`GITEA_REPO_NAME=fleet`) and sets
+            // `GITEA_REPO_IS_WIKI=true`: it is the repository `owner/fleet.wiki`.
+            let repo = match get("GITEA_REPO_IS_WIKI").as_deref() {
+                Some("true") => repo.map(|r| format!("{r}.wiki")),
+                _ => repo,
+            };
             let web = get("SSH_ORIGINAL_COMMAND").as_deref() == Some("gitea-internal");
             let protocol = if web {
                 Some("web".to_string())
@@ -173,6 +179,16 @@ mod tests {
         assert_eq!(env.host, Host::Gitea);
         assert_eq!(env.repository.as_deref(), Some("ops/fleet"));
         assert!(env.internal && env.web);
+        let wiki = HostEnv::from_vars(
+            &vars(&[
+                ("GITEA_REPO_NAME", "fleet"),
+                ("GITEA_REPO_USER_NAME", "ops"),
+                ("GITEA_REPO_IS_WIKI", "true"),
+                ("GITEA_PUSHER_NAME", "erin"),
+            ]),
+            None,
+        );
+        assert_eq!(wiki.repository.as_deref(), Some("ops/fleet.wiki"));
         assert_eq!(env.line_prefix(), "");
     }
 

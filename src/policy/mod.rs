@@ -17,6 +17,16 @@ use toml::Spanned;
 use crate::glob::GlobSet;
 pub use schema::{KeyValidity, Mode, Severity};
 
+/// Repositories a policy does not apply to unless its `repos` names them: gitolite's own
+/// configuration repository (a GitOps policy would lock the administrator out) and wikis
+/// (Gitea/Forgejo `<owner>/<name>.wiki`).
+pub const DEFAULT_EXCLUDED_REPOS: &[&str] = &[
+    "gitolite-admin",
+    "**/gitolite-admin.git",
+    "**/*.wiki",
+    "**/*.wiki.git",
+];
+
 /// Where the policy is read from when no `--policy` is given and `PUSHGUARD_POLICY` is unset.
 pub const DEFAULT_POLICY_PATH: &str = "/etc/pushguard/policy.toml";
 
@@ -255,6 +265,13 @@ pub struct Policy {
     pub digest: String,
     pub mode: Mode,
     pub audit_log: Option<PathBuf>,
+    /// `repos`: the policy applies only to repositories these match (all when None).
+    pub repos: Option<GlobSet>,
+    /// `exclude_repos`: the policy does not apply to repositories these match.
+    pub exclude_repos: GlobSet,
+    /// `repos` and `exclude_repos` as written, for `policy check`.
+    pub repos_text: Option<Vec<String>>,
+    pub exclude_repos_text: Vec<String>,
     pub pusher_variable: Option<String>,
     pub identities: Option<IdentityRule>,
     pub commits: CommitRules,
@@ -316,6 +333,27 @@ impl Policy {
 
         let base = path.parent().unwrap_or(Path::new("."));
         let audit_log = file.audit_log.as_ref().map(|p| base.join(p.get_ref()));
+        let repo_globs = |list: &Option<Spanned<Vec<String>>>,
+                          key: &str|
+         -> Result<Option<GlobSet>, PolicyError> {
+            match list {
+                None => Ok(None),
+                Some(l) => GlobSet::new(l.get_ref())
+                    .map(Some)
+                    .map_err(|e| err(l.span(), key, e.to_string())),
+            }
+        };
+        let repos = repo_globs(&file.repos, "repos")?;
+        if let Some(l) = &file.repos {
+            if l.get_ref().is_empty() {
+                return Err(err(
+                    l.span(),
+                    "repos",
+                    "an empty list would apply the policy to no repository; remove the key to apply it to every one".into(),
+                ));
+            }
+        }
+        let exclude_repos = repo_globs(&file.exclude_repos, "exclude_repos")?.unwrap_or_default();
 
         let identities = match &file.identities.allow {
             None => None,
@@ -687,6 +725,14 @@ impl Policy {
             digest: sha256_hex(text.as_bytes()),
             mode: file.mode,
             audit_log,
+            repos,
+            exclude_repos,
+            repos_text: file.repos.as_ref().map(|l| l.get_ref().clone()),
+            exclude_repos_text: file
+                .exclude_repos
+                .as_ref()
+                .map(|l| l.get_ref().clone())
+                .unwrap_or_default(),
             pusher_variable: file.host.pusher_variable.clone(),
             identities,
             commits,
@@ -764,6 +810,47 @@ impl Policy {
             w.push("the policy has no rules: every push is accepted".to_string());
         }
         w
+    }
+
+    /// Whether the policy applies to the repository the host names `name`: `Err` says why not.
+    /// The built-in exclusions ([`DEFAULT_EXCLUDED_REPOS`]) hold unless `repos` names the
+    /// repository.
+    pub fn applies_to_repo(&self, name: &str) -> Result<(), String> {
+        if let Some(g) = self.exclude_repos.matching(name) {
+            return Err(format!("exclude_repos matches it ({:?})", g.as_str()));
+        }
+        match &self.repos {
+            Some(set) => match set.matching(name) {
+                Some(_) => Ok(()),
+                None => Err("`repos` does not name it".to_string()),
+            },
+            None => match DEFAULT_EXCLUDED_REPOS.iter().find(|p| {
+                crate::glob::Glob::new(p).is_ok_and(|g| g.is_match(name))
+            }) {
+                Some(p) => Err(format!(
+                    "excluded by default ({p:?}: gitolite's admin repository and wikis); name it in `repos` to guard it"
+                )),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Which repositories the policy guards, in one line (`policy check`).
+    pub fn repo_scope(&self) -> String {
+        let mut out = match &self.repos_text {
+            Some(r) => format!("applies to repositories {}", r.join(", ")),
+            None => format!(
+                "applies to every repository except {} (built in)",
+                DEFAULT_EXCLUDED_REPOS.join(", ")
+            ),
+        };
+        if !self.exclude_repos_text.is_empty() {
+            out.push_str(&format!(
+                "; exclude_repos: {}",
+                self.exclude_repos_text.join(", ")
+            ));
+        }
+        out
     }
 
     /// The `[[manifests]]` blocks that apply on ref `name`, with their index.
@@ -1006,6 +1093,36 @@ mod tests {
         assert_eq!(key, "mode");
         let (line, _, _) = error_of("[identities]\nallow = []\n");
         assert_eq!(line, 1, "missing version is reported");
+    }
+
+    #[test]
+    fn repository_scoping() {
+        let p = load("version = 1\n").unwrap();
+        assert!(p.applies_to_repo("fleet").is_ok());
+        assert!(p.applies_to_repo("/srv/git/fleet.git").is_ok());
+        for excluded in [
+            "gitolite-admin",
+            "/home/git/repositories/gitolite-admin.git",
+            "ops/fleet.wiki",
+            "/data/gitea/repositories/ops/fleet.wiki.git",
+        ] {
+            let why = p.applies_to_repo(excluded).unwrap_err();
+            assert!(why.contains("excluded by default"), "{excluded}: {why}");
+        }
+        let p = load("version = 1\nrepos = [\"fleet\", \"infra/*\", \"gitolite-admin\"]\nexclude_repos = [\"infra/scratch\"]\n").unwrap();
+        assert!(p.applies_to_repo("fleet").is_ok());
+        assert!(p.applies_to_repo("infra/dns").is_ok());
+        assert!(
+            p.applies_to_repo("gitolite-admin").is_ok(),
+            "named in repos: guarded"
+        );
+        assert!(p
+            .applies_to_repo("infra/scratch")
+            .unwrap_err()
+            .contains("exclude_repos"));
+        assert!(p.applies_to_repo("apps").unwrap_err().contains("`repos`"));
+        let (line, key, _) = error_of("version = 1\nrepos = []\n");
+        assert_eq!((line, key.as_str()), (2, "repos"));
     }
 
     #[test]

@@ -15,6 +15,11 @@ pub struct PolicyFile {
     pub mode: Mode,
     /// Where the JSON audit lines go (relative to the policy file). No audit log when unset.
     pub audit_log: Option<Spanned<String>>,
+    /// Globs on the repository name as the host names it: the policy applies only to these.
+    pub repos: Option<Spanned<Vec<String>>>,
+    /// Globs on the repository name the policy does not apply to (besides the built-in
+    /// `gitolite-admin` and `*.wiki`).
+    pub exclude_repos: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub keys: Keys,
     /// Named sets of keys: `sre = ["openpgp:<FPR>", "ssh:SHA256:<b64>", "group:other"]`.

@@ -133,7 +133,9 @@ pub struct JsonUpdate<'a> {
     pub name: &'a str,
     pub old: &'a str,
     pub new: &'a str,
-    pub kind: UpdateKind,
+    /// Absent when the push was not judged (the policy does not apply to the repository).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<UpdateKind>,
     pub commits: Vec<&'a str>,
 }
 
@@ -145,7 +147,7 @@ pub fn json_updates(facts: &PushFacts) -> Vec<JsonUpdate<'_>> {
             name: &u.update.name,
             old: u.update.old.as_str(),
             new: u.update.new.as_str(),
-            kind: u.kind,
+            kind: Some(u.kind),
             commits: u.new_commits.iter().map(|c| c.as_str()).collect(),
         })
         .collect()
