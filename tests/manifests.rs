@@ -230,3 +230,52 @@ fn pod_security_levels_through_the_hook() {
         f.git(&["reset", "-q", "--hard", "origin/main"]);
     }
 }
+
+/// Flux multi-tenancy at push time: a tenant's path may hold namespaced objects only; the
+/// same ClusterRoleBinding in the platform's path is accepted.
+#[test]
+fn a_cluster_scoped_object_in_a_tenant_path_is_rejected() {
+    let policy = format!(
+        "{POLICY}\n[[manifests]]\nmatch = [\"tenants/**/*.yaml\"]\nrules = [\"cluster-scoped\"]\n"
+    );
+    let f = Fixture::new(&policy);
+    f.commit("apps/api.yaml", DEPLOYMENT, "api");
+    assert_accepted(&f.push(&["origin", "main"]));
+    let binding = "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: team-a-admin
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- kind: ServiceAccount
+  name: team-a
+  namespace: team-a
+";
+    f.commit("tenants/team-a/rbac.yaml", binding, "tenant rbac");
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[cluster-scoped] refs/heads/main"),
+        "{r:?}"
+    );
+    assert!(
+        r.out.contains("path:   tenants/team-a/rbac.yaml:2:"),
+        "{r:?}"
+    );
+    assert!(r.out.contains("ClusterRoleBinding team-a-admin"), "{r:?}");
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    // Control: a RoleBinding in the tenant's namespace, and the platform's own binding.
+    let role_binding = binding
+        .replace("kind: ClusterRoleBinding", "kind: RoleBinding")
+        .replace(
+            "name: team-a-admin\n",
+            "name: team-a-admin\n  namespace: team-a\n",
+        )
+        .replace("name: cluster-admin", "name: admin");
+    f.commit("tenants/team-a/rbac.yaml", &role_binding, "tenant rbac");
+    f.commit("clusters/prod/team-a.yaml", binding, "platform rbac");
+    assert_accepted(&f.push(&["origin", "main"]));
+}

@@ -364,6 +364,7 @@ pub(crate) fn judge(
                 continue;
             }
             protected(&mut findings, new, settings, change);
+            cluster_scoped(&mut findings, new, settings, change);
             if change == ChangeKind::Changed {
                 service_account_removed(&mut findings, &pair.old, new, settings);
             }
@@ -504,6 +505,43 @@ fn protected(findings: &mut Vec<Finding>, obj: &Object, settings: &Settings, cha
             obj.label()
         ),
         fix: "have the change signed by one of the signers named in this [[manifests]] block (the caller drops this finding for them)".to_string(),
+        change,
+    });
+}
+
+/// `cluster-scoped`: an object of a cluster-scoped kind added or changed in the block's files
+/// (a tenant's path), whatever the old version held: each such change is the finding.
+fn cluster_scoped(
+    findings: &mut Vec<Finding>,
+    obj: &Object,
+    settings: &Settings,
+    change: ChangeKind,
+) {
+    if !settings.rules.contains(&RuleId::ClusterScoped)
+        || obj.kustomization_file
+        || !rules::is_cluster_scoped(obj.kind())
+    {
+        return;
+    }
+    let at = obj.root.get("kind").unwrap_or(&obj.root);
+    let verb = if change == ChangeKind::Added {
+        "adds"
+    } else {
+        "changes"
+    };
+    findings.push(Finding {
+        rule: RuleId::ClusterScoped.as_str().to_string(),
+        path: obj.path.clone(),
+        line: at.line,
+        column: at.column,
+        object: Some(obj.label()),
+        container: None,
+        message: format!(
+            "the commit {verb} {}, an object of the cluster-scoped kind {}, in files this block holds to namespaced objects only",
+            obj.label(),
+            obj.kind()
+        ),
+        fix: "keep cluster-scoped objects in the platform's paths (reviewed by the cluster admins); a tenant uses namespaced kinds (Role, RoleBinding, Issuer, SecretStore)".to_string(),
         change,
     });
 }

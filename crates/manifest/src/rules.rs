@@ -53,6 +53,61 @@ impl Ctx<'_> {
     }
 }
 
+/// Kinds whose objects are cluster-scoped (`cluster-scoped`): Kubernetes' own and those of the
+/// controllers GitOps repositories commonly hold. Matched by kind alone (any API group), so a
+/// wrong `apiVersion` does not get one past the rule. The one list: docs/rules.md names it.
+pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
+    // Kubernetes
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "APIService",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "StorageClass",
+    "CSIDriver",
+    "CSINode",
+    "VolumeAttachment",
+    "PriorityClass",
+    "RuntimeClass",
+    "IngressClass",
+    "IPAddress",
+    "ServiceCIDR",
+    "CertificateSigningRequest",
+    "ClusterTrustBundle",
+    "FlowSchema",
+    "PriorityLevelConfiguration",
+    "PodSecurityPolicy",
+    "DeviceClass",
+    "ResourceSlice",
+    "VolumeSnapshotClass",
+    "GatewayClass",
+    // cert-manager, External Secrets
+    "ClusterIssuer",
+    "ClusterSecretStore",
+    "ClusterExternalSecret",
+    "ClusterGenerator",
+    "ClusterPushSecret",
+    // policy engines and CNIs
+    "ClusterPolicy",
+    "ClusterCleanupPolicy",
+    "ConstraintTemplate",
+    "CiliumClusterwideNetworkPolicy",
+    "GlobalNetworkPolicy",
+];
+
+/// True when objects of `kind` are cluster-scoped (see [`CLUSTER_SCOPED_KINDS`]).
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    CLUSTER_SCOPED_KINDS.contains(&kind)
+}
+
 /// Runs every enabled single-object rule on `obj`.
 pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     let mut ctx = Ctx {

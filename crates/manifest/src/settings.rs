@@ -40,6 +40,7 @@ pub enum RuleId {
     ProtectedNamespaces,
     DenyDelete,
     GitopsSources,
+    ClusterScoped,
     /// A Pod Security Standards control of the baseline level (`pod_security`); not nameable
     /// in `rules`.
     #[serde(skip)]
@@ -52,7 +53,7 @@ pub enum RuleId {
 impl RuleId {
     /// Every built-in rule that `rules` can name, in documentation order. The two
     /// `pod-security.*` ids are not here: the `pod_security` setting turns them on.
-    pub const ALL: [RuleId; 24] = [
+    pub const ALL: [RuleId; 25] = [
         RuleId::Privileged,
         RuleId::PrivilegeEscalation,
         RuleId::HostNamespaces,
@@ -77,6 +78,7 @@ impl RuleId {
         RuleId::ProtectedNamespaces,
         RuleId::DenyDelete,
         RuleId::GitopsSources,
+        RuleId::ClusterScoped,
     ];
 
     /// The id as written in the policy and in findings.
@@ -106,6 +108,7 @@ impl RuleId {
             RuleId::ProtectedNamespaces => "protected-namespaces",
             RuleId::DenyDelete => "deny-delete",
             RuleId::GitopsSources => "gitops-sources",
+            RuleId::ClusterScoped => "cluster-scoped",
             RuleId::PodSecurityBaseline => "pod-security.baseline",
             RuleId::PodSecurityRestricted => "pod-security.restricted",
         }

@@ -162,9 +162,11 @@ fn documented_policy_parses() {
             version: PodSecurityVersion::V1(35)
         })
     );
+    // The cluster-scoped section's block.
+    assert_eq!(policy.manifests[1].rules, [RuleId::ClusterScoped]);
     // The pod_security section's block; the custom rule and exception sections add to it.
-    assert_eq!(policy.manifests.len(), 2);
-    let block = &policy.manifests[1];
+    assert_eq!(policy.manifests.len(), 3);
+    let block = &policy.manifests[2];
     assert_eq!(
         block.pod_security.map(|p| p.level),
         Some(PodSecurityLevel::Restricted)

@@ -358,3 +358,43 @@ patchesStrategicMerge:
             .is_empty()
     );
 }
+
+#[test]
+fn cluster_scoped_objects_are_refused_added_or_changed() {
+    let s = settings(&[RuleId::ClusterScoped]);
+    let cr = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: team-a-reader}\nrules:\n- {apiGroups: [''], resources: [pods], verbs: [get]}\n";
+    let f = judge_added("tenants/team-a/rbac.yaml", cr, &s);
+    assert_eq!(rules_of(&f), ["cluster-scoped"]);
+    assert_eq!((f[0].line, f[0].column), (2, 7));
+    assert_eq!(f[0].object.as_deref(), Some("ClusterRole team-a-reader"));
+    // A change counts even though the old version was cluster-scoped too.
+    let f = judge_modified(
+        "tenants/team-a/rbac.yaml",
+        cr,
+        &cr.replace("verbs: [get]", "verbs: [get, list]"),
+        &s,
+    );
+    assert_eq!(rules_of(&f), ["cluster-scoped"]);
+    // Unchanged (moved) and removed objects are not findings; namespaced kinds pass.
+    assert!(judge_modified("tenants/team-a/rbac.yaml", cr, cr, &s).is_empty());
+    let role = cr
+        .replace("ClusterRole", "Role")
+        .replace("{name: team-a-reader}", "{name: reader, namespace: team-a}");
+    assert!(judge_added("tenants/team-a/rbac.yaml", &role, &s).is_empty());
+    for (kind, extra) in [
+        ("ValidatingWebhookConfiguration", "webhooks: []\n"),
+        ("Namespace", ""),
+        ("ClusterSecretStore", "spec: {}\n"),
+        ("CustomResourceDefinition", "spec: {}\n"),
+        ("ClusterIssuer", "spec: {}\n"),
+    ] {
+        let text = format!("apiVersion: x/v1\nkind: {kind}\nmetadata: {{name: n}}\n{extra}");
+        assert_eq!(
+            rules_of(&judge_added("t.yaml", &text, &s)),
+            ["cluster-scoped"],
+            "{kind}"
+        );
+    }
+    // Off unless named in `rules`.
+    assert!(judge_added("t.yaml", cr, &settings(&[])).is_empty());
+}
