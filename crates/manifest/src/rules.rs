@@ -136,6 +136,9 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     if ctx.on(RuleId::GitopsSources) {
         gitops_sources(&mut ctx, obj);
     }
+    if ctx.on(RuleId::ExternalEndpoints) {
+        ctx.hits.extend(crate::endpoints::check(obj, settings));
+    }
     if obj.patch.is_some() {
         // A patch holds only what it changes: a field it leaves out is not "unset".
         ctx.hits.retain(|h| !is_absence_key(&h.key));

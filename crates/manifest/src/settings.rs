@@ -11,6 +11,7 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use crate::custom::FieldPath;
+use crate::endpoints::Endpoint;
 
 /// A built-in rule id, as written in the policy (`rules = ["privileged", ...]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -40,6 +41,7 @@ pub enum RuleId {
     ProtectedNamespaces,
     DenyDelete,
     GitopsSources,
+    ExternalEndpoints,
     ClusterScoped,
     /// A Pod Security Standards control of the baseline level (`pod_security`); not nameable
     /// in `rules`.
@@ -53,7 +55,7 @@ pub enum RuleId {
 impl RuleId {
     /// Every built-in rule that `rules` can name, in documentation order. The two
     /// `pod-security.*` ids are not here: the `pod_security` setting turns them on.
-    pub const ALL: [RuleId; 25] = [
+    pub const ALL: [RuleId; 26] = [
         RuleId::Privileged,
         RuleId::PrivilegeEscalation,
         RuleId::HostNamespaces,
@@ -78,6 +80,7 @@ impl RuleId {
         RuleId::ProtectedNamespaces,
         RuleId::DenyDelete,
         RuleId::GitopsSources,
+        RuleId::ExternalEndpoints,
         RuleId::ClusterScoped,
     ];
 
@@ -108,6 +111,7 @@ impl RuleId {
             RuleId::ProtectedNamespaces => "protected-namespaces",
             RuleId::DenyDelete => "deny-delete",
             RuleId::GitopsSources => "gitops-sources",
+            RuleId::ExternalEndpoints => "external-endpoints",
             RuleId::ClusterScoped => "cluster-scoped",
             RuleId::PodSecurityBaseline => "pod-security.baseline",
             RuleId::PodSecurityRestricted => "pod-security.restricted",
@@ -412,6 +416,10 @@ pub struct Settings {
     /// `gitops-sources`: allowed source URL prefixes.
     #[serde(default)]
     pub source_urls: Vec<String>,
+    /// `external-endpoints`: URLs and hosts the cluster may be made to contact (the
+    /// `source_urls` prefixes count too).
+    #[serde(default)]
+    pub allowed_endpoints: Vec<Endpoint>,
     /// `protected-namespaces`.
     #[serde(default = "default_protected_namespaces")]
     pub protected_namespaces: Vec<String>,
@@ -442,6 +450,7 @@ impl Default for Settings {
             judge: JudgeMode::Changes,
             image_registries: Vec::new(),
             source_urls: Vec::new(),
+            allowed_endpoints: Vec::new(),
             protected_namespaces: default_protected_namespaces(),
             deny_delete: default_deny_delete(),
             flux_service_account: false,
