@@ -1100,6 +1100,23 @@ fn url_problem(settings: &Settings, url: &str) -> Option<String> {
             "contains path tricks (dot segments, encoded dots or slashes, whitespace)".to_string(),
         );
     }
+    // `https://git.example.com@evil.test/x` is `evil.test` to Git, yet a prefix without a
+    // trailing slash (`https://git.example.com`) ends on `@`: only a plain user name may stand
+    // before the host.
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        if let Some((user, _)) = authority.rsplit_once('@') {
+            if user.is_empty()
+                || !user
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Some(format!(
+                    "carries the user information `{user}@` (a password, or a host name in front of the real one)"
+                ));
+            }
+        }
+    }
     if settings.source_urls.iter().any(|p| prefix_allows(p, url)) {
         None
     } else {

@@ -22,6 +22,40 @@ fn gitrepo(url: &str) -> String {
 }
 
 #[test]
+fn source_prefixes_do_not_end_on_user_information() {
+    let s = Settings {
+        rules: vec![RuleId::GitopsSources],
+        source_urls: vec![
+            "https://git.example.com".to_string(),
+            "ssh://git@git.example.com/".to_string(),
+        ],
+        ..Settings::default()
+    };
+    for bad in [
+        "https://git.example.com@evil.test/fleet",
+        "https://git.example.com:pw@evil.test/fleet",
+    ] {
+        let f = judge_added("gr.yaml", &gitrepo(bad), &s);
+        assert_eq!(rules_of(&f), ["gitops-sources"], "{bad}");
+        assert!(
+            f[0].message.contains("user information"),
+            "{}",
+            f[0].message
+        );
+    }
+    for good in [
+        "https://git.example.com/fleet",
+        "https://git.example.com",
+        "ssh://git@git.example.com/fleet",
+    ] {
+        assert!(
+            judge_added("gr.yaml", &gitrepo(good), &s).is_empty(),
+            "{good}"
+        );
+    }
+}
+
+#[test]
 fn flux_sources_must_be_allow_listed() {
     let s = gitops();
     assert!(judge_added("gr.yaml", &gitrepo("https://github.com/acme/fleet"), &s).is_empty());
