@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::gpg::*;
 use common::*;
 
 const POLICY: &str = r#"version = 1
@@ -451,6 +452,106 @@ spec:
         "apps/db.yaml",
         &service("postgres.databases.svc.cluster.local"),
         "in-cluster db",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+}
+
+/// `secret-stores`: a namespace's ExternalSecrets read only the ClusterSecretStores allowed for
+/// it, and a ClusterSecretStore changes only with an SRE signature.
+#[test]
+fn external_secrets_and_cluster_secret_stores_through_the_hook() {
+    let s = Setup::new("version = 1\n");
+    let sam = s.gpg.key("Sam Sre <sam@example.com>", "ed25519");
+    s.gpg.export(&sam, &s.keys.join("sam.asc"));
+    s.f.set_policy(&format!(
+        r#"version = 1
+[keys]
+openpgp = ["{keys}/*.asc"]
+[groups]
+sre = ["openpgp:{sam}"]
+[[manifests]]
+match = ["clusters/**/*.yaml", "apps/**/*.yaml"]
+rules = ["secret-stores"]
+secret_stores = {{ "team-a" = ["vault-backend"] }}
+signers = ["sre"]
+"#,
+        keys = s.keys.display()
+    ));
+    let f = &s.f;
+    f.commit("README", "fleet\n", "base");
+    assert_accepted(&f.push(&["-q", "origin", "main"]));
+    // External Secrets' docs: a Vault ClusterSecretStore and an ExternalSecret reading from it.
+    let store = |path: &str| {
+        format!(
+            "apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata:
+  name: vault-backend
+spec:
+  provider:
+    vault:
+      server: https://vault.example.com:8200
+      path: {path}
+      version: v2
+      auth:
+        kubernetes: {{mountPath: kubernetes, role: external-secrets}}
+"
+        )
+    };
+    f.commit("clusters/prod/store.yaml", &store("secret"), "store");
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[secret-stores]")
+            && r.out.contains("ClusterSecretStore vault-backend"),
+        "{r:?}"
+    );
+    // Signed by an SRE: accepted.
+    f.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    s.sign_with(&sam);
+    s.commit_signed("clusters/prod/store.yaml", &store("secret"), "store");
+    assert_accepted(&s.push(&["origin", "main"]));
+    f.git(&["config", "--unset", "user.signingkey"]);
+    let external = |ns: &str| {
+        format!(
+            "apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: db
+  namespace: {ns}
+spec:
+  refreshInterval: 1h
+  secretStoreRef:
+    name: vault-backend
+    kind: ClusterSecretStore
+  target:
+    name: db
+  data:
+  - secretKey: password
+    remoteRef:
+      key: team-a/db
+      property: password
+"
+        )
+    };
+    f.commit(
+        "apps/team-b/db.yaml",
+        &external("team-b"),
+        "team-b reads team-a",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[secret-stores]")
+            && r.out.contains("ExternalSecret team-b/db")
+            && r.out.contains("path:   apps/team-b/db.yaml:9:"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    f.commit(
+        "apps/team-a/db.yaml",
+        &external("team-a"),
+        "team-a reads its store",
     );
     assert_accepted(&f.push(&["origin", "main"]));
 }

@@ -365,6 +365,7 @@ pub(crate) fn judge(
             }
             protected(&mut findings, new, settings, change);
             cluster_scoped(&mut findings, new, settings, change);
+            cluster_secret_store(&mut findings, new, settings, change);
             if change == ChangeKind::Changed {
                 service_account_removed(&mut findings, &pair.old, new, settings);
             }
@@ -546,8 +547,47 @@ fn cluster_scoped(
     });
 }
 
+/// `secret-stores`: a ClusterSecretStore added, changed or removed. Every namespace the
+/// store's `spec.conditions` admit may read through it, so like a protected namespace only the
+/// block's `signers` may change one (the caller drops this finding for them).
+fn cluster_secret_store(
+    findings: &mut Vec<Finding>,
+    obj: &Object,
+    settings: &Settings,
+    change: ChangeKind,
+) {
+    if !settings.rules.contains(&RuleId::SecretStores)
+        || obj.kustomization_file
+        || obj.identity.group != "external-secrets.io"
+        || obj.kind() != "ClusterSecretStore"
+    {
+        return;
+    }
+    let at = obj.root.path(&["metadata", "name"]).unwrap_or(&obj.root);
+    let verb = match change {
+        ChangeKind::Added => "adds",
+        ChangeKind::Changed => "changes",
+        ChangeKind::Removed => "removes",
+    };
+    findings.push(Finding {
+        rule: RuleId::SecretStores.as_str().to_string(),
+        path: obj.path.clone(),
+        line: at.line,
+        column: at.column,
+        object: Some(obj.label()),
+        container: None,
+        message: format!(
+            "the commit {verb} {}: a store every namespace its conditions admit reads secrets through; only the block's signers may do that",
+            obj.label()
+        ),
+        fix: "have the change signed by one of the signers named in this [[manifests]] block (the caller drops this finding for them)".to_string(),
+        change,
+    });
+}
+
 fn removed(findings: &mut Vec<Finding>, old: &Object, settings: &Settings) {
     protected(findings, old, settings, ChangeKind::Removed);
+    cluster_secret_store(findings, old, settings, ChangeKind::Removed);
     if settings.rules.contains(&RuleId::DenyDelete)
         && !old.kustomization_file
         && old.patch.is_none()

@@ -136,6 +136,9 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     if ctx.on(RuleId::GitopsSources) {
         gitops_sources(&mut ctx, obj);
     }
+    if ctx.on(RuleId::SecretStores) && obj.identity.group == "external-secrets.io" {
+        secret_store_refs(&mut ctx, obj);
+    }
     if ctx.on(RuleId::ExternalEndpoints) {
         ctx.hits.extend(crate::endpoints::check(obj, settings));
     }
@@ -1268,6 +1271,92 @@ fn gitops_sources(ctx: &mut Ctx<'_>, obj: &Object) {
     }
     // A HelmRelease holds no URL itself: its chart comes through a source object
     // (spec.chart.spec.sourceRef, spec.chartRef), which is checked where it is defined.
+}
+
+/// `secret-stores`: every store an ExternalSecret, PushSecret or ClusterExternalSecret names.
+/// A SecretStore is the namespace's own; a ClusterSecretStore must be allowed for the namespace
+/// by `secret_stores` (a ClusterExternalSecret, which writes into many namespaces, by `"*"`).
+fn secret_store_refs(ctx: &mut Ctx<'_>, obj: &Object) {
+    let root = &obj.root;
+    let mut refs: Vec<(String, &Node)> = Vec::new();
+    let (namespace, spec_path, spec) = match obj.kind() {
+        "ExternalSecret" => (obj.identity.namespace.as_str(), "spec", root.get("spec")),
+        "ClusterExternalSecret" => (
+            "",
+            "spec.externalSecretSpec",
+            root.path(&["spec", "externalSecretSpec"]),
+        ),
+        "PushSecret" => (obj.identity.namespace.as_str(), "spec", root.get("spec")),
+        _ => return,
+    };
+    let Some(spec) = spec else {
+        return;
+    };
+    if let Some(r) = spec.get("secretStoreRef") {
+        refs.push((format!("{spec_path}.secretStoreRef"), r));
+    }
+    for field in ["data", "dataFrom"] {
+        for (i, d) in spec
+            .get(field)
+            .map(Node::as_seq)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
+            if let Some(r) = d.path(&["sourceRef", "storeRef"]) {
+                refs.push((format!("{spec_path}.{field}[{i}].sourceRef.storeRef"), r));
+            }
+        }
+    }
+    for (i, r) in spec
+        .get("secretStoreRefs")
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        refs.push((format!("{spec_path}.secretStoreRefs[{i}]"), r));
+    }
+    let label = obj.label();
+    for (path, r) in refs {
+        let kind = r
+            .get("kind")
+            .and_then(Node::as_str)
+            .unwrap_or("SecretStore");
+        let name_node = r.get("name").unwrap_or(r);
+        let name = name_node.as_str().unwrap_or("");
+        if kind == "SecretStore" {
+            // The namespace's own store (for a ClusterExternalSecret: each target namespace's).
+            continue;
+        }
+        let allowed = kind == "ClusterSecretStore"
+            && ["*", namespace]
+                .iter()
+                .filter(|ns| !ns.is_empty())
+                .any(|ns| {
+                    ctx.settings
+                        .secret_stores
+                        .get(*ns)
+                        .is_some_and(|l| l.iter().any(|n| n == name))
+                });
+        if !allowed {
+            let whom = if namespace.is_empty() {
+                "every namespace (`\"*\"`)".to_string()
+            } else {
+                format!("namespace `{namespace}`")
+            };
+            ctx.hit(
+                RuleId::SecretStores,
+                format!("store/{path}/{kind}/{name}"),
+                name_node,
+                None,
+                format!(
+                    "{label} `{path}` reads from {kind} `{name}`, which secret_stores does not allow for {whom}"
+                ),
+                "use the namespace's own SecretStore or a ClusterSecretStore allowed for it, or add it to secret_stores (reviewed change of the policy)",
+            );
+        }
+    }
 }
 
 fn collect_keys<'a>(

@@ -5,6 +5,7 @@
 //! than a rule that silently never runs. Regexes, field paths and dates are checked while
 //! deserializing for the same reason.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer};
@@ -43,6 +44,7 @@ pub enum RuleId {
     GitopsSources,
     ExternalEndpoints,
     ClusterScoped,
+    SecretStores,
     /// A Pod Security Standards control of the baseline level (`pod_security`); not nameable
     /// in `rules`.
     #[serde(skip)]
@@ -55,7 +57,7 @@ pub enum RuleId {
 impl RuleId {
     /// Every built-in rule that `rules` can name, in documentation order. The two
     /// `pod-security.*` ids are not here: the `pod_security` setting turns them on.
-    pub const ALL: [RuleId; 26] = [
+    pub const ALL: [RuleId; 27] = [
         RuleId::Privileged,
         RuleId::PrivilegeEscalation,
         RuleId::HostNamespaces,
@@ -82,6 +84,7 @@ impl RuleId {
         RuleId::GitopsSources,
         RuleId::ExternalEndpoints,
         RuleId::ClusterScoped,
+        RuleId::SecretStores,
     ];
 
     /// The id as written in the policy and in findings.
@@ -113,6 +116,7 @@ impl RuleId {
             RuleId::GitopsSources => "gitops-sources",
             RuleId::ExternalEndpoints => "external-endpoints",
             RuleId::ClusterScoped => "cluster-scoped",
+            RuleId::SecretStores => "secret-stores",
             RuleId::PodSecurityBaseline => "pod-security.baseline",
             RuleId::PodSecurityRestricted => "pod-security.restricted",
         }
@@ -420,6 +424,10 @@ pub struct Settings {
     /// `source_urls` prefixes count too).
     #[serde(default)]
     pub allowed_endpoints: Vec<Endpoint>,
+    /// `secret-stores`: the ClusterSecretStores the External Secrets of each namespace may read
+    /// from (`"*"`: every namespace).
+    #[serde(default)]
+    pub secret_stores: BTreeMap<String, Vec<String>>,
     /// `protected-namespaces`.
     #[serde(default = "default_protected_namespaces")]
     pub protected_namespaces: Vec<String>,
@@ -451,6 +459,7 @@ impl Default for Settings {
             image_registries: Vec::new(),
             source_urls: Vec::new(),
             allowed_endpoints: Vec::new(),
+            secret_stores: BTreeMap::new(),
             protected_namespaces: default_protected_namespaces(),
             deny_delete: default_deny_delete(),
             flux_service_account: false,

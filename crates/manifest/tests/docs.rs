@@ -98,6 +98,9 @@ fn every_rule_is_documented_with_examples_that_hold() {
                 .iter()
                 .map(|e| Endpoint::parse(e).unwrap())
                 .collect(),
+            secret_stores: [("team-a".to_string(), vec!["vault-team-a".to_string()])]
+                .into_iter()
+                .collect(),
             flux_service_account: true,
             ..Settings::default()
         };
@@ -160,6 +163,7 @@ fn documented_policy_parses() {
     let block = &policy.manifests[0];
     assert_eq!(block.rules.len(), 5);
     assert_eq!(block.allowed_endpoints.len(), 3);
+    assert_eq!(block.secret_stores["*"], ["shared"]);
     assert_eq!(
         block.pod_security,
         Some(PodSecurity {

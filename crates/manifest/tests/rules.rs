@@ -585,3 +585,74 @@ fn allowed_endpoints_are_checked_when_the_policy_is_read() {
     .unwrap();
     assert_eq!(s.allowed_endpoints.len(), 3);
 }
+
+#[test]
+fn external_secrets_read_only_the_stores_their_namespace_may_use() {
+    let mut s = settings(&[RuleId::SecretStores]);
+    s.secret_stores
+        .insert("team-a".into(), vec!["vault-team-a".into()]);
+    s.secret_stores.insert("*".into(), vec!["shared".into()]);
+    let es = |ns: &str, store_ref: &str| {
+        format!("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: db, namespace: {ns}}}\nspec:\n  refreshInterval: 1h\n  secretStoreRef: {store_ref}\n  target: {{name: db}}\n  data:\n  - secretKey: password\n    remoteRef: {{key: db, property: password}}\n")
+    };
+    for (ns, r) in [
+        ("team-a", "{name: vault-team-a, kind: ClusterSecretStore}"),
+        ("team-b", "{name: shared, kind: ClusterSecretStore}"),
+        ("team-b", "{name: own-store}"),
+        ("team-b", "{name: own-store, kind: SecretStore}"),
+    ] {
+        assert!(
+            judge_added("es.yaml", &es(ns, r), &s).is_empty(),
+            "{ns} {r}"
+        );
+    }
+    let f = judge_added(
+        "es.yaml",
+        &es("team-b", "{name: vault-team-a, kind: ClusterSecretStore}"),
+        &s,
+    );
+    assert_eq!(rules_of(&f), ["secret-stores"]);
+    assert!(
+        f[0].message.contains("spec.secretStoreRef") && f[0].message.contains("`team-b`"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!((f[0].line, f[0].column), (6, 26));
+    // Per-item sourceRef.storeRef, and a PushSecret's stores.
+    let per_item = es("team-b", "{name: own}").replace(
+        "    remoteRef:",
+        "    sourceRef: {storeRef: {name: vault-team-a, kind: ClusterSecretStore}}\n    remoteRef:",
+    );
+    assert_eq!(
+        rules_of(&judge_added("es.yaml", &per_item, &s)),
+        ["secret-stores"]
+    );
+    let push = "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: team-b}\nspec:\n  secretStoreRefs:\n  - {name: vault-team-a, kind: ClusterSecretStore}\n  selector: {secret: {name: db}}\n";
+    assert_eq!(
+        rules_of(&judge_added("p.yaml", push, &s)),
+        ["secret-stores"]
+    );
+    // A ClusterSecretStore added, changed or removed is a finding (signers may).
+    let css = "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: shared}\nspec:\n  provider:\n    vault: {server: 'https://vault.example.com', path: secret}\n";
+    assert_eq!(rules_of(&judge_added("c.yaml", css, &s)), ["secret-stores"]);
+    let changed = css.replace("path: secret", "path: other");
+    let f = judge_modified("c.yaml", css, &changed, &s);
+    assert_eq!(rules_of(&f), ["secret-stores"]);
+    assert_eq!(f[0].object.as_deref(), Some("ClusterSecretStore shared"));
+    assert!(judge_modified("c.yaml", css, css, &s).is_empty());
+    let removed = pushguard_manifest::judge(
+        &[pushguard_manifest::FileChange {
+            old: Some(pushguard_manifest::FileVersion {
+                path: "c.yaml",
+                bytes: css.as_bytes(),
+            }),
+            new: None,
+        }],
+        &s,
+        &pushguard_manifest::Limits::default(),
+        TODAY,
+    );
+    assert_eq!(rules_of(&removed), ["secret-stores"]);
+    // Off unless named in `rules`.
+    assert!(judge_added("c.yaml", css, &settings(&[])).is_empty());
+}
