@@ -346,7 +346,11 @@ pub fn endpoint_problem(settings: &Settings, value: &str) -> Option<String> {
     if settings.allowed_endpoints.iter().any(|e| e.allows(&t)) {
         return None;
     }
-    if !t.templated && settings.source_urls.iter().any(|p| prefix_allows(p, value)) {
+    // A source prefix counts for its own host only (`https://git` must not allow
+    // `https://git@evil.test/`).
+    let by_source =
+        |p: &String| prefix_allows(p, value) && parse_target(p).is_ok_and(|pt| pt.host == t.host);
+    if !t.templated && settings.source_urls.iter().any(by_source) {
         return None;
     }
     Some("is not in allowed_endpoints (nor under a source_urls prefix)".to_string())
@@ -359,6 +363,8 @@ struct Field<'a> {
     value: String,
     /// An image reference (Flux ImageRepository): its registry is the endpoint.
     image: bool,
+    /// Secret `data` that is not base64: nothing to judge, which is the finding.
+    undecodable: bool,
 }
 
 fn push_str<'a>(out: &mut Vec<Field<'a>>, path: String, node: Option<&'a Node>) {
@@ -369,6 +375,7 @@ fn push_str<'a>(out: &mut Vec<Field<'a>>, path: String, node: Option<&'a Node>) 
                 node: n,
                 value: s.to_string(),
                 image: false,
+                undecodable: false,
             });
         }
     }
@@ -464,6 +471,7 @@ fn fields(obj: &Object) -> Vec<Field<'_>> {
                         node: n,
                         value: s.to_string(),
                         image: true,
+                        undecodable: false,
                     });
                 }
             }
@@ -552,15 +560,16 @@ fn fields(obj: &Object) -> Vec<Field<'_>> {
                     );
                     if let Some(n) = at(&["data", key]) {
                         let raw = n.as_str().unwrap_or("");
-                        let decoded = base64_decode(raw)
-                            .and_then(|b| String::from_utf8(b).ok())
-                            .unwrap_or_else(|| format!("<not base64: {raw}>"));
-                        if !decoded.is_empty() {
+                        let decoded = base64_decode(raw).and_then(|b| String::from_utf8(b).ok());
+                        let undecodable = decoded.is_none();
+                        let value = decoded.unwrap_or_else(|| raw.to_string());
+                        if !value.is_empty() {
                             out.push(Field {
                                 path: format!("data.{key} (base64)"),
                                 node: n,
-                                value: decoded,
+                                value,
                                 image: false,
+                                undecodable,
                             });
                         }
                     }
@@ -577,7 +586,9 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     let kind = obj.kind();
     let mut hits = Vec::new();
     for f in fields(obj) {
-        let problem = if f.image {
+        let problem = if f.undecodable {
+            Some("is not base64 of UTF-8 text, so its target cannot be checked".to_string())
+        } else if f.image {
             let parsed = parse_image(&f.value);
             let by_registry = settings
                 .image_registries
@@ -718,6 +729,9 @@ mod tests {
         assert!(ok("git@vault.example.com:acme/app.git"));
         assert!(!ok("https://git.example.com/other"));
         assert!(!ok("https://git.example.com/fleet@evil.test/"));
+        let mut short = settings(&[]);
+        short.source_urls = vec!["https://git".to_string()];
+        assert!(endpoint_problem(&short, "https://git@evil.test/x").is_some());
     }
 
     #[test]

@@ -1105,10 +1105,13 @@ fn url_problem(settings: &Settings, url: &str) -> Option<String> {
     }
     // `https://git.example.com@evil.test/x` is `evil.test` to Git, yet a prefix without a
     // trailing slash (`https://git.example.com`) ends on `@`: only a plain user name may stand
-    // before the host.
-    if let Some((_, rest)) = url.split_once("://") {
+    // before the host, and a prefix must reach past it (`https://git` does not allow
+    // `https://git@evil.test/`).
+    let mut host_start = 0;
+    if let Some((scheme, rest)) = url.split_once("://") {
         let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
         if let Some((user, _)) = authority.rsplit_once('@') {
+            host_start = scheme.len() + 3 + user.len() + 1;
             if user.is_empty()
                 || !user
                     .bytes()
@@ -1120,7 +1123,11 @@ fn url_problem(settings: &Settings, url: &str) -> Option<String> {
             }
         }
     }
-    if settings.source_urls.iter().any(|p| prefix_allows(p, url)) {
+    if settings
+        .source_urls
+        .iter()
+        .any(|p| p.len() >= host_start && prefix_allows(p, url))
+    {
         None
     } else {
         Some("is not in source_urls".to_string())

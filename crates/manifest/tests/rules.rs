@@ -53,6 +53,14 @@ fn source_prefixes_do_not_end_on_user_information() {
             "{good}"
         );
     }
+    let short = Settings {
+        source_urls: vec!["https://git".to_string()],
+        ..s.clone()
+    };
+    assert_eq!(
+        judge_added("gr.yaml", &gitrepo("https://git@evil.test/fleet"), &short).len(),
+        1
+    );
 }
 
 #[test]
@@ -550,6 +558,9 @@ fn external_endpoints_of_every_known_kind() {
     );
     assert_eq!(f[0].object.as_deref(), Some("Secret argocd/repo"));
     assert_eq!((f[0].line, f[0].column), (9, 8));
+    let junk = repo("evil").replace("aHR0cHM6Ly9ldmlsLnRlc3QvYXBw", "not-base64!");
+    let f = judge_added("r.yaml", &junk, &s);
+    assert!(f[0].message.contains("is not base64"), "{}", f[0].message);
     // A Secret without the Argo CD label, and an APIService (in-cluster), are not endpoints.
     let plain = repo("evil").replace("argocd.argoproj.io/secret-type: repository", "app: x");
     assert!(judge_added("r.yaml", &plain, &s).is_empty());
