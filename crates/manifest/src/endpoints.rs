@@ -548,30 +548,37 @@ fn fields(obj: &Object) -> Vec<Field<'_>> {
             }
         }
         ("", "Secret") => {
-            let argo = at(&["metadata", "labels", "argocd.argoproj.io/secret-type"])
+            let secret_type = at(&["metadata", "labels", "argocd.argoproj.io/secret-type"])
                 .and_then(Node::as_str)
-                .is_some_and(|t| ARGO_SECRET_TYPES.contains(&t));
-            if argo {
-                for key in ["url", "proxy"] {
-                    push_str(
-                        &mut out,
-                        format!("stringData.{key}"),
-                        at(&["stringData", key]),
-                    );
-                    if let Some(n) = at(&["data", key]) {
-                        let raw = n.as_str().unwrap_or("");
-                        let decoded = base64_decode(raw).and_then(|b| String::from_utf8(b).ok());
-                        let undecodable = decoded.is_none();
-                        let value = decoded.unwrap_or_else(|| raw.to_string());
-                        if !value.is_empty() {
-                            out.push(Field {
-                                path: format!("data.{key} (base64)"),
-                                node: n,
-                                value,
-                                image: false,
-                                undecodable,
-                            });
-                        }
+                .unwrap_or("");
+            // Repository Secrets name where Argo CD fetches from; cluster Secrets the API
+            // server it deploys to (with the credentials of `config`).
+            let keys: &[&str] = if ARGO_SECRET_TYPES.contains(&secret_type) {
+                &["url", "proxy"]
+            } else if secret_type == "cluster" {
+                &["server"]
+            } else {
+                &[]
+            };
+            for &key in keys {
+                push_str(
+                    &mut out,
+                    format!("stringData.{key}"),
+                    at(&["stringData", key]),
+                );
+                if let Some(n) = at(&["data", key]) {
+                    let raw = n.as_str().unwrap_or("");
+                    let decoded = base64_decode(raw).and_then(|b| String::from_utf8(b).ok());
+                    let undecodable = decoded.is_none();
+                    let value = decoded.unwrap_or_else(|| raw.to_string());
+                    if !value.is_empty() {
+                        out.push(Field {
+                            path: format!("data.{key} (base64)"),
+                            node: n,
+                            value,
+                            image: false,
+                            undecodable,
+                        });
                     }
                 }
             }

@@ -561,6 +561,19 @@ fn external_endpoints_of_every_known_kind() {
     let junk = repo("evil").replace("aHR0cHM6Ly9ldmlsLnRlc3QvYXBw", "not-base64!");
     let f = judge_added("r.yaml", &junk, &s);
     assert!(f[0].message.contains("is not base64"), "{}", f[0].message);
+    // An Argo CD cluster Secret: the API server it deploys to.
+    let cluster = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: prod\n  namespace: argocd\n  labels: {argocd.argoproj.io/secret-type: cluster}\nstringData:\n  name: prod\n  server: https://prod.k8s.evil.test:6443\n";
+    let f = judge_added("c.yaml", cluster, &s);
+    assert!(
+        f[0].message.contains("`stringData.server`"),
+        "{}",
+        f[0].message
+    );
+    let inside = cluster.replace(
+        "https://prod.k8s.evil.test:6443",
+        "https://kubernetes.default.svc.cluster.local",
+    );
+    assert!(judge_added("c.yaml", &inside, &s).is_empty());
     // A Secret without the Argo CD label, and an APIService (in-cluster), are not endpoints.
     let plain = repo("evil").replace("argocd.argoproj.io/secret-type: repository", "app: x");
     assert!(judge_added("r.yaml", &plain, &s).is_empty());
