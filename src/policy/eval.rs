@@ -298,13 +298,19 @@ fn commit_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec
 }
 
 /// Turns the manifest findings of the blocks that apply on this ref into violations. A
-/// `protected-namespaces` finding does not count when the commit is signed by one of the
-/// block's `signers`.
+/// `protected-namespaces` finding, or a `secret-stores` finding about a ClusterSecretStore, does
+/// not count when the commit is signed by one of the block's `signers`.
 fn manifest_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec<Violation>) {
     for (index, block) in policy.manifest_blocks(&u.update.name) {
         for mf in c.manifest_findings.iter().filter(|m| m.block == index) {
             let f = &mf.finding;
-            if f.rule == "protected-namespaces" {
+            // A ClusterSecretStore change is `secret-stores`, signed off like a protected namespace.
+            let signable = f.rule == "protected-namespaces"
+                || (f.rule == "secret-stores"
+                    && f.object
+                        .as_deref()
+                        .is_some_and(|o| o.starts_with("ClusterSecretStore ")));
+            if signable {
                 let key = c.signature.as_ref().and_then(|s| s.key_id());
                 if let (Some(signers), Some(key)) = (&block.signers, key) {
                     if signers.allows(key) {

@@ -364,6 +364,8 @@ pub(crate) fn judge(
                 continue;
             }
             protected(&mut findings, new, settings, change);
+            cluster_scoped(&mut findings, new, settings, change);
+            cluster_secret_store(&mut findings, new, settings, change);
             if change == ChangeKind::Changed {
                 service_account_removed(&mut findings, &pair.old, new, settings);
             }
@@ -508,8 +510,84 @@ fn protected(findings: &mut Vec<Finding>, obj: &Object, settings: &Settings, cha
     });
 }
 
+/// `cluster-scoped`: an object of a cluster-scoped kind added or changed in the block's files
+/// (a tenant's path), whatever the old version held: each such change is the finding.
+fn cluster_scoped(
+    findings: &mut Vec<Finding>,
+    obj: &Object,
+    settings: &Settings,
+    change: ChangeKind,
+) {
+    if !settings.rules.contains(&RuleId::ClusterScoped)
+        || obj.kustomization_file
+        || !rules::is_cluster_scoped(obj.kind())
+    {
+        return;
+    }
+    let at = obj.root.get("kind").unwrap_or(&obj.root);
+    let verb = if change == ChangeKind::Added {
+        "adds"
+    } else {
+        "changes"
+    };
+    findings.push(Finding {
+        rule: RuleId::ClusterScoped.as_str().to_string(),
+        path: obj.path.clone(),
+        line: at.line,
+        column: at.column,
+        object: Some(obj.label()),
+        container: None,
+        message: format!(
+            "the commit {verb} {}, an object of the cluster-scoped kind {}, in files this block holds to namespaced objects only",
+            obj.label(),
+            obj.kind()
+        ),
+        fix: "keep cluster-scoped objects in the platform's paths (reviewed by the cluster admins); a tenant uses namespaced kinds (Role, RoleBinding, Issuer, SecretStore)".to_string(),
+        change,
+    });
+}
+
+/// `secret-stores`: a ClusterSecretStore added, changed or removed. Every namespace the
+/// store's `spec.conditions` admit may read through it, so like a protected namespace only the
+/// block's `signers` may change one (the caller drops this finding for them).
+fn cluster_secret_store(
+    findings: &mut Vec<Finding>,
+    obj: &Object,
+    settings: &Settings,
+    change: ChangeKind,
+) {
+    if !settings.rules.contains(&RuleId::SecretStores)
+        || obj.kustomization_file
+        || obj.identity.group != "external-secrets.io"
+        || obj.kind() != "ClusterSecretStore"
+    {
+        return;
+    }
+    let at = obj.root.path(&["metadata", "name"]).unwrap_or(&obj.root);
+    let verb = match change {
+        ChangeKind::Added => "adds",
+        ChangeKind::Changed => "changes",
+        ChangeKind::Removed => "removes",
+    };
+    findings.push(Finding {
+        rule: RuleId::SecretStores.as_str().to_string(),
+        path: obj.path.clone(),
+        line: at.line,
+        column: at.column,
+        object: Some(obj.label()),
+        container: None,
+        message: format!(
+            "the commit {verb} {}: a store every namespace its conditions admit reads secrets through; only the block's signers may do that",
+            obj.label()
+        ),
+        fix: "have the change signed by one of the signers named in this [[manifests]] block (the caller drops this finding for them)".to_string(),
+        change,
+    });
+}
+
 fn removed(findings: &mut Vec<Finding>, old: &Object, settings: &Settings) {
     protected(findings, old, settings, ChangeKind::Removed);
+    cluster_secret_store(findings, old, settings, ChangeKind::Removed);
     if settings.rules.contains(&RuleId::DenyDelete)
         && !old.kustomization_file
         && old.patch.is_none()

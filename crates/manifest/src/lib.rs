@@ -8,6 +8,7 @@
 //! and drops findings covered by live exceptions (`judge`).
 
 pub mod custom;
+pub mod endpoints;
 mod judge;
 pub mod object;
 pub mod pod_security;
@@ -16,6 +17,7 @@ pub mod settings;
 pub mod yaml;
 
 pub use custom::{FieldPath, FieldPathError, Segment};
+pub use endpoints::Endpoint;
 pub use judge::glob_matches;
 pub use settings::{
     CustomRule, Date, Exception, JudgeMode, Literal, On, Pattern, PodSecurity, PodSecurityLevel,

@@ -53,6 +53,61 @@ impl Ctx<'_> {
     }
 }
 
+/// Kinds whose objects are cluster-scoped (`cluster-scoped`): Kubernetes' own and those of the
+/// controllers GitOps repositories commonly hold. Matched by kind alone (any API group), so a
+/// wrong `apiVersion` does not get one past the rule. The one list: docs/rules.md names it.
+pub const CLUSTER_SCOPED_KINDS: &[&str] = &[
+    // Kubernetes
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "APIService",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "StorageClass",
+    "CSIDriver",
+    "CSINode",
+    "VolumeAttachment",
+    "PriorityClass",
+    "RuntimeClass",
+    "IngressClass",
+    "IPAddress",
+    "ServiceCIDR",
+    "CertificateSigningRequest",
+    "ClusterTrustBundle",
+    "FlowSchema",
+    "PriorityLevelConfiguration",
+    "PodSecurityPolicy",
+    "DeviceClass",
+    "ResourceSlice",
+    "VolumeSnapshotClass",
+    "GatewayClass",
+    // cert-manager, External Secrets
+    "ClusterIssuer",
+    "ClusterSecretStore",
+    "ClusterExternalSecret",
+    "ClusterGenerator",
+    "ClusterPushSecret",
+    // policy engines and CNIs
+    "ClusterPolicy",
+    "ClusterCleanupPolicy",
+    "ConstraintTemplate",
+    "CiliumClusterwideNetworkPolicy",
+    "GlobalNetworkPolicy",
+];
+
+/// True when objects of `kind` are cluster-scoped (see [`CLUSTER_SCOPED_KINDS`]).
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    CLUSTER_SCOPED_KINDS.contains(&kind)
+}
+
 /// Runs every enabled single-object rule on `obj`.
 pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     let mut ctx = Ctx {
@@ -80,6 +135,12 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     }
     if ctx.on(RuleId::GitopsSources) {
         gitops_sources(&mut ctx, obj);
+    }
+    if ctx.on(RuleId::SecretStores) && obj.identity.group == "external-secrets.io" {
+        secret_store_refs(&mut ctx, obj);
+    }
+    if ctx.on(RuleId::ExternalEndpoints) {
+        ctx.hits.extend(crate::endpoints::check(obj, settings));
     }
     if obj.patch.is_some() {
         // A patch holds only what it changes: a field it leaves out is not "unset".
@@ -1042,7 +1103,31 @@ fn url_problem(settings: &Settings, url: &str) -> Option<String> {
             "contains path tricks (dot segments, encoded dots or slashes, whitespace)".to_string(),
         );
     }
-    if settings.source_urls.iter().any(|p| prefix_allows(p, url)) {
+    // `https://git.example.com@evil.test/x` is `evil.test` to Git, yet a prefix without a
+    // trailing slash (`https://git.example.com`) ends on `@`: only a plain user name may stand
+    // before the host, and a prefix must reach past it (`https://git` does not allow
+    // `https://git@evil.test/`).
+    let mut host_start = 0;
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        if let Some((user, _)) = authority.rsplit_once('@') {
+            host_start = scheme.len() + 3 + user.len() + 1;
+            if user.is_empty()
+                || !user
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Some(format!(
+                    "carries the user information `{user}@` (a password, or a host name in front of the real one)"
+                ));
+            }
+        }
+    }
+    if settings
+        .source_urls
+        .iter()
+        .any(|p| p.len() >= host_start && prefix_allows(p, url))
+    {
         None
     } else {
         Some("is not in source_urls".to_string())
@@ -1193,6 +1278,92 @@ fn gitops_sources(ctx: &mut Ctx<'_>, obj: &Object) {
     }
     // A HelmRelease holds no URL itself: its chart comes through a source object
     // (spec.chart.spec.sourceRef, spec.chartRef), which is checked where it is defined.
+}
+
+/// `secret-stores`: every store an ExternalSecret, PushSecret or ClusterExternalSecret names.
+/// A SecretStore is the namespace's own; a ClusterSecretStore must be allowed for the namespace
+/// by `secret_stores` (a ClusterExternalSecret, which writes into many namespaces, by `"*"`).
+fn secret_store_refs(ctx: &mut Ctx<'_>, obj: &Object) {
+    let root = &obj.root;
+    let mut refs: Vec<(String, &Node)> = Vec::new();
+    let (namespace, spec_path, spec) = match obj.kind() {
+        "ExternalSecret" => (obj.identity.namespace.as_str(), "spec", root.get("spec")),
+        "ClusterExternalSecret" => (
+            "",
+            "spec.externalSecretSpec",
+            root.path(&["spec", "externalSecretSpec"]),
+        ),
+        "PushSecret" => (obj.identity.namespace.as_str(), "spec", root.get("spec")),
+        _ => return,
+    };
+    let Some(spec) = spec else {
+        return;
+    };
+    if let Some(r) = spec.get("secretStoreRef") {
+        refs.push((format!("{spec_path}.secretStoreRef"), r));
+    }
+    for field in ["data", "dataFrom"] {
+        for (i, d) in spec
+            .get(field)
+            .map(Node::as_seq)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
+            if let Some(r) = d.path(&["sourceRef", "storeRef"]) {
+                refs.push((format!("{spec_path}.{field}[{i}].sourceRef.storeRef"), r));
+            }
+        }
+    }
+    for (i, r) in spec
+        .get("secretStoreRefs")
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        refs.push((format!("{spec_path}.secretStoreRefs[{i}]"), r));
+    }
+    let label = obj.label();
+    for (path, r) in refs {
+        let kind = r
+            .get("kind")
+            .and_then(Node::as_str)
+            .unwrap_or("SecretStore");
+        let name_node = r.get("name").unwrap_or(r);
+        let name = name_node.as_str().unwrap_or("");
+        if kind == "SecretStore" {
+            // The namespace's own store (for a ClusterExternalSecret: each target namespace's).
+            continue;
+        }
+        let allowed = kind == "ClusterSecretStore"
+            && ["*", namespace]
+                .iter()
+                .filter(|ns| !ns.is_empty())
+                .any(|ns| {
+                    ctx.settings
+                        .secret_stores
+                        .get(*ns)
+                        .is_some_and(|l| l.iter().any(|n| n == name))
+                });
+        if !allowed {
+            let whom = if namespace.is_empty() {
+                "every namespace (`\"*\"`)".to_string()
+            } else {
+                format!("namespace `{namespace}`")
+            };
+            ctx.hit(
+                RuleId::SecretStores,
+                format!("store/{path}/{kind}/{name}"),
+                name_node,
+                None,
+                format!(
+                    "{label} `{path}` reads from {kind} `{name}`, which secret_stores does not allow for {whom}"
+                ),
+                "use the namespace's own SecretStore or a ClusterSecretStore allowed for it, or add it to secret_stores (reviewed change of the policy)",
+            );
+        }
+    }
 }
 
 fn collect_keys<'a>(

@@ -5,12 +5,14 @@
 //! than a rule that silently never runs. Regexes, field paths and dates are checked while
 //! deserializing for the same reason.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use crate::custom::FieldPath;
+use crate::endpoints::Endpoint;
 
 /// A built-in rule id, as written in the policy (`rules = ["privileged", ...]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -40,6 +42,9 @@ pub enum RuleId {
     ProtectedNamespaces,
     DenyDelete,
     GitopsSources,
+    ExternalEndpoints,
+    ClusterScoped,
+    SecretStores,
     /// A Pod Security Standards control of the baseline level (`pod_security`); not nameable
     /// in `rules`.
     #[serde(skip)]
@@ -52,7 +57,7 @@ pub enum RuleId {
 impl RuleId {
     /// Every built-in rule that `rules` can name, in documentation order. The two
     /// `pod-security.*` ids are not here: the `pod_security` setting turns them on.
-    pub const ALL: [RuleId; 24] = [
+    pub const ALL: [RuleId; 27] = [
         RuleId::Privileged,
         RuleId::PrivilegeEscalation,
         RuleId::HostNamespaces,
@@ -77,6 +82,9 @@ impl RuleId {
         RuleId::ProtectedNamespaces,
         RuleId::DenyDelete,
         RuleId::GitopsSources,
+        RuleId::ExternalEndpoints,
+        RuleId::ClusterScoped,
+        RuleId::SecretStores,
     ];
 
     /// The id as written in the policy and in findings.
@@ -106,6 +114,9 @@ impl RuleId {
             RuleId::ProtectedNamespaces => "protected-namespaces",
             RuleId::DenyDelete => "deny-delete",
             RuleId::GitopsSources => "gitops-sources",
+            RuleId::ExternalEndpoints => "external-endpoints",
+            RuleId::ClusterScoped => "cluster-scoped",
+            RuleId::SecretStores => "secret-stores",
             RuleId::PodSecurityBaseline => "pod-security.baseline",
             RuleId::PodSecurityRestricted => "pod-security.restricted",
         }
@@ -409,6 +420,14 @@ pub struct Settings {
     /// `gitops-sources`: allowed source URL prefixes.
     #[serde(default)]
     pub source_urls: Vec<String>,
+    /// `external-endpoints`: URLs and hosts the cluster may be made to contact (the
+    /// `source_urls` prefixes count too).
+    #[serde(default)]
+    pub allowed_endpoints: Vec<Endpoint>,
+    /// `secret-stores`: the ClusterSecretStores the External Secrets of each namespace may read
+    /// from (`"*"`: every namespace).
+    #[serde(default)]
+    pub secret_stores: BTreeMap<String, Vec<String>>,
     /// `protected-namespaces`.
     #[serde(default = "default_protected_namespaces")]
     pub protected_namespaces: Vec<String>,
@@ -439,6 +458,8 @@ impl Default for Settings {
             judge: JudgeMode::Changes,
             image_registries: Vec::new(),
             source_urls: Vec::new(),
+            allowed_endpoints: Vec::new(),
+            secret_stores: BTreeMap::new(),
             protected_namespaces: default_protected_namespaces(),
             deny_delete: default_deny_delete(),
             flux_service_account: false,

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use pushguard_manifest::{
-    judge, FileChange, FileVersion, Limits, PodSecurity, PodSecurityLevel, PodSecurityVersion,
-    RuleId, Settings,
+    judge, Endpoint, FileChange, FileVersion, Limits, PodSecurity, PodSecurityLevel,
+    PodSecurityVersion, RuleId, Settings,
 };
 
 struct Example {
@@ -94,6 +94,13 @@ fn every_rule_is_documented_with_examples_that_hold() {
             }),
             source_urls: vec!["https://github.com/acme/".to_string()],
             image_registries: vec!["ghcr.io/acme/".to_string()],
+            allowed_endpoints: ["https://hooks.example.com/", "vault.example.com"]
+                .iter()
+                .map(|e| Endpoint::parse(e).unwrap())
+                .collect(),
+            secret_stores: [("team-a".to_string(), vec!["vault-team-a".to_string()])]
+                .into_iter()
+                .collect(),
             flux_service_account: true,
             ..Settings::default()
         };
@@ -155,6 +162,8 @@ fn documented_policy_parses() {
     let policy: Policy = toml::from_str(&toml_text).unwrap_or_else(|e| panic!("{e}\n{toml_text}"));
     let block = &policy.manifests[0];
     assert_eq!(block.rules.len(), 5);
+    assert_eq!(block.allowed_endpoints.len(), 3);
+    assert_eq!(block.secret_stores["*"], ["shared"]);
     assert_eq!(
         block.pod_security,
         Some(PodSecurity {
@@ -162,9 +171,11 @@ fn documented_policy_parses() {
             version: PodSecurityVersion::V1(35)
         })
     );
+    // The cluster-scoped section's block.
+    assert_eq!(policy.manifests[1].rules, [RuleId::ClusterScoped]);
     // The pod_security section's block; the custom rule and exception sections add to it.
-    assert_eq!(policy.manifests.len(), 2);
-    let block = &policy.manifests[1];
+    assert_eq!(policy.manifests.len(), 3);
+    let block = &policy.manifests[2];
     assert_eq!(
         block.pod_security.map(|p| p.level),
         Some(PodSecurityLevel::Restricted)

@@ -22,6 +22,48 @@ fn gitrepo(url: &str) -> String {
 }
 
 #[test]
+fn source_prefixes_do_not_end_on_user_information() {
+    let s = Settings {
+        rules: vec![RuleId::GitopsSources],
+        source_urls: vec![
+            "https://git.example.com".to_string(),
+            "ssh://git@git.example.com/".to_string(),
+        ],
+        ..Settings::default()
+    };
+    for bad in [
+        "https://git.example.com@evil.test/fleet",
+        "https://git.example.com:pw@evil.test/fleet",
+    ] {
+        let f = judge_added("gr.yaml", &gitrepo(bad), &s);
+        assert_eq!(rules_of(&f), ["gitops-sources"], "{bad}");
+        assert!(
+            f[0].message.contains("user information"),
+            "{}",
+            f[0].message
+        );
+    }
+    for good in [
+        "https://git.example.com/fleet",
+        "https://git.example.com",
+        "ssh://git@git.example.com/fleet",
+    ] {
+        assert!(
+            judge_added("gr.yaml", &gitrepo(good), &s).is_empty(),
+            "{good}"
+        );
+    }
+    let short = Settings {
+        source_urls: vec!["https://git".to_string()],
+        ..s.clone()
+    };
+    assert_eq!(
+        judge_added("gr.yaml", &gitrepo("https://git@evil.test/fleet"), &short).len(),
+        1
+    );
+}
+
+#[test]
 fn flux_sources_must_be_allow_listed() {
     let s = gitops();
     assert!(judge_added("gr.yaml", &gitrepo("https://github.com/acme/fleet"), &s).is_empty());
@@ -357,4 +399,284 @@ patchesStrategicMerge:
         pushguard_manifest::judge(&changes, &s, &pushguard_manifest::Limits::default(), TODAY)
             .is_empty()
     );
+}
+
+#[test]
+fn cluster_scoped_objects_are_refused_added_or_changed() {
+    let s = settings(&[RuleId::ClusterScoped]);
+    let cr = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: team-a-reader}\nrules:\n- {apiGroups: [''], resources: [pods], verbs: [get]}\n";
+    let f = judge_added("tenants/team-a/rbac.yaml", cr, &s);
+    assert_eq!(rules_of(&f), ["cluster-scoped"]);
+    assert_eq!((f[0].line, f[0].column), (2, 7));
+    assert_eq!(f[0].object.as_deref(), Some("ClusterRole team-a-reader"));
+    // A change counts even though the old version was cluster-scoped too.
+    let f = judge_modified(
+        "tenants/team-a/rbac.yaml",
+        cr,
+        &cr.replace("verbs: [get]", "verbs: [get, list]"),
+        &s,
+    );
+    assert_eq!(rules_of(&f), ["cluster-scoped"]);
+    // Unchanged (moved) and removed objects are not findings; namespaced kinds pass.
+    assert!(judge_modified("tenants/team-a/rbac.yaml", cr, cr, &s).is_empty());
+    let role = cr
+        .replace("ClusterRole", "Role")
+        .replace("{name: team-a-reader}", "{name: reader, namespace: team-a}");
+    assert!(judge_added("tenants/team-a/rbac.yaml", &role, &s).is_empty());
+    for (kind, extra) in [
+        ("ValidatingWebhookConfiguration", "webhooks: []\n"),
+        ("Namespace", ""),
+        ("ClusterSecretStore", "spec: {}\n"),
+        ("CustomResourceDefinition", "spec: {}\n"),
+        ("ClusterIssuer", "spec: {}\n"),
+    ] {
+        let text = format!("apiVersion: x/v1\nkind: {kind}\nmetadata: {{name: n}}\n{extra}");
+        assert_eq!(
+            rules_of(&judge_added("t.yaml", &text, &s)),
+            ["cluster-scoped"],
+            "{kind}"
+        );
+    }
+    // Off unless named in `rules`.
+    assert!(judge_added("t.yaml", cr, &settings(&[])).is_empty());
+}
+
+fn endpoints() -> Settings {
+    Settings {
+        rules: vec![RuleId::ExternalEndpoints],
+        allowed_endpoints: [
+            "https://hooks.slack.com/services/",
+            "vault.example.com",
+            "*.svc.cluster.local",
+            "https://acme-v02.api.letsencrypt.org/directory",
+        ]
+        .iter()
+        .map(|e| pushguard_manifest::Endpoint::parse(e).unwrap())
+        .collect(),
+        source_urls: vec!["https://github.com/acme/".to_string()],
+        image_registries: vec!["ghcr.io/acme/".to_string()],
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn external_endpoints_of_every_known_kind() {
+    let s = endpoints();
+    let one = |text: &str| -> Vec<String> {
+        judge_added("e.yaml", text, &s)
+            .into_iter()
+            .map(|f| {
+                assert_eq!(f.rule, "external-endpoints");
+                f.message
+            })
+            .collect()
+    };
+    // (object, allowed value, refused value)
+    let cases = [
+        (
+            "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Provider\nmetadata: {name: slack, namespace: team-a}\nspec:\n  type: slack\n  channel: general\n  address: VALUE\n",
+            "https://hooks.slack.com/services/T0/B0/x",
+            "https://hooks.slack.com.evil.test/services/x",
+        ),
+        (
+            "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Provider\nmetadata: {name: gh, namespace: team-a}\nspec:\n  type: github\n  address: https://github.com/acme/app\n  proxy: VALUE\n",
+            "http://proxy.egress.svc.cluster.local:3128",
+            "http://proxy.evil.test:3128",
+        ),
+        (
+            "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageRepository\nmetadata: {name: app, namespace: team-a}\nspec:\n  image: VALUE\n  interval: 5m\n",
+            "ghcr.io/acme/app",
+            "docker.io/evil/app",
+        ),
+        (
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {name: policy}\nwebhooks:\n- name: a.example.com\n  clientConfig:\n    service: {name: policy, namespace: policy}\n- name: b.example.com\n  clientConfig:\n    url: VALUE\n",
+            "https://policy.policy.svc.cluster.local/validate",
+            "https://evil.test/validate",
+        ),
+        (
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  conversion:\n    strategy: Webhook\n    webhook:\n      clientConfig:\n        url: VALUE\n",
+            "https://conv.widgets.svc.cluster.local/convert",
+            "https://203.0.113.9/convert",
+        ),
+        (
+            "apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: team-a}\nspec:\n  type: ExternalName\n  externalName: VALUE\n",
+            "db.team-a.svc.cluster.local",
+            "db.evil.test",
+        ),
+        (
+            "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: vault}\nspec:\n  provider:\n    vault:\n      server: VALUE\n      path: secret\n      version: v2\n      auth:\n        kubernetes: {mountPath: kubernetes, role: eso}\n",
+            "https://vault.example.com:8200",
+            "https://vault.example.com@evil.test:8200",
+        ),
+        (
+            "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: kv, namespace: team-a}\nspec:\n  provider:\n    azurekv:\n      vaultUrl: VALUE\n",
+            "https://vault.example.com/",
+            "https://team-a.vault.azure.net",
+        ),
+        (
+            "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata: {name: le}\nspec:\n  acme:\n    server: VALUE\n    privateKeySecretRef: {name: le}\n    solvers: [{http01: {ingress: {ingressClassName: nginx}}}]\n",
+            "https://acme-v02.api.letsencrypt.org/directory",
+            "https://acme.evil.test/directory",
+        ),
+        (
+            "apiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {name: vault, namespace: team-a}\nspec:\n  vault:\n    server: VALUE\n    path: pki/sign/team-a\n",
+            "https://vault.example.com",
+            "http://vault.evil.test",
+        ),
+        (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: repo\n  namespace: argocd\n  labels: {argocd.argoproj.io/secret-type: repository}\nstringData:\n  type: git\n  url: VALUE\n",
+            "https://github.com/acme/app",
+            "https://github.com/evil/app",
+        ),
+    ];
+    for (text, good, bad) in cases {
+        assert_eq!(
+            one(&text.replace("VALUE", good)),
+            Vec::<String>::new(),
+            "{text}"
+        );
+        let msgs = one(&text.replace("VALUE", bad));
+        assert_eq!(msgs.len(), 1, "{text}: {msgs:?}");
+        assert!(msgs[0].contains(bad), "{}", msgs[0]);
+    }
+    // The message names the field path; base64 `data` is decoded.
+    let repo = |url: &str| {
+        let b64 = match url {
+            "https://github.com/acme/app" => "aHR0cHM6Ly9naXRodWIuY29tL2FjbWUvYXBw",
+            _ => "aHR0cHM6Ly9ldmlsLnRlc3QvYXBw", // https://evil.test/app
+        };
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: repo\n  namespace: argocd\n  labels:\n    argocd.argoproj.io/secret-type: repository\ndata:\n  url: {b64}\n")
+    };
+    assert!(judge_added("r.yaml", &repo("https://github.com/acme/app"), &s).is_empty());
+    let f = judge_added("r.yaml", &repo("evil"), &s);
+    assert_eq!(rules_of(&f), ["external-endpoints"]);
+    assert!(
+        f[0].message.contains("`data.url (base64)`")
+            && f[0].message.contains("https://evil.test/app"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[0].object.as_deref(), Some("Secret argocd/repo"));
+    assert_eq!((f[0].line, f[0].column), (9, 8));
+    let junk = repo("evil").replace("aHR0cHM6Ly9ldmlsLnRlc3QvYXBw", "not-base64!");
+    let f = judge_added("r.yaml", &junk, &s);
+    assert!(f[0].message.contains("is not base64"), "{}", f[0].message);
+    // An Argo CD cluster Secret: the API server it deploys to.
+    let cluster = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: prod\n  namespace: argocd\n  labels: {argocd.argoproj.io/secret-type: cluster}\nstringData:\n  name: prod\n  server: https://prod.k8s.evil.test:6443\n";
+    let f = judge_added("c.yaml", cluster, &s);
+    assert!(
+        f[0].message.contains("`stringData.server`"),
+        "{}",
+        f[0].message
+    );
+    let inside = cluster.replace(
+        "https://prod.k8s.evil.test:6443",
+        "https://kubernetes.default.svc.cluster.local",
+    );
+    assert!(judge_added("c.yaml", &inside, &s).is_empty());
+    // A Secret without the Argo CD label, and an APIService (in-cluster), are not endpoints.
+    let plain = repo("evil").replace("argocd.argoproj.io/secret-type: repository", "app: x");
+    assert!(judge_added("r.yaml", &plain, &s).is_empty());
+    let api = "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {name: v1beta1.metrics.k8s.io}\nspec:\n  service: {name: metrics-server, namespace: kube-system}\n  group: metrics.k8s.io\n  version: v1beta1\n";
+    assert!(judge_added("a.yaml", api, &s).is_empty());
+    // Changed objects: an endpoint the old version had already is not reported again.
+    let svc = "apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: team-a}\nspec:\n  type: ExternalName\n  externalName: db.evil.test\n";
+    let f = judge_modified(
+        "s.yaml",
+        svc,
+        &format!("{svc}  ports: [{{port: 5432}}]\n"),
+        &s,
+    );
+    assert!(f.is_empty(), "{f:?}");
+    // Off unless named in `rules`.
+    assert!(judge_added("s.yaml", svc, &settings(&[])).is_empty());
+}
+
+#[test]
+fn allowed_endpoints_are_checked_when_the_policy_is_read() {
+    let e = toml::from_str::<Settings>(
+        "allowed_endpoints = [\"https://good.example.com@evil.test/\"]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("allowed_endpoints entry") && e.contains("line"),
+        "{e}"
+    );
+    let s: Settings = toml::from_str(
+        "rules = [\"external-endpoints\"]\nallowed_endpoints = [\"https://hooks.example.com/\", \"vault.example.com\", \"*.example.com\"]\n",
+    )
+    .unwrap();
+    assert_eq!(s.allowed_endpoints.len(), 3);
+}
+
+#[test]
+fn external_secrets_read_only_the_stores_their_namespace_may_use() {
+    let mut s = settings(&[RuleId::SecretStores]);
+    s.secret_stores
+        .insert("team-a".into(), vec!["vault-team-a".into()]);
+    s.secret_stores.insert("*".into(), vec!["shared".into()]);
+    let es = |ns: &str, store_ref: &str| {
+        format!("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: db, namespace: {ns}}}\nspec:\n  refreshInterval: 1h\n  secretStoreRef: {store_ref}\n  target: {{name: db}}\n  data:\n  - secretKey: password\n    remoteRef: {{key: db, property: password}}\n")
+    };
+    for (ns, r) in [
+        ("team-a", "{name: vault-team-a, kind: ClusterSecretStore}"),
+        ("team-b", "{name: shared, kind: ClusterSecretStore}"),
+        ("team-b", "{name: own-store}"),
+        ("team-b", "{name: own-store, kind: SecretStore}"),
+    ] {
+        assert!(
+            judge_added("es.yaml", &es(ns, r), &s).is_empty(),
+            "{ns} {r}"
+        );
+    }
+    let f = judge_added(
+        "es.yaml",
+        &es("team-b", "{name: vault-team-a, kind: ClusterSecretStore}"),
+        &s,
+    );
+    assert_eq!(rules_of(&f), ["secret-stores"]);
+    assert!(
+        f[0].message.contains("spec.secretStoreRef") && f[0].message.contains("`team-b`"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!((f[0].line, f[0].column), (6, 26));
+    // Per-item sourceRef.storeRef, and a PushSecret's stores.
+    let per_item = es("team-b", "{name: own}").replace(
+        "    remoteRef:",
+        "    sourceRef: {storeRef: {name: vault-team-a, kind: ClusterSecretStore}}\n    remoteRef:",
+    );
+    assert_eq!(
+        rules_of(&judge_added("es.yaml", &per_item, &s)),
+        ["secret-stores"]
+    );
+    let push = "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: team-b}\nspec:\n  secretStoreRefs:\n  - {name: vault-team-a, kind: ClusterSecretStore}\n  selector: {secret: {name: db}}\n";
+    assert_eq!(
+        rules_of(&judge_added("p.yaml", push, &s)),
+        ["secret-stores"]
+    );
+    // A ClusterSecretStore added, changed or removed is a finding (signers may).
+    let css = "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: shared}\nspec:\n  provider:\n    vault: {server: 'https://vault.example.com', path: secret}\n";
+    assert_eq!(rules_of(&judge_added("c.yaml", css, &s)), ["secret-stores"]);
+    let changed = css.replace("path: secret", "path: other");
+    let f = judge_modified("c.yaml", css, &changed, &s);
+    assert_eq!(rules_of(&f), ["secret-stores"]);
+    assert_eq!(f[0].object.as_deref(), Some("ClusterSecretStore shared"));
+    assert!(judge_modified("c.yaml", css, css, &s).is_empty());
+    let removed = pushguard_manifest::judge(
+        &[pushguard_manifest::FileChange {
+            old: Some(pushguard_manifest::FileVersion {
+                path: "c.yaml",
+                bytes: css.as_bytes(),
+            }),
+            new: None,
+        }],
+        &s,
+        &pushguard_manifest::Limits::default(),
+        TODAY,
+    );
+    assert_eq!(rules_of(&removed), ["secret-stores"]);
+    // Off unless named in `rules`.
+    assert!(judge_added("c.yaml", css, &settings(&[])).is_empty());
 }
