@@ -494,12 +494,16 @@ pub fn policy_explain(
     pusher: Option<&str>,
 ) -> anyhow::Result<i32> {
     let p = Policy::load(file)?;
-    let mut s = format!(
-        "policy {} (mode {:?}), ref {ref_name}",
-        file.display(),
-        p.mode
-    )
-    .to_lowercase();
+    if !crate::hook::valid_ref_name(ref_name) {
+        anyhow::bail!(
+            "--ref {ref_name:?} is not a full ref name: write refs/heads/{ref_name} for a branch or refs/tags/{ref_name} for a tag"
+        );
+    }
+    let mode = match p.mode {
+        crate::policy::Mode::Enforce => "enforce",
+        crate::policy::Mode::Audit => "audit",
+    };
+    let mut s = format!("policy {} (mode {mode}), ref {ref_name}", file.display());
     if let Some(path) = path {
         s.push_str(&format!(", path {path}"));
     }
@@ -651,9 +655,37 @@ pub fn policy_explain(
         if p.files.deny_escaping_symlinks {
             f.push("no symlinks out of the repository".into());
         }
+        let forbidden = p.files.forbidden_paths.len() + p.files.forbidden_names.len();
+        if forbidden > 0 {
+            f.push(format!(
+                "none of {forbidden} forbidden file patterns (secrets, keys, credentials)"
+            ));
+        }
         if !f.is_empty() {
             println!("[files] every changed file: {}", f.join("; "));
         }
+    }
+    let name_rule = if ref_name.starts_with("refs/heads/") {
+        p.names.branches.as_ref().map(|r| ("branch", r))
+    } else if ref_name.starts_with("refs/tags/") {
+        p.names.tags.as_ref().map(|r| ("tag", r))
+    } else {
+        None
+    };
+    if let Some((what, (re, origin))) = name_rule {
+        let short = ref_name
+            .strip_prefix("refs/heads/")
+            .or_else(|| ref_name.strip_prefix("refs/tags/"))
+            .unwrap_or(ref_name);
+        println!(
+            "[names] {origin}: {what} names must match /{}/ ({short:?} {})",
+            re.as_str(),
+            if re.is_match(short) {
+                "does"
+            } else {
+                "does NOT"
+            }
+        );
     }
     if let Some(id) = &p.identities {
         println!(

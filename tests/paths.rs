@@ -257,6 +257,21 @@ fn policy_explain_names_the_rules_that_apply() {
         r.out.contains("[files] forbidden: x/.env matches .env"),
         "{r:?}"
     );
+    assert!(r.out.contains("forbidden file patterns"), "{r:?}");
+    // The header keeps the ref as written, and a short name is refused, not read as a ref.
+    let r = f.pushguard(&["policy", "explain", policy, "--ref", "refs/heads/MAIN"]);
+    assert!(r.out.contains("ref refs/heads/MAIN"), "{r:?}");
+    let r = f.pushguard(&["policy", "explain", policy, "--ref", "main"]);
+    assert!(!r.ok && r.out.contains("not a full ref name"), "{r:?}");
+    // [names] is part of what a ref demands.
+    f.set_policy(&format!(
+        "{POLICY}[names]\nbranches = \"^(main|feature/.+)$\"\n"
+    ));
+    let r = f.pushguard(&["policy", "explain", policy, "--ref", "refs/heads/Bad"]);
+    assert!(
+        r.out.contains("branch names must match") && r.out.contains("does NOT"),
+        "{r:?}"
+    );
 }
 
 /// A symlink under a protected path makes its target protected too (transitively, at the new
