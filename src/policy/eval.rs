@@ -237,10 +237,17 @@ fn name_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>) {
                 "{what} name {short:?} does not match the required pattern /{}/",
                 re.as_str()
             ),
-            format!(
-                "push to a {what} whose name matches /{}/ (`git push origin HEAD:<new-name>`)",
-                re.as_str()
-            ),
+            if what == "tag" {
+                format!(
+                    "name the tag to match /{}/: `git tag <new-name> {short}`, `git tag -d {short}`, then `git push origin <new-name>`",
+                    re.as_str()
+                )
+            } else {
+                format!(
+                    "push to a branch whose name matches /{}/ (`git push origin HEAD:<new-name>`)",
+                    re.as_str()
+                )
+            },
             Some(origin),
         ));
     }

@@ -58,7 +58,7 @@ pub fn human(decision: &Decision, facts: &PushFacts, policy_path: &str, prefix: 
     if !decision.accepted {
         let _ = writeln!(
             s,
-            "\nNothing was updated: fix the commits above and push again."
+            "\nNothing was updated: fix what is listed above and push again."
         );
     }
     prefixed(&s, prefix)
