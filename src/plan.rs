@@ -164,7 +164,6 @@ pub fn plan(policy: &Policy, ref_name: &str, internal: bool) -> UpdatePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn policy(text: &str) -> Policy {
         let dir = tempfile::tempdir().unwrap();
@@ -270,6 +269,5 @@ signers = ["sre"]
             [Oid::parse(&base).unwrap()]
         );
         assert!(plan(&p, "refs/tags/x", false).trusted_bases.is_empty());
-        let _ = Path::new("");
     }
 }
