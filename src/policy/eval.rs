@@ -848,42 +848,37 @@ fn net_rules(
             }
         }
     }
-    if net.one_commit {
-        // One commit on top of the base: its file and manifest rules already judged exactly
-        // this change.
-        for v in found {
-            let by_commit = v.rule == "path.signers";
-            if !reported(out, &v, by_commit) && !reported_same(out, &v) {
-                out.push(v);
-            }
-        }
-        return;
-    }
-    let files_before = found.len();
-    let mut as_commit = tip.clone();
-    as_commit.changes = net.changes.clone();
-    file_rules(policy, u, &as_commit, &mut found);
-    for v in &mut found[files_before..] {
-        v.what = net_what(std::mem::take(&mut v.what));
-    }
-    let manifest_before = found.len();
-    as_commit.changes = Vec::new();
-    as_commit.manifest_findings = net.manifest_findings.clone();
-    manifest_rules(policy, u, &as_commit, &mut found);
-    for v in &mut found[manifest_before..] {
-        v.what = net_what(std::mem::take(&mut v.what));
+    // One commit on top of the base: its own file and manifest rules judged exactly this change.
+    if !net.one_commit {
+        net_content_rules(policy, u, tip, net, &net_what, &mut found);
     }
     for v in found {
         let by_commit = v.rule == "path.signers";
-        if !reported(out, &v, by_commit) && !reported_same(out, &v) {
+        if !reported(out, &v, by_commit) {
             out.push(v);
         }
     }
 }
 
-/// The same finding already reported in this update (exact duplicate).
-fn reported_same(out: &[Violation], v: &Violation) -> bool {
-    out.iter().any(|o| o == v)
+/// `[files]` and `[[manifests]]` rules on an update's net effect, as if one commit made it.
+fn net_content_rules(
+    policy: &Policy,
+    u: &UpdateFacts,
+    tip: &CommitFacts,
+    net: &crate::facts::NetEffect,
+    net_what: &dyn Fn(String) -> String,
+    found: &mut Vec<Violation>,
+) {
+    let files_before = found.len();
+    let mut as_commit = tip.clone();
+    as_commit.changes = net.changes.clone();
+    file_rules(policy, u, &as_commit, found);
+    as_commit.changes = Vec::new();
+    as_commit.manifest_findings = net.manifest_findings.clone();
+    manifest_rules(policy, u, &as_commit, found);
+    for v in &mut found[files_before..] {
+        v.what = net_what(std::mem::take(&mut v.what));
+    }
 }
 
 fn push_rules(policy: &Policy, facts: &PushFacts, out: &mut Vec<Violation>) {

@@ -489,11 +489,7 @@ fn protected(findings: &mut Vec<Finding>, obj: &Object, settings: &Settings, cha
     let Some((ns, at, how)) = protected_target(obj, settings) else {
         return;
     };
-    let verb = match change {
-        ChangeKind::Added => "adds",
-        ChangeKind::Changed => "changes",
-        ChangeKind::Removed => "removes",
-    };
+    let verb = change.verb();
     findings.push(Finding {
         rule: RuleId::ProtectedNamespaces.as_str().to_string(),
         path: obj.path.clone(),
@@ -525,11 +521,7 @@ fn cluster_scoped(
         return;
     }
     let at = obj.root.get("kind").unwrap_or(&obj.root);
-    let verb = if change == ChangeKind::Added {
-        "adds"
-    } else {
-        "changes"
-    };
+    let verb = change.verb();
     findings.push(Finding {
         rule: RuleId::ClusterScoped.as_str().to_string(),
         path: obj.path.clone(),
@@ -564,11 +556,7 @@ fn cluster_secret_store(
         return;
     }
     let at = obj.root.path(&["metadata", "name"]).unwrap_or(&obj.root);
-    let verb = match change {
-        ChangeKind::Added => "adds",
-        ChangeKind::Changed => "changes",
-        ChangeKind::Removed => "removes",
-    };
+    let verb = change.verb();
     findings.push(Finding {
         rule: RuleId::SecretStores.as_str().to_string(),
         path: obj.path.clone(),

@@ -47,6 +47,17 @@ pub enum ChangeKind {
     Removed,
 }
 
+impl ChangeKind {
+    /// The verb a finding's message uses for the change: `adds`, `changes`, `removes`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "adds",
+            ChangeKind::Changed => "changes",
+            ChangeKind::Removed => "removes",
+        }
+    }
+}
+
 /// One violation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
