@@ -260,8 +260,20 @@ pub(crate) fn judge(
         }
     }
 
+    judge_pairs(findings, &old_objects, &new_objects, settings, today)
+}
+
+/// Judges objects old against new (what a commit's files held, or what a root rendered before
+/// and after), adds the findings to `findings`, drops those live exceptions cover, and sorts.
+pub(crate) fn judge_pairs(
+    mut findings: Vec<Finding>,
+    old_objects: &[Object],
+    new_objects: &[Object],
+    settings: &Settings,
+    today: i64,
+) -> Vec<Finding> {
     let mut pairs: BTreeMap<&Identity, Pair<'_>> = BTreeMap::new();
-    for o in &old_objects {
+    for o in old_objects {
         pairs
             .entry(&o.identity)
             .or_insert_with(|| Pair {
@@ -271,7 +283,7 @@ pub(crate) fn judge(
             .old
             .push(o);
     }
-    for o in &new_objects {
+    for o in new_objects {
         pairs
             .entry(&o.identity)
             .or_insert_with(|| Pair {

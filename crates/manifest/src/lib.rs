@@ -12,6 +12,7 @@ pub mod endpoints;
 mod judge;
 pub mod object;
 pub mod pod_security;
+pub mod render;
 pub mod rules;
 pub mod settings;
 pub mod yaml;
@@ -102,4 +103,17 @@ pub fn judge(
     today: i64,
 ) -> Vec<Finding> {
     judge::judge(changes, settings, limits, today)
+}
+
+/// Judges objects old against new, as [`judge`] does once it has loaded a commit's files: the
+/// objects a root rendered before and after an update. `findings` are problems found on the way
+/// (rendering); the result holds them too, sorted, with exceptions applied.
+pub fn judge_objects(
+    findings: Vec<Finding>,
+    old: &[object::Object],
+    new: &[object::Object],
+    settings: &Settings,
+    today: i64,
+) -> Vec<Finding> {
+    judge::judge_pairs(findings, old, new, settings, today)
 }

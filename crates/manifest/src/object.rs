@@ -31,6 +31,19 @@ pub struct Object {
     pub kustomization_file: bool,
     /// For an inline kustomize patch: its index among the file's inline patches.
     pub patch: Option<usize>,
+    /// For a rendered object: the root that rendered it and what changed it on the way.
+    pub origin: Option<Arc<Origin>>,
+}
+
+/// How a rendered object came to be: the root (a kustomization directory, a Flux
+/// `Kustomization`, an Argo CD `Application`) and the files that changed it after its document
+/// was read (patches, a Flux or Argo CD overlay), so a finding can name all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// `kustomize build clusters/prod`, `Flux Kustomization flux-system/apps (clusters/prod/apps.yaml)`.
+    pub root: String,
+    /// Files whose patches or overrides changed the object, in the order applied.
+    pub changed_by: Vec<String>,
 }
 
 impl Object {
@@ -46,14 +59,22 @@ impl Object {
                 self.identity.kind, self.identity.name
             );
         }
-        if self.identity.namespace.is_empty() {
+        let mut label = if self.identity.namespace.is_empty() {
             format!("{} {}", self.identity.kind, self.identity.name)
         } else {
             format!(
                 "{} {}/{}",
                 self.identity.kind, self.identity.namespace, self.identity.name
             )
+        };
+        if let Some(origin) = &self.origin {
+            label.push_str(&format!(" (rendered by {}", origin.root));
+            if !origin.changed_by.is_empty() {
+                label.push_str(&format!(", changed by {}", origin.changed_by.join(", ")));
+            }
+            label.push(')');
         }
+        label
     }
 
     pub fn kind(&self) -> &str {
@@ -106,6 +127,7 @@ pub fn objects_of(
                 root: Arc::new(doc),
                 kustomization_file: true,
                 patch: None,
+                origin: None,
             });
         }
         return Ok(out);
@@ -172,6 +194,7 @@ fn push_object(path: &str, doc: Node, out: &mut Vec<Object>, expand: bool, patch
         root: Arc::new(doc),
         kustomization_file: false,
         patch,
+        origin: None,
     });
 }
 
@@ -323,6 +346,7 @@ fn json6902_object(path: &str, index: usize, ops: &Node, target: Option<&Node>) 
         root: Arc::new(root),
         kustomization_file: false,
         patch: Some(index),
+        origin: None,
     })
 }
 

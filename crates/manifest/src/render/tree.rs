@@ -1,0 +1,388 @@
+//! The repository tree a renderer reads, with symlinks followed the way a checkout follows them.
+//!
+//! kustomize, Flux and Argo CD read a *checkout*: a symlink to a file or a directory inside the
+//! repository is read through, one that leaves it is refused (Flux and Argo CD both refuse
+//! out-of-repository links), and a gitlink (submodule) is an empty directory unless the
+//! controller clones submodules. The caller supplies the raw tree ([`RawTree`]: the hook's git
+//! trees, or [`MemTree`] in tests); [`Tree`] resolves paths over it, caches what it read and
+//! records every path it was asked about, which is the closure of whatever was rendered.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// What a raw tree holds at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawKind {
+    File,
+    Dir,
+    Symlink,
+    Gitlink,
+}
+
+/// Why the tree could not be read (a missing object, an oversized blob): the caller fails
+/// closed on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct TreeError {
+    pub path: String,
+    pub message: String,
+}
+
+/// A tree without symlink resolution. Paths are `/`-separated, relative, normalized (no `.`,
+/// `..` or empty components); `""` is the root. Directory components of the paths passed in
+/// are never symlinks ([`Tree`] resolves them first).
+pub trait RawTree {
+    /// The kind of entry at `path`, or None.
+    fn lookup(&self, path: &str) -> Result<Option<RawKind>, TreeError>;
+    /// The bytes of a file, or the target text of a symlink.
+    fn read(&self, path: &str) -> Result<Arc<Vec<u8>>, TreeError>;
+    /// The entries of a directory, sorted by name.
+    fn list(&self, dir: &str) -> Result<Vec<(String, RawKind)>, TreeError>;
+}
+
+/// Where a path leads once symlinks are followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// A regular file at this real path.
+    File(String),
+    /// A directory at this real path.
+    Dir(String),
+    /// A gitlink (submodule) at this real path: its content is not in the repository.
+    Gitlink(String),
+    /// Nothing there.
+    Missing,
+    /// A symlink on the way leads out of the repository (absolute, or above the root); the
+    /// symlink's path and target.
+    Outside { link: String, target: String },
+    /// Too many symlinks (a loop).
+    Loop(String),
+}
+
+/// Most symlinks followed for one path (Linux allows 40).
+const MAX_LINKS: usize = 40;
+
+/// A resolving, caching, recording view of a [`RawTree`].
+pub struct Tree<'a> {
+    raw: &'a dyn RawTree,
+    files: RefCell<HashMap<String, Arc<Vec<u8>>>>,
+    reads: RefCell<BTreeSet<String>>,
+}
+
+impl<'a> Tree<'a> {
+    pub fn new(raw: &'a dyn RawTree) -> Tree<'a> {
+        Tree {
+            raw,
+            files: RefCell::new(HashMap::new()),
+            reads: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    fn note(&self, path: &str) {
+        self.reads.borrow_mut().insert(path.to_string());
+    }
+
+    /// Every path asked about since the last call (as asked, and every real path and symlink
+    /// passed on the way), then forgets them.
+    pub fn take_reads(&self) -> BTreeSet<String> {
+        std::mem::take(&mut *self.reads.borrow_mut())
+    }
+
+    /// Follows `path` (relative to the root, may hold `.` and `..`) to what it names.
+    pub fn resolve(&self, path: &str) -> Result<Resolved, TreeError> {
+        self.note(path);
+        let Some(mut pending) = normalize_parts(path) else {
+            return Ok(Resolved::Outside {
+                link: path.to_string(),
+                target: path.to_string(),
+            });
+        };
+        pending.reverse(); // a stack: the next component is last
+        let mut done: Vec<String> = Vec::new();
+        let mut links = 0usize;
+        while let Some(part) = pending.pop() {
+            if part == ".." {
+                if done.pop().is_none() {
+                    return Ok(Resolved::Outside {
+                        link: path.to_string(),
+                        target: path.to_string(),
+                    });
+                }
+                continue;
+            }
+            done.push(part);
+            let here = done.join("/");
+            self.note(&here);
+            match self.raw.lookup(&here)? {
+                None => return Ok(Resolved::Missing),
+                Some(RawKind::Symlink) => {
+                    links += 1;
+                    if links > MAX_LINKS {
+                        return Ok(Resolved::Loop(here));
+                    }
+                    let target = String::from_utf8_lossy(&self.raw.read(&here)?).into_owned();
+                    if target.starts_with('/') || target.is_empty() {
+                        return Ok(Resolved::Outside { link: here, target });
+                    }
+                    done.pop();
+                    let mut parts: Vec<String> = target
+                        .split('/')
+                        .filter(|p| !p.is_empty() && *p != ".")
+                        .map(str::to_string)
+                        .collect();
+                    parts.reverse();
+                    // `..` above the root is caught as the parts are taken.
+                    pending.extend(parts);
+                }
+                Some(RawKind::Gitlink) => {
+                    if pending.is_empty() {
+                        return Ok(Resolved::Gitlink(here));
+                    }
+                    return Ok(Resolved::Missing);
+                }
+                Some(RawKind::File) => {
+                    if !pending.is_empty() {
+                        return Ok(Resolved::Missing);
+                    }
+                    return Ok(Resolved::File(here));
+                }
+                Some(RawKind::Dir) => {}
+            }
+        }
+        Ok(Resolved::Dir(done.join("/")))
+    }
+
+    /// The bytes of the regular file `path` leads to. Ok(None) when it leads to no file.
+    pub fn read(&self, path: &str) -> Result<Option<Arc<Vec<u8>>>, TreeError> {
+        let Resolved::File(real) = self.resolve(path)? else {
+            return Ok(None);
+        };
+        if let Some(bytes) = self.files.borrow().get(&real) {
+            return Ok(Some(bytes.clone()));
+        }
+        let bytes = self.raw.read(&real)?;
+        self.files.borrow_mut().insert(real, bytes.clone());
+        Ok(Some(bytes))
+    }
+
+    /// The entries of the directory `dir` leads to, each resolved: `(name, where it leads)`.
+    /// Ok(None) when `dir` is not a directory.
+    pub fn list(&self, dir: &str) -> Result<Option<Vec<(String, Resolved)>>, TreeError> {
+        let Resolved::Dir(real) = self.resolve(dir)? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for (name, _) in self.raw.list(&real)? {
+            let path = join(&real, &name);
+            out.push((name, self.resolve(&path)?));
+        }
+        Ok(Some(out))
+    }
+}
+
+/// `dir/name`, or `name` at the root.
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Splits a path into components, dropping empty and `.` ones; None for an absolute path.
+fn normalize_parts(path: &str) -> Option<Vec<String>> {
+    if path.starts_with('/') {
+        return None;
+    }
+    Some(
+        path.split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// Normalizes `base_dir/relative` lexically (`..` pops a component), as kustomize joins a
+/// resource path to its kustomization's directory. None when it climbs above the root or is
+/// absolute.
+pub fn join_relative(base_dir: &str, relative: &str) -> Option<String> {
+    if relative.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = base_dir.split('/').filter(|p| !p.is_empty()).collect();
+    for p in relative.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// An in-memory tree for tests: files, symlinks and gitlinks by path; directories implied.
+#[derive(Debug, Clone, Default)]
+pub struct MemTree {
+    entries: BTreeMap<String, (RawKind, Arc<Vec<u8>>)>,
+}
+
+impl MemTree {
+    pub fn new() -> MemTree {
+        MemTree::default()
+    }
+
+    pub fn file(mut self, path: &str, text: &str) -> MemTree {
+        self.entries.insert(
+            path.to_string(),
+            (RawKind::File, Arc::new(text.as_bytes().to_vec())),
+        );
+        self
+    }
+
+    pub fn symlink(mut self, path: &str, target: &str) -> MemTree {
+        self.entries.insert(
+            path.to_string(),
+            (RawKind::Symlink, Arc::new(target.as_bytes().to_vec())),
+        );
+        self
+    }
+
+    pub fn gitlink(mut self, path: &str) -> MemTree {
+        self.entries
+            .insert(path.to_string(), (RawKind::Gitlink, Arc::new(Vec::new())));
+        self
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        if path.is_empty() {
+            return !self.entries.is_empty();
+        }
+        let prefix = format!("{path}/");
+        self.entries
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
+    }
+}
+
+impl RawTree for MemTree {
+    fn lookup(&self, path: &str) -> Result<Option<RawKind>, TreeError> {
+        if let Some((kind, _)) = self.entries.get(path) {
+            return Ok(Some(*kind));
+        }
+        Ok(self.is_dir(path).then_some(RawKind::Dir))
+    }
+
+    fn read(&self, path: &str) -> Result<Arc<Vec<u8>>, TreeError> {
+        self.entries
+            .get(path)
+            .map(|(_, b)| b.clone())
+            .ok_or_else(|| TreeError {
+                path: path.to_string(),
+                message: "no such file".into(),
+            })
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<(String, RawKind)>, TreeError> {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut out: BTreeMap<String, RawKind> = BTreeMap::new();
+        for (path, (kind, _)) in self.entries.range(prefix.clone()..) {
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                break;
+            };
+            match rest.split_once('/') {
+                Some((name, _)) => {
+                    out.insert(name.to_string(), RawKind::Dir);
+                }
+                None => {
+                    out.insert(rest.to_string(), *kind);
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> MemTree {
+        MemTree::new()
+            .file("apps/base/deploy.yaml", "kind: Deployment")
+            .file("apps/base/kustomization.yaml", "resources: [deploy.yaml]")
+            .symlink("clusters/prod/base", "../../apps/base")
+            .symlink("clusters/prod/loop", "loop")
+            .symlink("clusters/prod/out", "../../../etc")
+            .symlink("clusters/prod/abs", "/etc/passwd")
+            .gitlink("vendor/lib")
+    }
+
+    #[test]
+    fn symlinks_inside_are_followed_and_recorded() {
+        let raw = tree();
+        let t = Tree::new(&raw);
+        assert_eq!(
+            t.resolve("clusters/prod/base/deploy.yaml").unwrap(),
+            Resolved::File("apps/base/deploy.yaml".into())
+        );
+        let reads = t.take_reads();
+        assert!(reads.contains("clusters/prod/base"), "{reads:?}");
+        assert!(reads.contains("apps/base/deploy.yaml"), "{reads:?}");
+        assert!(t.take_reads().is_empty());
+        assert_eq!(
+            t.read("clusters/prod/./base/../base/deploy.yaml")
+                .unwrap()
+                .as_deref(),
+            Some(&b"kind: Deployment".to_vec())
+        );
+    }
+
+    #[test]
+    fn links_out_loops_and_gitlinks_are_named() {
+        let raw = tree();
+        let t = Tree::new(&raw);
+        assert!(matches!(
+            t.resolve("clusters/prod/out/x").unwrap(),
+            Resolved::Outside { .. }
+        ));
+        assert!(matches!(
+            t.resolve("clusters/prod/abs").unwrap(),
+            Resolved::Outside { .. }
+        ));
+        assert!(matches!(
+            t.resolve("clusters/prod/loop").unwrap(),
+            Resolved::Loop(_)
+        ));
+        assert_eq!(
+            t.resolve("vendor/lib").unwrap(),
+            Resolved::Gitlink("vendor/lib".into())
+        );
+        assert_eq!(
+            t.resolve("../x").unwrap(),
+            Resolved::Outside {
+                link: "../x".into(),
+                target: "../x".into()
+            }
+        );
+        assert_eq!(t.resolve("nope").unwrap(), Resolved::Missing);
+        let listed = t.list("clusters/prod").unwrap().unwrap();
+        assert_eq!(listed.len(), 4);
+    }
+
+    #[test]
+    fn join_relative_climbs_within_the_root() {
+        assert_eq!(
+            join_relative("clusters/prod", "../../apps/base").as_deref(),
+            Some("apps/base")
+        );
+        assert_eq!(join_relative("a", "../../x"), None);
+        assert_eq!(join_relative("", "./a/./b").as_deref(), Some("a/b"));
+    }
+}
