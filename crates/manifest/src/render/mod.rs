@@ -11,6 +11,7 @@
 //! field) is a [`Finding`] with rule `manifest-render`, which fails closed under a protected
 //! root; it is never skipped silently.
 
+pub mod patch;
 pub mod tree;
 
 pub use tree::{join, join_relative, MemTree, RawKind, RawTree, Resolved, Tree, TreeError};
