@@ -61,9 +61,11 @@ pub const MAX_OPERATIONS: usize = 10_000;
 /// Size limit of one compiled selector regex, in bytes of compiled program.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-/// kustomize's internal annotations that let a patch change a name or kind.
-const ALLOW_NAME_CHANGE: &str = "kustomize.config.k8s.io/allow-name-change";
-const ALLOW_KIND_CHANGE: &str = "kustomize.config.k8s.io/allow-kind-change";
+/// kustomize's build annotations that let a patch change a name or kind (set by a patch's
+/// `options.allowNameChange`/`allowKindChange`, or written into the patch; removed from the
+/// output).
+pub const ALLOW_NAME_CHANGE: &str = "internal.config.kubernetes.io/allowNameChange";
+pub const ALLOW_KIND_CHANGE: &str = "internal.config.kubernetes.io/allowKindChange";
 
 // ---------------------------------------------------------------------------------------------
 // Strategic merge
@@ -324,7 +326,7 @@ fn list_directive(patch: &mut Node) -> Result<Directive, PatchError> {
     let text = value.as_str().unwrap_or_default().to_string();
     // kyaml removes every element whose `$patch` equals the directive (an ElementSetter
     // deletion, which also drops null and empty-map elements).
-    element_delete(items, &[DIRECTIVE_KEY.to_string()], &[text]);
+    element_setter(items, None, &[DIRECTIVE_KEY.to_string()], &[text]);
     Ok(directive)
 }
 
@@ -582,22 +584,22 @@ fn walk_seq(
     }))
 }
 
-/// The text kyaml compares a merge key or list value by (the YAML text of a scalar; "" for
-/// anything else). Values whose text cannot be recovered from the loaded value are refused.
+/// The text kyaml compares a merge key or list value by (the YAML text of a scalar). Values
+/// whose text cannot be recovered from the loaded value are refused.
 fn key_text(node: &Node) -> Result<String, PatchError> {
     match &node.value {
         Value::Str(s) => Ok(s.clone()),
         Value::Int(i) => Ok(i.to_string()),
-        Value::Null => Ok(String::new()),
-        Value::Map(_) | Value::Seq(_) => Ok(String::new()),
-        Value::Bool(_) | Value::Float(_) => Err(err_at(
+        _ => Err(err_at(
             node,
-            "a merge key that is a boolean or a float is refused (kustomize compares its text)",
+            "a merge key that is not a string or an integer is refused (kustomize compares \
+             its YAML text)",
         )),
     }
 }
 
-/// A list with merge strategy and no key (`finalizers`): the union, patch values first.
+/// A list with merge strategy and no key (`finalizers`): the union, patch values first; a
+/// value in both keeps the target's node, as kyaml's final pass puts the target's back.
 fn merge_primitive_list(dest: Vec<Node>, patch: &[Node]) -> Result<Vec<Node>, PatchError> {
     let mut out: Vec<Node> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -606,20 +608,23 @@ fn merge_primitive_list(dest: Vec<Node>, patch: &[Node]) -> Result<Vec<Node>, Pa
         .map(|n| (true, n))
         .chain(dest.iter().map(|n| (false, n)))
     {
-        if matches!(item.value, Value::Map(_) | Value::Seq(_)) {
-            return Err(err_at(
-                item,
-                "a mapping or list inside a list of plain values is refused",
-            ));
-        }
         if item.is_null() {
             continue;
         }
-        let text = key_text(item)?;
+        let text = match &item.value {
+            Value::Str(_) | Value::Int(_) => key_text(item)?,
+            _ => {
+                return Err(err_at(
+                    item,
+                    "only strings and integers are merged in a list of plain values; refused",
+                ))
+            }
+        };
         if let Some(&i) = seen.get(&text) {
-            // The patch's value wins over the target's with the same text.
-            if from_patch {
-                out[i] = item.clone();
+            if !from_patch {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = item.clone();
+                }
             }
             continue;
         }
@@ -629,88 +634,69 @@ fn merge_primitive_list(dest: Vec<Node>, patch: &[Node]) -> Result<Vec<Node>, Pa
     Ok(out)
 }
 
-/// The values of `keys` in one element ("" when absent or not a scalar).
-fn tuple_of(item: &Node, keys: &[String]) -> Result<Vec<String>, PatchError> {
-    keys.iter()
-        .map(|k| match item.get(k) {
-            Some(v) => key_text(v),
-            None => Ok(String::new()),
-        })
-        .collect()
-}
-
-/// kyaml's `ElementMatcher`: whether a mapping element has every key with the value (an empty
-/// value: the field merely present).
-fn element_matches(item: &Node, keys: &[String], values: &[String]) -> Result<bool, PatchError> {
-    if !matches!(item.value, Value::Map(_)) {
-        return Ok(false);
-    }
-    for (k, v) in keys.iter().zip(values) {
-        match item.get(k) {
-            None => return Ok(false),
-            Some(field) => {
-                if !v.is_empty() && key_text(field)? != *v {
-                    return Ok(false);
-                }
-            }
-        }
-    }
-    Ok(true)
-}
-
-/// kyaml's `ElementSetter` without an element: removes the matching elements (and, as it
-/// does, every null or empty-map element).
-fn element_delete(items: &mut Vec<Node>, keys: &[String], values: &[String]) {
-    items.retain(|item| {
-        if item.is_null() || is_empty_map(item) {
-            return false;
-        }
-        if !matches!(item.value, Value::Map(_)) {
-            return true;
-        }
-        !setter_matches(item, keys, values)
-    });
-}
-
-/// The match test of kyaml's `ElementSetter` (a field equal to each given value; keys beyond
-/// the values are not looked at).
-fn setter_matches(item: &Node, keys: &[String], values: &[String]) -> bool {
-    if values.is_empty() {
-        return false;
-    }
-    keys.iter().zip(values).all(|(k, v)| match item.get(k) {
+/// kyaml's `FieldMatcher` on a mapping element: the field exists and, unless `value` is empty,
+/// its text equals `value`.
+fn field_matches(item: &Node, key: &str, value: &str) -> bool {
+    match item.get(key) {
         None => false,
-        Some(field) => v.is_empty() || key_text(field).is_ok_and(|t| t == *v),
+        Some(_) if value.is_empty() => true,
+        Some(field) => key_text(field).is_ok_and(|t| t == value),
+    }
+}
+
+/// kyaml's `ElementMatcher`: the first element with every key matching.
+fn find_element(items: &[Node], keys: &[String], values: &[String]) -> Option<usize> {
+    items.iter().position(|item| {
+        matches!(item.value, Value::Map(_))
+            && keys
+                .iter()
+                .zip(values)
+                .all(|(k, v)| field_matches(item, k, v))
     })
 }
 
-/// kyaml's `ElementSetter` with an element: replaces every matching element by `element`, or
-/// appends it.
-fn element_set(items: &mut Vec<Node>, element: Node, keys: &[String], values: &[String]) {
-    let mut found = false;
+/// kyaml's `ElementSetter` on a list of mappings: drops null and empty-map elements, then
+/// replaces every element matching `values` (keys past the values are not looked at) by
+/// `element` — or, without one, removes them — and appends `element` when none matched. With
+/// no values at all nothing matches and every element is dropped, as in kyaml.
+fn element_setter(
+    items: &mut Vec<Node>,
+    element: Option<&Node>,
+    keys: &[String],
+    values: &[String],
+) {
     let mut out = Vec::with_capacity(items.len() + 1);
+    let mut found_any = false;
     for item in items.drain(..) {
         if item.is_null() || is_empty_map(&item) {
             continue;
         }
-        if !matches!(item.value, Value::Map(_)) {
-            out.push(item);
+        let found = !values.is_empty()
+            && keys
+                .iter()
+                .zip(values)
+                .all(|(k, v)| field_matches(&item, k, v));
+        if !found {
+            if !values.is_empty() {
+                out.push(item);
+            }
             continue;
         }
-        if setter_matches(&item, keys, values) {
-            found = true;
-            out.push(element.clone());
-        } else {
-            out.push(item);
+        found_any = true;
+        if let Some(e) = element {
+            out.push(e.clone());
         }
     }
-    if !found {
-        out.push(element);
+    if let Some(e) = element {
+        if !found_any {
+            out.push(e.clone());
+        }
     }
     *items = out;
 }
 
-/// kyaml's `validateKeys`: the keys that have a value in some tuple (all keys when none has).
+/// kyaml's `validateKeys`: the keys that have a value in some tuple (all keys when none has),
+/// and this tuple's values for them.
 fn valid_keys(
     tuples: &[Vec<String>],
     values: &[String],
@@ -741,7 +727,8 @@ fn valid_keys(
     (vk, vv)
 }
 
-/// kyaml's `mergeValues`: tuples that agree where both have a value (and share one) become one.
+/// kyaml's `mergeValues`: two tuples that share a value and do not conflict (one empty where
+/// the other has a value) both become their union.
 fn unify_tuples(tuples: &mut [Vec<String>]) {
     let n = tuples.len();
     for i in 0..n {
@@ -774,6 +761,20 @@ fn unify_tuples(tuples: &mut [Vec<String>]) {
     }
 }
 
+/// The values of `keys` in one element ("" when absent), as kyaml's `ElementValuesList`.
+fn tuple_of(item: &Node, keys: &[String]) -> Result<Vec<String>, PatchError> {
+    keys.iter()
+        .map(|k| match item.get(k) {
+            Some(v) => key_text(v),
+            None => Ok(String::new()),
+        })
+        .collect()
+}
+
+/// A list merged by key, as kyaml's `setAssociativeSequenceElements` with the list growing at
+/// the front, then `appendListNode` putting the target's elements back. Elements that are not
+/// mappings, lack the merge key, or have a key that is not a string or integer are refused:
+/// kyaml's results for them are accidents (it empties the whole list for a nameless container).
 fn merge_keyed_list(
     mut dest: Vec<Node>,
     patch: &[Node],
@@ -781,104 +782,107 @@ fn merge_keyed_list(
     elem_schema: Option<Schema>,
     depth: usize,
 ) -> Result<Vec<Node>, PatchError> {
+    let Some(first_key) = keys.first() else {
+        return merge_primitive_list(dest, patch);
+    };
     for item in patch.iter().chain(dest.iter()) {
-        if !matches!(item.value, Value::Map(_)) && !item.is_null() {
+        if !matches!(item.value, Value::Map(_)) {
             return Err(err_at(
                 item,
-                "an element that is not a mapping in a list merged by key is refused",
+                format!("a list merged by {first_key} may only hold mappings; refused"),
             ));
+        }
+        match item.get(first_key) {
+            None => {
+                return Err(err_at(
+                    item,
+                    format!("a list element without its merge key '{first_key}' is refused"),
+                ))
+            }
+            Some(v) => {
+                if key_text(v)?.is_empty() {
+                    return Err(err_at(
+                        v,
+                        format!("an empty merge key '{first_key}' is refused"),
+                    ));
+                }
+            }
+        }
+        for k in &keys[1..] {
+            if let Some(v) = item.get(k) {
+                key_text(v)?;
+            }
         }
     }
     // Tuples of key values, the patch's first (kustomize grows lists at the front).
     let mut tuples: Vec<Vec<String>> = Vec::new();
     for item in patch.iter().chain(dest.iter()) {
-        if item.is_null() {
-            continue;
-        }
         let t = tuple_of(item, keys)?;
         if !tuples.contains(&t) {
             tuples.push(t);
         }
     }
+    if tuples.is_empty() {
+        return Ok(dest);
+    }
     if keys.len() > 1 {
         unify_tuples(&mut tuples);
     }
     let mut added: Vec<Node> = Vec::new();
-    let mut last_valid_keys: Vec<String> = keys.to_vec();
+    let mut list_keys: Vec<String> = keys.to_vec();
     for values in &tuples {
         let (vkeys, vvalues) = valid_keys(&tuples, values, keys);
-        last_valid_keys = vkeys.clone();
-        if vkeys.iter().zip(&vvalues).any(|(_, v)| v.is_empty()) || vvalues.len() != vkeys.len() {
-            let at = patch.first().or(dest.first());
-            return Err(match at {
-                Some(n) => err_at(
-                    n,
-                    format!(
-                        "a list element without its merge key ({}) is refused",
-                        keys.join(", ")
-                    ),
-                ),
-                None => PatchError {
-                    line: 0,
-                    column: 0,
-                    message: "a list element without its merge key is refused".into(),
-                },
-            });
-        }
-        let mut dest_index = None;
-        for (i, item) in dest.iter().enumerate() {
-            if element_matches(item, &vkeys, &vvalues)? {
-                dest_index = Some(i);
-                break;
-            }
-        }
-        let mut patch_elem = None;
-        for item in patch {
-            if element_matches(item, &vkeys, &vvalues)? {
-                patch_elem = Some(item);
-                break;
-            }
-        }
+        // The sources are looked up by the keys this tuple has a value for.
+        let (skeys, svalues) = valid_keys(std::slice::from_ref(&vvalues), &vvalues, &vkeys);
+        let dest_index = find_element(&dest, &skeys, &svalues);
+        let patch_elem = find_element(patch, &skeys, &svalues).and_then(|i| patch.get(i));
         let outcome = merge_element(
             dest_index.and_then(|i| dest.get(i)).cloned(),
             patch_elem,
             elem_schema,
             depth + 1,
         )?;
+        list_keys = vkeys.clone();
         match outcome {
-            ElementMerge::Cleared => {
-                element_delete(&mut dest, &vkeys, &vvalues);
-            }
-            ElementMerge::InPlace(mut v) | ElementMerge::FromPatch(mut v)
+            ElementMerge::InPlace(v) | ElementMerge::FromPatch(v)
                 if is_empty_map(&v) || v.is_null() =>
             {
-                let _ = &mut v;
-                element_delete(&mut dest, &vkeys, &vvalues);
+                element_setter(&mut dest, None, &vkeys, &vvalues);
             }
+            ElementMerge::Cleared => element_setter(&mut dest, None, &vkeys, &vvalues),
             ElementMerge::InPlace(mut v) => {
                 add_key_fields(&mut v, &vkeys, &vvalues);
                 if let Some(slot) = dest_index.and_then(|i| dest.get_mut(i)) {
                     *slot = v.clone();
                 }
-                element_set(&mut added, v, &vkeys, &vvalues);
+                element_setter(&mut added, Some(&v), &vkeys, &vvalues);
             }
             ElementMerge::FromPatch(mut v) => {
                 add_key_fields(&mut v, &vkeys, &vvalues);
-                element_set(&mut added, v, &vkeys, &vvalues);
+                element_setter(&mut added, Some(&v), &vkeys, &vvalues);
             }
         }
     }
-    if tuples.is_empty() {
-        return Ok(dest);
-    }
-    // The target's elements then overwrite their namesakes or follow.
+    // `appendListNode`: each target element goes back over its namesakes or at the end; one
+    // missing a key is first appended as it is (once per missing key), as kyaml does.
     for item in dest {
-        let values = tuple_of(&item, &last_valid_keys)?;
-        element_set(&mut added, item, &last_valid_keys, &values);
+        let mut values = Vec::with_capacity(list_keys.len());
+        for k in &list_keys {
+            match item.get(k) {
+                None => added.push(item.clone()),
+                Some(v) => values.push(key_text(v)?),
+            }
+        }
+        if list_keys.len() > 1 {
+            element_setter(&mut added, None, &list_keys, &values);
+        }
+        element_setter(&mut added, Some(&item), &list_keys, &values);
     }
     Ok(added)
 }
 
+/// kyaml sets a key the merged element lacks from the tuple, as an untagged scalar: YAML
+/// resolves its text again on output.
 fn add_key_fields(v: &mut Node, keys: &[String], values: &[String]) {
     for (k, val) in keys.iter().zip(values) {
         if v.get(k).is_none() && !val.is_empty() {
@@ -886,7 +890,7 @@ fn add_key_fields(v: &mut Node, keys: &[String], values: &[String]) {
                 v,
                 k,
                 Node {
-                    value: Value::Str(val.clone()),
+                    value: crate::yaml::resolve_plain(val),
                     line: v.line,
                     column: v.column,
                 },
@@ -1008,14 +1012,10 @@ fn apply_op(doc: &mut Node, op: &Node, copied: &mut usize) -> Result<(), PatchEr
             let from = op_string(op, "from")?;
             let path = op_string(op, "path")?;
             let (parent, key) = find_parent(doc, from, op)?;
+            // A missing source copies null, as the library does.
             let value = match container_get(parent, &key, op)? {
                 Some(v) => v.clone(),
-                None => {
-                    return Err(err_at(
-                        op,
-                        format!("copy operation does not apply: missing source {from}"),
-                    ))
-                }
+                None => null_at(op),
             };
             *copied = copied.saturating_add(count_nodes(&value, 0));
             if *copied > MAX_COPY_NODES {
@@ -1644,7 +1644,8 @@ fn parse_label_selector(input: &str, at: &Node) -> Result<LabelSelector, PatchEr
                                         pos += 1;
                                     }
                                     Some(Token::Close) => {
-                                        if expect_value && !values.is_empty() {
+                                        // `()` and a trailing `,` stand for the empty value.
+                                        if expect_value {
                                             values.push(String::new());
                                         }
                                         pos += 1;
