@@ -45,6 +45,8 @@ const MUST_RENDER: &[&str] = &[
     "own/components/app",
     "own/namespace",
     "own/name-references",
+    "own/name-references-rbac",
+    "own/custom-resources",
     "own/labels",
     "own/images",
     "own/replicas",
