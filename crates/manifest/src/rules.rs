@@ -1086,7 +1086,7 @@ fn ingress_snippets(ctx: &mut Ctx<'_>, obj: &Object) {
 }
 
 /// Why a source URL is refused, or None when an allow-listed prefix covers it.
-fn url_problem(settings: &Settings, url: &str) -> Option<String> {
+pub fn url_problem(settings: &Settings, url: &str) -> Option<String> {
     if url.contains("{{") || url.contains("${") {
         return Some("is templated, so its target cannot be checked".to_string());
     }

@@ -438,6 +438,11 @@ pub struct Settings {
     /// (Removing one that was set is reported whatever this says.)
     #[serde(default)]
     pub flux_service_account: bool,
+    /// Allow gitlinks (submodules) in the block's files. Off by default: what a gitlink holds
+    /// is another repository's, never judged here, yet Flux (`recurseSubmodules`) and a
+    /// `--recurse-submodules` clone deploy it.
+    #[serde(default)]
+    pub allow_submodules: bool,
     /// Custom rules.
     #[serde(default)]
     pub deny: Vec<CustomRule>,
@@ -463,6 +468,7 @@ impl Default for Settings {
             protected_namespaces: default_protected_namespaces(),
             deny_delete: default_deny_delete(),
             flux_service_account: false,
+            allow_submodules: false,
             deny: Vec::new(),
             exceptions: Vec::new(),
         }
