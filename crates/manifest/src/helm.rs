@@ -378,8 +378,8 @@ fn load_string(node: &Node, limits: &Limits, templated: bool) -> Result<Vec<Node
             }
         }
     };
-    let docs = yaml::load_with_stats(text.as_bytes(), limits, &mut LoadStats::default())
-        .map_err(shift)?;
+    let docs =
+        yaml::load_with_stats(text.as_bytes(), limits, &mut LoadStats::default()).map_err(shift)?;
     Ok(docs
         .into_iter()
         .filter(|d| matches!(d.value, Value::Map(_)))
@@ -455,12 +455,7 @@ pub fn external_values(obj: &Object) -> Vec<ExternalValues> {
             .unwrap_or(&[])
         {
             let s = |k: &str| v.get(k).and_then(Node::as_str).filter(|s| !s.is_empty());
-            let mut e = entry(
-                s("kind").unwrap_or(""),
-                s("name").unwrap_or(""),
-                "spec",
-                v,
-            );
+            let mut e = entry(s("kind").unwrap_or(""), s("name").unwrap_or(""), "spec", v);
             e.namespace = obj.identity.namespace.clone();
             e.key = Some(s("valuesKey").unwrap_or("values.yaml").to_string());
             e.target_path = s("targetPath").map(str::to_string);
@@ -499,8 +494,7 @@ fn is_helm_release(obj: &Object) -> bool {
 }
 
 fn is_argo(obj: &Object) -> bool {
-    obj.identity.group == "argoproj.io"
-        && matches!(obj.kind(), "Application" | "ApplicationSet")
+    obj.identity.group == "argoproj.io" && matches!(obj.kind(), "Application" | "ApplicationSet")
 }
 
 /// Judges one values document (`values` is its root mapping) as the values of a release:
@@ -516,8 +510,7 @@ pub fn judge_values(values: &Node, source: &str, settings: &Settings) -> Vec<Hit
 /// Runs the Helm values checks on `obj` (called by [`rules::check`] for every object).
 pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     let helm_release = is_helm_release(obj);
-    if !(helm_release || is_argo(obj)) || !HELM_RULES.iter().any(|r| settings.rules.contains(r))
-    {
+    if !(helm_release || is_argo(obj)) || !HELM_RULES.iter().any(|r| settings.rules.contains(r)) {
         return Vec::new();
     }
     let depth = NESTING.with(Cell::get);
@@ -526,7 +519,10 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
         j.scope = "spec".to_string();
         j.unreadable(
             &obj.root,
-            format!("{} patches nest deeper than {MAX_NESTING} levels", obj.kind()),
+            format!(
+                "{} patches nest deeper than {MAX_NESTING} levels",
+                obj.kind()
+            ),
         );
         return j.hits;
     }
@@ -705,31 +701,31 @@ impl<'s> Judge<'s> {
     /// inline patches of a kustomization file do; its `images` are checked as images.
     fn post_renderer(&mut self, obj: &Object, index: usize, k: &Node) {
         let limits = Limits::default();
-        let mut objects = match object::inline_patches(
-            &obj.path,
-            k,
-            &limits,
-            &mut LoadStats::default(),
-        ) {
-            Ok(v) => v,
-            Err(e) => {
-                let (line, column) = e.position();
-                let at = Node {
-                    value: Value::Null,
-                    line,
-                    column,
-                };
-                self.unreadable(
-                    &at,
-                    format!("post-renderer {index} kustomize patch: {}", e.message()),
-                );
-                Vec::new()
-            }
-        };
+        let mut objects =
+            match object::inline_patches(&obj.path, k, &limits, &mut LoadStats::default()) {
+                Ok(v) => v,
+                Err(e) => {
+                    let (line, column) = e.position();
+                    let at = Node {
+                        value: Value::Null,
+                        line,
+                        column,
+                    };
+                    self.unreadable(
+                        &at,
+                        format!("post-renderer {index} kustomize patch: {}", e.message()),
+                    );
+                    Vec::new()
+                }
+            };
         // Flux also takes patches as objects (patchesStrategicMerge) and operations as lists
         // (patchesJson6902[].patch), which a kustomization file holds as strings.
         let mut next = objects.len() + 1000;
-        for p in k.get("patchesStrategicMerge").map(Node::as_seq).unwrap_or(&[]) {
+        for p in k
+            .get("patchesStrategicMerge")
+            .map(Node::as_seq)
+            .unwrap_or(&[])
+        {
             if matches!(p.value, Value::Map(_)) {
                 object::push_object(&obj.path, p.clone(), &mut objects, true, Some(next));
                 next += 1;
@@ -835,11 +831,7 @@ impl<'s> Judge<'s> {
                 self.values(p, &format!("{scope}.helm.parameters"));
                 merge(&mut merged, p, 0);
             }
-            for f in helm
-                .get("fileParameters")
-                .map(Node::as_seq)
-                .unwrap_or(&[])
-            {
+            for f in helm.get("fileParameters").map(Node::as_seq).unwrap_or(&[]) {
                 let name = f.get("name").and_then(Node::as_str).unwrap_or("");
                 let file = f.get("path").and_then(Node::as_str).unwrap_or("?");
                 let at = f.get("name").unwrap_or(f);
@@ -924,10 +916,12 @@ impl<'s> Judge<'s> {
         }
         match &node.value {
             Value::Map(entries) => {
-                self.image_map(w, node, path, key);
+                let parts = self.image_map(w, node, path, key);
                 for (k, v) in entries {
                     let p = child_path(path, &k.name);
-                    self.field(w, &k.name, v, &p);
+                    if !(parts && k.name == "image") {
+                        self.field(w, &k.name, v, &p);
+                    }
                     self.walk(w, v, &p, &k.name, depth + 1);
                 }
             }
@@ -1066,12 +1060,17 @@ impl<'s> Judge<'s> {
                 return;
             }
             Value::Map(_) => {
-                if v.get("enabled").is_some_and(|e| matches!(read(e), Reading::False)) {
+                if v.get("enabled")
+                    .is_some_and(|e| matches!(read(e), Reading::False))
+                {
                     return;
                 }
                 match v.get("path") {
                     Some(p) if p.as_str().is_some_and(|s| !s.is_empty()) => (p.as_str(), p),
-                    _ if v.get("enabled").is_some_and(|e| matches!(read(e), Reading::True)) => {
+                    _ if v
+                        .get("enabled")
+                        .is_some_and(|e| matches!(read(e), Reading::True)) =>
+                    {
                         (None, v)
                     }
                     _ => return,
@@ -1093,7 +1092,9 @@ impl<'s> Judge<'s> {
                 RuleId::SensitiveHostMounts,
                 format!("{path}/hostPath/{}", rules::normalize_path(t)),
                 at,
-                format!("{src} mounts the sensitive host path `{t}` at `{path}` {NOTE} (node takeover)"),
+                format!(
+                    "{src} mounts the sensitive host path `{t}` at `{path}` {NOTE} (node takeover)"
+                ),
                 "do not mount node system paths or container runtime sockets into pods",
             );
         }
@@ -1126,37 +1127,45 @@ impl<'s> Judge<'s> {
 
     /// An image given as parts: `{registry, repository, tag, digest}` (also `image` for the
     /// repository, as ingress-nginx does), with `global.imageRegistry` as an alternative
-    /// registry (Bitnami's charts let it win).
-    fn image_map(&mut self, w: &Walk<'_>, m: &Node, path: &str, key: &str) {
+    /// registry (Bitnami's charts let it win). True when its `image` key was read as the
+    /// repository (not an image reference of its own).
+    fn image_map(&mut self, w: &Walk<'_>, m: &Node, path: &str, key: &str) -> bool {
         if !self.on(RuleId::ImageRegistries) {
-            return;
+            return false;
         }
-        let text = |k: &str| m.get(k).filter(|n| n.as_str().is_some_and(|s| !s.is_empty()));
+        let text = |k: &str| {
+            m.get(k)
+                .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+        };
         let under_image = key.to_ascii_lowercase().contains("image");
         let has_parts = ["tag", "registry", "digest"]
             .iter()
             .any(|k| m.get(k).is_some());
-        let repository = text("repository").filter(|_| under_image || has_parts).or_else(|| {
-            text("image").filter(|_| under_image && m.get("registry").is_some())
-        });
+        let repository = text("repository")
+            .filter(|_| under_image || has_parts)
+            .or_else(|| text("image").filter(|_| under_image && m.get("registry").is_some()));
         let registry = text("registry").filter(|_| under_image || repository.is_some());
+        let image_is_repository = repository.is_some() && text("repository").is_none();
         let parts: Vec<&Node> = [repository, registry].into_iter().flatten().collect();
         if parts.iter().any(|n| matches!(read(n), Reading::Templated)) {
             for n in parts {
                 self.unknown(RuleId::ImageRegistries, path, n, "a template");
             }
-            return;
+            return image_is_repository;
         }
         let Some(repo) = repository else {
             if let Some(r) = registry {
                 let reg = r.as_str().unwrap_or("").trim();
                 self.registry(w.source, &format!("{path}.registry"), reg, r);
             }
-            return;
+            return false;
         };
         let repo_s = repo.as_str().unwrap_or("").trim();
         let mut suffix = String::new();
-        if let Some(t) = m.get("tag").filter(|n| !n.is_null() && !n.display().is_empty()) {
+        if let Some(t) = m
+            .get("tag")
+            .filter(|n| !n.is_null() && !n.display().is_empty())
+        {
             suffix.push_str(&format!(":{}", t.display()));
         }
         if let Some(d) = text("digest") {
@@ -1177,6 +1186,7 @@ impl<'s> Judge<'s> {
         for (reference, at) in candidates {
             self.image(&format!("{} `{path}`", w.source), &reference, at);
         }
+        image_is_repository
     }
 
     /// `image-registries` for one image reference, as the pod rule checks a container image.
@@ -1379,24 +1389,36 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(
-            keys("a=007"),
-            [(vec![k("a")], "Str(\"007\")".to_string())]
-        );
+        assert_eq!(keys("a=007"), [(vec![k("a")], "Str(\"007\")".to_string())]);
         assert_eq!(keys(r"a=x\,y").len(), 1);
         assert_eq!(keys("a={1,b}").len(), 1);
         assert_eq!(keys("a[0][1]=x").len(), 1);
         assert!(matches!(parse_set("a", false), Err(SetError::NoValue(_))));
-        assert!(matches!(parse_set("a,b=1", false), Err(SetError::NoValue(_))));
+        assert!(matches!(
+            parse_set("a,b=1", false),
+            Err(SetError::NoValue(_))
+        ));
         assert!(matches!(
             parse_set("a[99999]=1", false),
             Err(SetError::BadIndex(_))
         ));
-        assert!(matches!(parse_set("a[0]x=1", false), Err(SetError::AfterIndex(_))));
-        assert!(matches!(parse_set("a={1", false), Err(SetError::UnterminatedList)));
-        assert!(matches!(parse_set("a..b=1", false), Err(SetError::EmptyKey(_))));
+        assert!(matches!(
+            parse_set("a[0]x=1", false),
+            Err(SetError::AfterIndex(_))
+        ));
+        assert!(matches!(
+            parse_set("a={1", false),
+            Err(SetError::UnterminatedList)
+        ));
+        assert!(matches!(
+            parse_set("a..b=1", false),
+            Err(SetError::EmptyKey(_))
+        ));
         let forced = parse_set("a=true", true).unwrap_or_default();
-        assert!(matches!(forced.first().map(|a| &a.value), Some(Value::Str(_))));
+        assert!(matches!(
+            forced.first().map(|a| &a.value),
+            Some(Value::Str(_))
+        ));
     }
 
     #[test]

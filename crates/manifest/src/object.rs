@@ -138,7 +138,13 @@ pub fn objects_of(
     Ok(out)
 }
 
-pub(crate) fn push_object(path: &str, doc: Node, out: &mut Vec<Object>, expand: bool, patch: Option<usize>) {
+pub(crate) fn push_object(
+    path: &str,
+    doc: Node,
+    out: &mut Vec<Object>,
+    expand: bool,
+    patch: Option<usize>,
+) {
     let kind = doc.get("kind").and_then(Node::as_str).map(str::to_string);
     let api_version = doc
         .get("apiVersion")
@@ -294,7 +300,12 @@ pub fn inline_patches(
 /// Most list items a JSON 6902 path may create: indexes come from the pusher.
 const MAX_PATCH_INDEX: usize = 1000;
 
-pub(crate) fn json6902_object(path: &str, index: usize, ops: &Node, target: Option<&Node>) -> Option<Object> {
+pub(crate) fn json6902_object(
+    path: &str,
+    index: usize,
+    ops: &Node,
+    target: Option<&Node>,
+) -> Option<Object> {
     let t = |k: &str| {
         target
             .and_then(|t| t.get(k))
