@@ -28,7 +28,7 @@ use std::collections::HashSet;
 
 use crate::object::{self, Object};
 use crate::rules::{self, Hit};
-use crate::settings::{RuleId, Settings};
+use crate::settings::{PodSecurityLevel, RuleId, Settings};
 use crate::yaml::{self, Key, Limits, LoadError, LoadStats, Node, Value};
 
 /// Said in every message: a hit here is about a value, not about a rendered pod spec.
@@ -50,6 +50,12 @@ const HELM_RULES: [RuleId; 9] = [
 /// Highest list index a `--set` path may name (Helm's own limit is 65536; a pushed index
 /// allocates a list that long).
 pub const MAX_SET_INDEX: usize = 1000;
+
+/// Most segments a `--set` path may have (the loader's default depth limit).
+pub const MAX_SET_PATH: usize = 100;
+
+/// Most nodes the `--set` parameters of one source may create (list padding included).
+const MAX_SET_NODES: usize = 100_000;
 
 /// How deep post-renderer patches may nest (a patch holding a HelmRelease with patches...).
 const MAX_NESTING: usize = 4;
@@ -75,6 +81,8 @@ pub enum SetError {
     UnterminatedList,
     #[error("an empty key in `{0}` (Helm drops the value)")]
     EmptyKey(String),
+    #[error("a path of more than {MAX_SET_PATH} segments")]
+    TooDeep,
 }
 
 /// One step of a `--set` path.
@@ -119,6 +127,9 @@ pub fn parse_set(line: &str, force_string: bool) -> Result<Vec<SetAssignment>, S
                         let (index, stop) = until(&mut chars, &[']']);
                         if stop.is_none() {
                             return Err(SetError::BadIndex(index));
+                        }
+                        if path.len() >= MAX_SET_PATH {
+                            return Err(SetError::TooDeep);
                         }
                         match index.parse::<usize>() {
                             Ok(i) if i <= MAX_SET_INDEX => path.push(SetSegment::Index(i)),
@@ -167,6 +178,9 @@ fn until(chars: &mut Chars<'_>, stop: &[char]) -> (String, Option<char>) {
 }
 
 fn key_segment(path: &[SetSegment], k: String) -> Result<SetSegment, SetError> {
+    if path.len() >= MAX_SET_PATH {
+        return Err(SetError::TooDeep);
+    }
     if k.is_empty() {
         return Err(SetError::EmptyKey(render(path, "")));
     }
@@ -489,12 +503,17 @@ pub fn external_values(obj: &Object) -> Vec<ExternalValues> {
     out
 }
 
+/// A kustomize patch whose target names no group patches objects of every group.
+fn group_is(obj: &Object, group: impl Fn(&str) -> bool) -> bool {
+    group(&obj.identity.group) || (obj.patch.is_some() && obj.identity.group.is_empty())
+}
+
 fn is_helm_release(obj: &Object) -> bool {
-    obj.kind() == "HelmRelease" && obj.identity.group.ends_with("fluxcd.io")
+    obj.kind() == "HelmRelease" && group_is(obj, |g| g.ends_with("fluxcd.io"))
 }
 
 fn is_argo(obj: &Object) -> bool {
-    obj.identity.group == "argoproj.io" && matches!(obj.kind(), "Application" | "ApplicationSet")
+    matches!(obj.kind(), "Application" | "ApplicationSet") && group_is(obj, |g| g == "argoproj.io")
 }
 
 /// Judges one values document (`values` is its root mapping) as the values of a release:
@@ -510,7 +529,9 @@ pub fn judge_values(values: &Node, source: &str, settings: &Settings) -> Vec<Hit
 /// Runs the Helm values checks on `obj` (called by [`rules::check`] for every object).
 pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     let helm_release = is_helm_release(obj);
-    if !(helm_release || is_argo(obj)) || !HELM_RULES.iter().any(|r| settings.rules.contains(r)) {
+    if !(helm_release || is_argo(obj))
+        || (settings.rules.is_empty() && settings.pod_security.is_none())
+    {
         return Vec::new();
     }
     let depth = NESTING.with(Cell::get);
@@ -595,10 +616,47 @@ impl<'s> Judge<'s> {
         self.settings.rules.contains(&rule)
     }
 
+    /// A hit under `rule` when the policy names it, and under the Pod Security Standards
+    /// control it belongs to when `pod_security` holds pod specs to that control.
     fn hit(&mut self, rule: RuleId, key: String, at: &Node, message: String, fix: &str) {
-        if !self.on(rule) {
-            return;
+        if let Some(pss) = self.pss_rule(rule) {
+            let level = self.pss_label();
+            self.push(pss, &key, at, format!("{message} ({level})"), fix);
         }
+        if self.on(rule) {
+            self.push(rule, &key, at, message, fix);
+        }
+    }
+
+    /// The Pod Security Standards rule id that sees what `rule` sees, under the policy's level.
+    fn pss_rule(&self, rule: RuleId) -> Option<RuleId> {
+        let ps = self.settings.pod_security?;
+        match rule {
+            RuleId::Privileged | RuleId::HostNamespaces | RuleId::HostPath | RuleId::HostPorts => {
+                Some(RuleId::PodSecurityBaseline)
+            }
+            RuleId::PrivilegeEscalation | RuleId::RunAsRoot
+                if ps.level == PodSecurityLevel::Restricted =>
+            {
+                Some(RuleId::PodSecurityRestricted)
+            }
+            _ => None,
+        }
+    }
+
+    fn pss_label(&self) -> String {
+        match self.settings.pod_security {
+            Some(ps) => format!(
+                "Pod Security Standards {} {}",
+                ps.level.as_str(),
+                ps.version
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// Records a hit (once per rule and key), whatever the policy enables.
+    fn push(&mut self, rule: RuleId, key: &str, at: &Node, message: String, fix: &str) {
         let key = format!("helm/{}/{key}", self.scope);
         if !self.seen.insert((rule, key.clone())) {
             return;
@@ -616,10 +674,19 @@ impl<'s> Judge<'s> {
 
     /// What cannot be read is reported under the first enabled Helm rule.
     fn unreadable(&mut self, at: &Node, why: String) {
-        if let Some(rule) = HELM_RULES.iter().copied().find(|r| self.on(*r)) {
-            self.hit(
+        let rule = HELM_RULES
+            .iter()
+            .copied()
+            .find(|r| self.on(*r))
+            .or_else(|| {
+                self.settings
+                    .pod_security
+                    .map(|_| RuleId::PodSecurityBaseline)
+            });
+        if let Some(rule) = rule {
+            self.push(
                 rule,
-                "unreadable".to_string(),
+                "unreadable",
                 at,
                 format!("{why}: the values cannot be judged {NOTE}"),
                 "make the values plain, unambiguous YAML (or --set syntax) that pushguard can judge",
@@ -760,8 +827,9 @@ impl<'s> Judge<'s> {
                     line: h.line,
                     column: h.column,
                 };
+                // rules::check ran only the enabled rules: record what it found as it is.
                 let before = self.hits.len();
-                self.hit(h.rule, key, &at, message, &h.fix);
+                self.push(h.rule, &key, &at, message, &h.fix);
                 if let Some(added) = self.hits.get_mut(before) {
                     added.container = h.container;
                 }
@@ -861,6 +929,7 @@ impl<'s> Judge<'s> {
             line: helm.line,
             column: helm.column,
         };
+        let mut cost = 0usize;
         for p in params {
             let name = p.get("name").and_then(Node::as_str).unwrap_or("");
             let value_node = p.get("value");
@@ -878,6 +947,14 @@ impl<'s> Judge<'s> {
             match parse_set(&format!("{name}={value}"), force) {
                 Ok(assignments) => {
                     for a in assignments {
+                        cost = cost.saturating_add(set_cost(&a));
+                        if cost > MAX_SET_NODES {
+                            self.unreadable(
+                                p,
+                                format!("helm parameters create more than {MAX_SET_NODES} values"),
+                            );
+                            return Some(root);
+                        }
                         let leaf = Node {
                             value: position_items(a.value, at),
                             line: at.line,
@@ -1006,6 +1083,7 @@ impl<'s> Judge<'s> {
                         continue;
                     }
                     let raw = cap.as_str().unwrap_or("");
+                    self.pss_capability(src, &cap_path, raw, cap);
                     let upper = raw.trim().to_ascii_uppercase();
                     let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
                     if rules::DANGEROUS_CAPS.contains(&bare) {
@@ -1048,6 +1126,29 @@ impl<'s> Judge<'s> {
             }
             _ => self.image_field(w, key, v, path),
         }
+    }
+
+    /// The Capabilities control: baseline allows adding only its list (exact names), restricted
+    /// only `NET_BIND_SERVICE`.
+    fn pss_capability(&mut self, src: &str, path: &str, raw: &str, at: &Node) {
+        let Some(ps) = self.settings.pod_security else {
+            return;
+        };
+        let rule = if !crate::pod_security::BASELINE_CAPABILITIES.contains(&raw) {
+            RuleId::PodSecurityBaseline
+        } else if ps.level == PodSecurityLevel::Restricted && raw != "NET_BIND_SERVICE" {
+            RuleId::PodSecurityRestricted
+        } else {
+            return;
+        };
+        let level = self.pss_label();
+        self.push(
+            rule,
+            &format!("{path}/pss-cap/{raw}"),
+            at,
+            format!("{src} adds the capability {raw} at `{path}` {NOTE} ({level}: Capabilities)"),
+            "add only the capabilities the Pod Security Standards level allows",
+        );
     }
 
     /// `hostPath: /x`, `hostPath: {path: /x}`, `hostPath: {enabled: true}`, `hostPath: true`.
@@ -1143,6 +1244,8 @@ impl<'s> Judge<'s> {
             .any(|k| m.get(k).is_some());
         let repository = text("repository")
             .filter(|_| under_image || has_parts)
+            // `repository: https://…` next to a `tag` is a Git or chart repository.
+            .filter(|n| !n.as_str().unwrap_or("").contains("://"))
             .or_else(|| text("image").filter(|_| under_image && m.get("registry").is_some()));
         let registry = text("registry").filter(|_| under_image || repository.is_some());
         let image_is_repository = repository.is_some() && text("repository").is_none();
@@ -1250,9 +1353,28 @@ fn field_rule(last: &str, parent: Option<&str>) -> Option<RuleId> {
         "path" if parent == Some("hostPath") => RuleId::HostPath,
         "hostPort" => RuleId::HostPorts,
         "repository" => RuleId::ImageRegistries,
-        _ if lower.contains("image") || lower.contains("registry") => RuleId::ImageRegistries,
+        _ if (lower.contains("image") || lower.contains("registry")) && !lower.contains("pull") => {
+            RuleId::ImageRegistries
+        }
         _ => return None,
     })
+}
+
+/// An upper bound of the nodes an assignment adds to a tree.
+fn set_cost(a: &SetAssignment) -> usize {
+    let indexes: usize = a
+        .path
+        .iter()
+        .map(|s| match s {
+            SetSegment::Index(i) => i.saturating_add(1),
+            SetSegment::Key(_) => 1,
+        })
+        .fold(0, usize::saturating_add);
+    let items = match &a.value {
+        Value::Seq(items) => items.len(),
+        _ => 1,
+    };
+    indexes.saturating_add(items)
 }
 
 /// The items of a `{a,b}` list at `at`'s position.

@@ -836,3 +836,125 @@ fn parse_set_is_public_and_escapes_like_helm() {
         ])
     );
 }
+
+// ------------------------------------------------------------------ Pod Security Standards
+
+#[test]
+fn pod_security_alone_sees_helm_values() {
+    use pushguard_manifest::{PodSecurity, PodSecurityLevel, PodSecurityVersion};
+    let policy = |level| Settings {
+        pod_security: Some(PodSecurity {
+            level,
+            version: PodSecurityVersion::Latest,
+        }),
+        ..Settings::default()
+    };
+    let text = helm_release(
+        "    securityContext:
+      privileged: true
+      runAsUser: 0
+      capabilities: {add: [SYS_ADMIN, CHOWN]}
+",
+    );
+    let f = judge_added("rel.yaml", &text, &policy(PodSecurityLevel::Baseline));
+    let got: Vec<(&str, u32)> = f.iter().map(|f| (f.rule.as_str(), f.line)).collect();
+    assert_eq!(
+        got,
+        [
+            ("pod-security.baseline", line_of(&text, "privileged")),
+            ("pod-security.baseline", line_of(&text, "capabilities")),
+        ],
+        "{f:#?}"
+    );
+    assert!(f[1].message.contains("SYS_ADMIN"), "{}", f[1].message);
+    let f = judge_added("rel.yaml", &text, &policy(PodSecurityLevel::Restricted));
+    let got: Vec<&str> = f.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(
+        got,
+        [
+            "pod-security.baseline",
+            "pod-security.restricted",
+            "pod-security.baseline",
+            "pod-security.restricted",
+        ],
+        "{f:#?}"
+    );
+    let control = helm_release(
+        "    securityContext: {privileged: false, runAsUser: 1000, capabilities: {add: [NET_BIND_SERVICE]}}\n",
+    );
+    assert!(judge_added("rel.yaml", &control, &policy(PodSecurityLevel::Restricted)).is_empty());
+}
+
+#[test]
+fn post_renderer_patches_run_every_enabled_rule() {
+    let text = "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: api, namespace: prod}
+spec:
+  postRenderers:
+    - kustomize:
+        patches:
+          - patch: |
+              apiVersion: apps/v1
+              kind: Deployment
+              metadata: {name: api}
+              spec:
+                template:
+                  spec:
+                    securityContext:
+                      seccompProfile: {type: Unconfined}
+";
+    let f = judge_added("rel.yaml", text, &settings(&[RuleId::SeccompUnconfined]));
+    assert_eq!(
+        only(&f, "seccomp-unconfined").line,
+        line_of(text, "Unconfined")
+    );
+}
+
+#[test]
+fn a_json6902_patch_of_a_helm_release_without_group_is_judged() {
+    let text = "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [release.yaml]
+patches:
+  - target: {kind: HelmRelease, name: api}
+    patch: |
+      - op: add
+        path: /spec/values/controller/hostNetwork
+        value: true
+";
+    let f = judge_added("apps/kustomization.yaml", text, &all_helm_rules());
+    assert_eq!(
+        only(&f, "host-namespaces").line,
+        line_of(text, "value: true")
+    );
+}
+
+#[test]
+fn repositories_that_are_urls_are_not_images() {
+    let text = helm_release(
+        "    gitSync:\n      repository: https://github.com/acme/dags\n      tag: main\n",
+    );
+    assert!(judge_added("rel.yaml", &text, &all_helm_rules()).is_empty());
+}
+
+#[test]
+fn hostile_parameters_are_bounded_and_refused() {
+    let deep = vec!["a"; 300].join(".");
+    let wide = (0..200).map(|_| "[1000]").collect::<String>();
+    let many: String = (0..2000)
+        .map(|i| format!("        - name: l{i}[1000]\n          value: x\n"))
+        .collect();
+    for params in [
+        format!("        - name: {deep}\n          value: x\n"),
+        format!("        - name: a{wide}\n          value: x\n"),
+        many,
+    ] {
+        let text = argo_app(&format!("      parameters:\n{params}"));
+        let start = std::time::Instant::now();
+        let f = judge_added("app.yaml", &text, &settings(&[RuleId::Privileged]));
+        assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+        let hit = only(&f, "privileged");
+        assert!(hit.message.contains("cannot be judged"), "{}", hit.message);
+    }
+}
