@@ -741,7 +741,7 @@ impl<'s> Judge<'s> {
             .enumerate()
         {
             if let Some(k) = pr.get("kustomize") {
-                self.post_renderer(obj, i, k);
+                self.kustomize(obj, &format!("spec.postRenderers[{i}].kustomize"), k);
             }
         }
     }
@@ -764,9 +764,10 @@ impl<'s> Judge<'s> {
         }
     }
 
-    /// `spec.postRenderers[i].kustomize`: its patches become objects the rules check, as the
-    /// inline patches of a kustomization file do; its `images` are checked as images.
-    fn post_renderer(&mut self, obj: &Object, index: usize, k: &Node) {
+    /// A Flux post-renderer's or an Argo CD source's `kustomize` (`label` says which): its
+    /// patches become objects the rules check, as the inline patches of a kustomization file
+    /// do; the new names of its `images` are checked as images.
+    fn kustomize(&mut self, obj: &Object, label: &str, k: &Node) {
         let limits = Limits::default();
         let mut objects =
             match object::inline_patches(&obj.path, k, &limits, &mut LoadStats::default()) {
@@ -778,10 +779,7 @@ impl<'s> Judge<'s> {
                         line,
                         column,
                     };
-                    self.unreadable(
-                        &at,
-                        format!("post-renderer {index} kustomize patch: {}", e.message()),
-                    );
+                    self.unreadable(&at, format!("{label} patch: {}", e.message()));
                     Vec::new()
                 }
             };
@@ -816,12 +814,8 @@ impl<'s> Judge<'s> {
                 .and_then(Node::as_str)
                 .unwrap_or("");
             for h in rules::check(o, self.settings) {
-                let key = format!("postRenderers[{index}]/{}/{name}/{}", o.kind(), h.key);
-                let message = format!(
-                    "post-renderer {index} kustomize patch of {} `{name}`: {}",
-                    o.kind(),
-                    h.message
-                );
+                let key = format!("{label}/{}/{name}/{}", o.kind(), h.key);
+                let message = format!("{label} patch of {} `{name}`: {}", o.kind(), h.message);
                 let at = Node {
                     value: Value::Null,
                     line: h.line,
@@ -835,7 +829,13 @@ impl<'s> Judge<'s> {
                 }
             }
         }
+        let path = format!("{label}.images");
         for img in k.get("images").map(Node::as_seq).unwrap_or(&[]) {
+            // Argo CD: `name=newName:tag` (a bare `name:tag` only re-tags the chart's image).
+            if let Some((_, new)) = img.as_str().and_then(|s| s.split_once('=')) {
+                self.image(&path, new.trim(), img);
+                continue;
+            }
             let Some(new_name) = img.get("newName").filter(|n| n.as_str().is_some()) else {
                 continue;
             };
@@ -846,7 +846,6 @@ impl<'s> Judge<'s> {
             if let Some(d) = img.get("digest").and_then(Node::as_str) {
                 reference.push_str(&format!("@{d}"));
             }
-            let path = format!("spec.postRenderers[{index}].kustomize.images");
             self.image(&path, &reference, new_name);
         }
     }
@@ -856,10 +855,13 @@ impl<'s> Judge<'s> {
     fn argo(&mut self, obj: &Object) {
         let templated = obj.kind() == "ApplicationSet";
         for (scope, source) in argo_sources(obj) {
+            self.scope = scope.clone();
+            if let Some(k) = source.get("kustomize") {
+                self.kustomize(obj, &format!("{scope}.kustomize"), k);
+            }
             let Some(helm) = source.get("helm") else {
                 continue;
             };
-            self.scope = scope.clone();
             let mut merged = Node {
                 value: Value::Map(Vec::new()),
                 line: helm.line,

@@ -512,7 +512,12 @@ spec:
         "{f:#?}"
     );
     assert_eq!(f[1].container.as_deref(), Some("agent"));
-    assert!(f[1].message.contains("post-renderer 0"), "{}", f[1].message);
+    assert!(
+        f[1].message
+            .contains("spec.postRenderers[0].kustomize patch of DaemonSet `agent`"),
+        "{}",
+        f[1].message
+    );
     assert!(
         f[3].message.contains("docker.io/evil/api:1.0"),
         "{}",
@@ -957,4 +962,41 @@ fn hostile_parameters_are_bounded_and_refused() {
         let hit = only(&f, "privileged");
         assert!(hit.message.contains("cannot be judged"), "{}", hit.message);
     }
+}
+
+#[test]
+fn argo_kustomize_source_patches_and_images() {
+    let text = "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: api, namespace: argocd}
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/acme/apps
+    path: api/base
+    kustomize:
+      images:
+        - api=docker.io/evil/api:1.0
+        - ghcr.io/acme/api:1.1
+      patches:
+        - target: {kind: Deployment, name: api}
+          patch: |-
+            - op: replace
+              path: /spec/template/spec/containers/0/securityContext
+              value: {privileged: true}
+";
+    let f = judge_added("app.yaml", text, &all_helm_rules());
+    let got: Vec<(&str, u32)> = f.iter().map(|f| (f.rule.as_str(), f.line)).collect();
+    assert_eq!(
+        got,
+        [
+            ("image-registries", line_of(text, "evil")),
+            ("privileged", line_of(text, "privileged: true")),
+        ],
+        "{f:#?}"
+    );
+    let control = text
+        .replace("docker.io/evil", "ghcr.io/acme")
+        .replace("privileged: true", "privileged: false");
+    assert!(judge_added("app.yaml", &control, &all_helm_rules()).is_empty());
 }
