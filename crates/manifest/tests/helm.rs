@@ -1000,3 +1000,37 @@ spec:
         .replace("privileged: true", "privileged: false");
     assert!(judge_added("app.yaml", &control, &all_helm_rules()).is_empty());
 }
+
+#[test]
+fn the_documented_examples_hold() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    let section = doc
+        .split("\n## Helm values\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/rules.md has a Helm values section");
+    let blocks: Vec<&str> = section
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(blocks.len(), 2, "{blocks:#?}");
+    let s = all_helm_rules();
+    let f = judge_added("doc.yaml", blocks[0], &s);
+    let got: Vec<(&str, u32)> = f.iter().map(|f| (f.rule.as_str(), f.line)).collect();
+    assert_eq!(
+        got,
+        [
+            ("privileged", line_of(blocks[0], "privileged: true")),
+            ("host-namespaces", line_of(blocks[0], "hostNetwork")),
+        ]
+    );
+    let said = format!(
+        "# refused: privileged (line {}), host-namespaces (line {})",
+        got[0].1, got[1].1
+    );
+    assert!(blocks[0].starts_with(&said), "the example says otherwise: {said}");
+    let f = judge_added("doc.yaml", blocks[1], &s);
+    assert_eq!(only(&f, "privileged").line, line_of(blocks[1], "value: \"true\""));
+}
