@@ -138,7 +138,13 @@ pub fn objects_of(
     Ok(out)
 }
 
-fn push_object(path: &str, doc: Node, out: &mut Vec<Object>, expand: bool, patch: Option<usize>) {
+pub(crate) fn push_object(
+    path: &str,
+    doc: Node,
+    out: &mut Vec<Object>,
+    expand: bool,
+    patch: Option<usize>,
+) {
     let kind = doc.get("kind").and_then(Node::as_str).map(str::to_string);
     let api_version = doc
         .get("apiVersion")
@@ -200,7 +206,7 @@ fn push_object(path: &str, doc: Node, out: &mut Vec<Object>, expand: bool, patch
 
 /// Maps positions inside a patch string back to the file (exact for `|` block scalars,
 /// where saphyr reports the start of the content).
-fn shift_positions(node: &mut Node, base: &Node, depth: usize) {
+pub(crate) fn shift_positions(node: &mut Node, base: &Node, depth: usize) {
     if depth > crate::yaml::MAX_DEPTH_CAP {
         return;
     }
@@ -294,7 +300,12 @@ pub fn inline_patches(
 /// Most list items a JSON 6902 path may create: indexes come from the pusher.
 const MAX_PATCH_INDEX: usize = 1000;
 
-fn json6902_object(path: &str, index: usize, ops: &Node, target: Option<&Node>) -> Option<Object> {
+pub(crate) fn json6902_object(
+    path: &str,
+    index: usize,
+    ops: &Node,
+    target: Option<&Node>,
+) -> Option<Object> {
     let t = |k: &str| {
         target
             .and_then(|t| t.get(k))

@@ -142,6 +142,8 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     if ctx.on(RuleId::ExternalEndpoints) {
         ctx.hits.extend(crate::endpoints::check(obj, settings));
     }
+    // Helm values of a HelmRelease or an Argo CD Application, judged as pod settings.
+    ctx.hits.extend(crate::helm::check(obj, settings));
     if obj.patch.is_some() {
         // A patch holds only what it changes: a field it leaves out is not "unset".
         ctx.hits.retain(|h| !is_absence_key(&h.key));
@@ -280,7 +282,7 @@ const SENSITIVE_PATHS: [&str; 22] = [
 ];
 
 /// Normalises `.`, `..`, repeated and trailing slashes, as the kubelet's mount would.
-fn normalize_path(p: &str) -> String {
+pub(crate) fn normalize_path(p: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in p.split('/') {
         match part {
@@ -294,7 +296,7 @@ fn normalize_path(p: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-fn is_sensitive(path: &str) -> bool {
+pub(crate) fn is_sensitive(path: &str) -> bool {
     let p = normalize_path(path);
     SENSITIVE_PATHS.iter().any(|s| {
         if *s == "/" {
@@ -308,7 +310,7 @@ fn is_sensitive(path: &str) -> bool {
     })
 }
 
-const DANGEROUS_CAPS: [&str; 14] = [
+pub(crate) const DANGEROUS_CAPS: [&str; 14] = [
     "ALL",
     "SYS_ADMIN",
     "NET_ADMIN",
