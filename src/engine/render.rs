@@ -192,6 +192,36 @@ fn build(tree: &Tree, root: &Root, limits: &Limits) -> Result<Built, RepoError> 
     })
 }
 
+/// Renders roots, controllers first, then kustomize directories from the shallowest: a
+/// kustomize directory another root already rendered (its kustomization file is in that root's
+/// closure) is part of that root and is not built again on its own — unless `keep` says its
+/// defining file is protected, when its own closure is needed for the protection it extends.
+fn build_all(
+    tree: &Tree,
+    mut roots: Vec<Root>,
+    limits: &Limits,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Built>, RepoError> {
+    roots.sort_by_key(|r| match r.kind {
+        Kind::Kustomize { .. } => (1, r.path.matches('/').count(), r.path.clone()),
+        _ => (0, 0, r.path.clone()),
+    });
+    let mut covered: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::with_capacity(roots.len());
+    for root in roots {
+        if matches!(root.kind, Kind::Kustomize { .. })
+            && covered.contains(&root.path)
+            && !keep(&root.path)
+        {
+            continue;
+        }
+        let b = build(tree, &root, limits)?;
+        covered.extend(b.closure.iter().cloned());
+        out.push(b);
+    }
+    Ok(out)
+}
+
 /// Whether the plan needs rendering at all.
 fn wanted(plan: &UpdatePlan, f: &UpdateFacts) -> bool {
     (!plan.manifest_blocks.is_empty() || !plan.path_blocks.is_empty())
@@ -218,10 +248,12 @@ pub fn new_side(
     let git = GitTree::new(repo, &tip, blobs).map_err(&at)?;
     let tree = Tree::new(&git);
     let roots = discover(repo, &tip, &tree, &limits).map_err(&at)?;
-    let mut built = Vec::with_capacity(roots.len());
-    for root in &roots {
-        built.push(build(&tree, root, &limits).map_err(&at)?);
-    }
+    let protected = |path: &str| {
+        plan.path_blocks
+            .iter()
+            .any(|&i| policy.paths[i].patterns.is_match(path))
+    };
+    let built = build_all(&tree, roots, &limits, &protected).map_err(&at)?;
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     for &i in &plan.path_blocks {
         let rule = &policy.paths[i];
@@ -303,16 +335,17 @@ pub fn judge(
         let tree = Tree::new(&git);
         let new_keys: BTreeMap<&str, &Built> =
             new.built.iter().map(|b| (b.root.key.as_str(), b)).collect();
-        for root in discover(repo, &base, &tree, &limits).map_err(&at)? {
-            let wanted = match new_keys.get(root.key.as_str()) {
+        let roots: Vec<Root> = discover(repo, &base, &tree, &limits)
+            .map_err(&at)?
+            .into_iter()
+            .filter(|root| match new_keys.get(root.key.as_str()) {
                 Some(b) => affected(b) || changed.contains(&root.path),
                 None => true,
-            };
-            if wanted {
-                let b = build(&tree, &root, &limits).map_err(&at)?;
-                if new_keys.contains_key(root.key.as_str()) || affected(&b) {
-                    old.insert(b.root.key.clone(), b);
-                }
+            })
+            .collect();
+        for b in build_all(&tree, roots, &limits, &|_: &str| false).map_err(&at)? {
+            if new_keys.contains_key(b.root.key.as_str()) || affected(&b) {
+                old.insert(b.root.key.clone(), b);
             }
         }
     }
