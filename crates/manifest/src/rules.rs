@@ -1009,27 +1009,125 @@ fn secret_rules(ctx: &mut Ctx<'_>, obj: &Object) {
         }
     }
     if obj.kind() == "SealedSecret" && obj.identity.group == "bitnami.com" {
+        sealed_secret_template(ctx, root);
+    }
+    private_keys(ctx, root, 0);
+}
+
+/// `spec.template.data` of a SealedSecret is rendered by the controller as Go templates over
+/// the decrypted `spec.encryptedData` (newer controllers also expose the template's own
+/// plaintext keys). A value is sealed only when every `{{ }}` action of it renders a key of
+/// `encryptedData` (`{{ .key }}`, `{{ index . "key" }}`, optionally piped through functions
+/// without arguments); a value without actions, an action holding a constant
+/// (`{{ "hunter2" }}`, `{{ printf "%s" "x" }}`) or one naming a key outside `encryptedData`
+/// is plaintext in Git. Text around the actions (`postgres://{{ .user }}@db`) is structure,
+/// not a secret, and passes. `stringData` is not a template field: any value there is
+/// plaintext too. A null value removes the key and passes.
+fn sealed_secret_template(ctx: &mut Ctx<'_>, root: &Node) {
+    let sealed: Vec<&str> = root
+        .path(&["spec", "encryptedData"])
+        .map(Node::as_map)
+        .unwrap_or(&[])
+        .iter()
+        .map(|(k, _)| k.name.as_str())
+        .collect();
+    for field in ["data", "stringData"] {
         for (k, v) in root
-            .path(&["spec", "template", "data"])
+            .path(&["spec", "template", field])
             .map(Node::as_map)
             .unwrap_or(&[])
         {
-            if !v.as_str().is_some_and(|s| s.contains("{{")) {
+            if v.is_null() {
+                continue;
+            }
+            let problem = match v.as_str() {
+                Some(text) if field == "data" => template_problem(text, &sealed),
+                _ => Some("is plaintext".to_string()),
+            };
+            if let Some(problem) = problem {
                 ctx.hit(
                     RuleId::PlaintextSecrets,
                     format!("sealed/template/{}", k.name),
                     v,
                     None,
                     format!(
-                        "SealedSecret spec.template.data `{}` is plaintext (only spec.encryptedData is encrypted)",
+                        "SealedSecret spec.template.{field} `{}` {problem} (only spec.encryptedData is encrypted)",
                         k.name
                     ),
-                    "move the value to spec.encryptedData with kubeseal",
+                    "move the value to spec.encryptedData with kubeseal and render it with {{ index . \"key\" }}",
                 );
             }
         }
     }
-    private_keys(ctx, root, 0);
+}
+
+/// Most `{{ }}` actions a template value may hold before it is refused as unreadable.
+const MAX_TEMPLATE_ACTIONS: usize = 64;
+
+/// Why a SealedSecret template value is not sealed, or None when every action renders a key of
+/// `sealed` (see [`sealed_secret_template`]).
+fn template_problem(text: &str, sealed: &[&str]) -> Option<String> {
+    let mut rest = text;
+    let mut actions = 0;
+    while let Some(start) = rest.find("{{") {
+        let after = rest.get(start + 2..).unwrap_or("");
+        let Some(end) = after.find("}}") else {
+            return Some("holds an unterminated `{{` template action".to_string());
+        };
+        actions += 1;
+        if actions > MAX_TEMPLATE_ACTIONS {
+            return Some(format!(
+                "holds more than {MAX_TEMPLATE_ACTIONS} template actions"
+            ));
+        }
+        let inner = after.get(..end).unwrap_or("");
+        let inner = inner.strip_prefix('-').unwrap_or(inner);
+        let inner = inner.strip_suffix('-').unwrap_or(inner).trim();
+        match sealed_reference(inner) {
+            Some(key) if sealed.contains(&key) => {}
+            Some(key) => {
+                return Some(format!(
+                    "renders `{key}`, which is not a key of spec.encryptedData"
+                ))
+            }
+            None => {
+                return Some(format!(
+                    "holds the template action `{{{{ {inner} }}}}`, which does not render only a key of spec.encryptedData (a constant in a template is plaintext)"
+                ))
+            }
+        }
+        rest = after.get(end + 2..).unwrap_or("");
+    }
+    if actions == 0 {
+        return Some("is plaintext".to_string());
+    }
+    None
+}
+
+/// The key a template action renders when it is `.key` or `index . "key"` (quoted with `"` or
+/// backquotes), optionally piped through argument-less functions (`| b64dec`).
+fn sealed_reference(action: &str) -> Option<&str> {
+    let mut stages = action.split('|').map(str::trim);
+    let head = stages.next()?;
+    let is_ident = |s: &str| {
+        !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !s.starts_with(|c: char| c.is_ascii_digit())
+    };
+    if !stages.all(is_ident) {
+        return None;
+    }
+    if let Some(field) = head.strip_prefix('.') {
+        return is_ident(field).then_some(field);
+    }
+    let args = head.strip_prefix("index")?.trim_start();
+    let quoted = args.strip_prefix('.')?.trim();
+    ['"', '`'].iter().find_map(|q| {
+        quoted
+            .strip_prefix(*q)
+            .and_then(|k| k.strip_suffix(*q))
+            .filter(|k| !k.is_empty() && !k.contains(['"', '`', '\\']))
+    })
 }
 
 fn private_keys(ctx: &mut Ctx<'_>, node: &Node, depth: usize) {

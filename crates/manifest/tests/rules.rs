@@ -680,3 +680,48 @@ fn external_secrets_read_only_the_stores_their_namespace_may_use() {
     // Off unless named in `rules`.
     assert!(judge_added("c.yaml", css, &settings(&[])).is_empty());
 }
+
+/// A SealedSecret template value is sealed only when its actions render keys of
+/// `encryptedData`; a Go-template constant is plaintext in Git.
+#[test]
+fn sealed_secret_templates_must_render_encrypted_data() {
+    let s = settings(&[RuleId::PlaintextSecrets]);
+    let sealed = |data: &str| {
+        format!("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {{name: x, namespace: prod}}\nspec:\n  encryptedData: {{password: AgBy3i4OJSWK, user: AgC9sd}}\n  template:\n    data:\n      {data}\n")
+    };
+    for bad in [
+        r#"password: '{{ "hunter2" }}'"#,
+        r#"password: '{{- "hunter2" -}}'"#,
+        r#"password: '{{ printf "%s" "hunter2" }}'"#,
+        r#"password: '{{ index . "password" }}{{ "hunter2" }}'"#,
+        r#"password: '{{ $p := "hunter2" }}{{ $p }}'"#,
+        r#"password: '{{ .unsealed }}'"#,
+        r#"password: '{{ index . "other" }}'"#,
+        r#"password: '{{ .password | printf "%s-hunter2" }}'"#,
+        r#"password: '{{ index . "password" '"#,
+        r#"password: hunter2"#,
+        r#"password: 12345"#,
+    ] {
+        let f = judge_added("ss.yaml", &sealed(bad), &s);
+        assert_eq!(rules_of(&f), ["plaintext-secrets"], "{bad}: {f:?}");
+        assert_eq!(f[0].line, 8, "{bad}");
+        assert!(f[0].message.contains("`password`"), "{}", f[0].message);
+    }
+    let stringdata = sealed("password: '{{ .password }}'").replace("    data:", "    stringData:");
+    assert_eq!(
+        rules_of(&judge_added("ss.yaml", &stringdata, &s)),
+        ["plaintext-secrets"]
+    );
+    // Controls: references to encrypted keys, with structure around them and filters.
+    for good in [
+        r#"password: '{{ index . "password" }}'"#,
+        r#"password: '{{- index . `password` -}}'"#,
+        r#"password: '{{ .password }}'"#,
+        r#"dsn: 'postgres://{{ .user }}:{{ index . "password" }}@db:5432/app'"#,
+        r#"password: '{{ .password | b64dec }}'"#,
+        r#"password: null"#,
+    ] {
+        let f = judge_added("ss.yaml", &sealed(good), &s);
+        assert!(f.is_empty(), "{good}: {f:?}");
+    }
+}
