@@ -820,23 +820,62 @@ fn rbac_rules(ctx: &mut Ctx<'_>, obj: &Object) {
             }
         }
         if ctx.on(RuleId::RbacSystemGroups) {
-            for s in obj.root.get("subjects").map(Node::as_seq).unwrap_or(&[]) {
-                let name = s.get("name").and_then(Node::as_str).unwrap_or("");
-                if matches!(
-                    name,
-                    "system:anonymous" | "system:unauthenticated" | "system:authenticated"
-                ) {
-                    ctx.hit(
-                        RuleId::RbacSystemGroups,
-                        format!("subject/{name}"),
-                        s.get("name").unwrap_or(s),
-                        None,
-                        format!("{kind} grants its role to `{name}`"),
-                        "bind named users, groups or service accounts instead",
-                    );
-                }
-            }
+            broad_subjects(ctx, obj);
         }
+    }
+}
+
+/// Built-in ClusterRoles that grant write access to workloads and secrets (`admin` and `edit`
+/// in a namespace, `cluster-admin` everywhere).
+const POWERFUL_CLUSTER_ROLES: [&str; 3] = ["cluster-admin", "admin", "edit"];
+
+/// Who a broad subject is, or None for a named user, group or service account. Anyone
+/// (anonymous, unauthenticated, authenticated) is broad whatever role it gets; the groups of
+/// all service accounts (`system:serviceaccounts`, `system:serviceaccounts:<namespace>`) are
+/// broad for a powerful role: any pod of any workload could act with it.
+fn broad_subject(name: &str, powerful: bool) -> Option<String> {
+    match name {
+        "system:anonymous" => Some("every anonymous request".to_string()),
+        "system:unauthenticated" => Some("every unauthenticated request".to_string()),
+        "system:authenticated" => Some("every authenticated user and service account".to_string()),
+        "system:serviceaccounts" if powerful => {
+            Some("every service account of the cluster".to_string())
+        }
+        _ if powerful => name
+            .strip_prefix("system:serviceaccounts:")
+            .filter(|ns| !ns.is_empty())
+            .map(|ns| format!("every service account of namespace `{ns}`")),
+        _ => None,
+    }
+}
+
+/// `rbac-system-groups`: a RoleBinding or ClusterRoleBinding that grants its role to everyone
+/// (`system:anonymous`, `system:unauthenticated`, `system:authenticated`), or a powerful
+/// built-in ClusterRole (`cluster-admin`, `admin`, `edit`) to every service account
+/// (`system:serviceaccounts`, `system:serviceaccounts:<ns>`).
+fn broad_subjects(ctx: &mut Ctx<'_>, obj: &Object) {
+    let kind = obj.kind();
+    let role = obj
+        .root
+        .path(&["roleRef", "name"])
+        .and_then(Node::as_str)
+        .unwrap_or("");
+    let ref_kind = obj.root.path(&["roleRef", "kind"]).and_then(Node::as_str);
+    // A namespaced Role that happens to be called `admin` is not the built-in one.
+    let powerful = ref_kind != Some("Role") && POWERFUL_CLUSTER_ROLES.contains(&role);
+    for s in obj.root.get("subjects").map(Node::as_seq).unwrap_or(&[]) {
+        let name = s.get("name").and_then(Node::as_str).unwrap_or("");
+        let Some(who) = broad_subject(name, powerful) else {
+            continue;
+        };
+        ctx.hit(
+            RuleId::RbacSystemGroups,
+            format!("subject/{name}/{role}"),
+            s.get("name").unwrap_or(s),
+            None,
+            format!("{kind} grants the role `{role}` to `{name}` ({who})"),
+            "bind named users, groups or service accounts instead",
+        );
     }
 }
 

@@ -725,3 +725,73 @@ fn sealed_secret_templates_must_render_encrypted_data() {
         assert!(f.is_empty(), "{good}: {f:?}");
     }
 }
+
+/// Powerful built-in ClusterRoles granted to every service account (or everyone), by a
+/// ClusterRoleBinding or a RoleBinding.
+#[test]
+fn powerful_roles_bound_to_broad_groups() {
+    let s = settings(&[RuleId::RbacSystemGroups]);
+    let binding = |kind: &str, ref_kind: &str, role: &str, subject: &str| {
+        let ns = if kind == "RoleBinding" {
+            ", namespace: team-a"
+        } else {
+            ""
+        };
+        format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata: {{name: b{ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: {ref_kind}, name: {role}}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: '{subject}'}}\n")
+    };
+    for kind in ["ClusterRoleBinding", "RoleBinding"] {
+        for role in ["admin", "edit", "cluster-admin"] {
+            for subject in [
+                "system:serviceaccounts",
+                "system:serviceaccounts:team-a",
+                "system:authenticated",
+                "system:unauthenticated",
+                "system:anonymous",
+            ] {
+                let f = judge_added("b.yaml", &binding(kind, "ClusterRole", role, subject), &s);
+                assert_eq!(
+                    rules_of(&f),
+                    ["rbac-system-groups"],
+                    "{kind} {role} {subject}"
+                );
+                assert_eq!((f[0].line, f[0].column), (6, 60), "{kind} {role} {subject}");
+                assert!(f[0].message.contains(role), "{}", f[0].message);
+            }
+        }
+        // Controls: `view` for every service account, a named group, a namespaced Role that
+        // is merely called `admin`.
+        for (ref_kind, role, subject) in [
+            ("ClusterRole", "view", "system:serviceaccounts"),
+            ("ClusterRole", "admin", "team-a-admins"),
+            ("ClusterRole", "edit", "system:serviceaccounts-not"),
+            ("Role", "admin", "system:serviceaccounts:team-a"),
+        ] {
+            let f = judge_added("b.yaml", &binding(kind, ref_kind, role, subject), &s);
+            assert!(f.is_empty(), "{kind} {ref_kind} {role} {subject}: {f:?}");
+        }
+        // Anyone is broad whatever the role.
+        let f = judge_added(
+            "b.yaml",
+            &binding(kind, "ClusterRole", "view", "system:authenticated"),
+            &s,
+        );
+        assert_eq!(rules_of(&f), ["rbac-system-groups"]);
+    }
+    // Raising the role of an existing broad binding is a new violation.
+    let old = binding(
+        "ClusterRoleBinding",
+        "ClusterRole",
+        "view",
+        "system:serviceaccounts",
+    );
+    let new = binding(
+        "ClusterRoleBinding",
+        "ClusterRole",
+        "edit",
+        "system:serviceaccounts",
+    );
+    assert_eq!(
+        rules_of(&judge_modified("b.yaml", &old, &new, &s)),
+        ["rbac-system-groups"]
+    );
+}
