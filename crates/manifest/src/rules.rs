@@ -308,7 +308,14 @@ fn is_sensitive(path: &str) -> bool {
     })
 }
 
-const DANGEROUS_CAPS: [&str; 14] = [
+/// Capabilities whose `add` breaks isolation (`dangerous-capabilities`). None of them is in the
+/// Pod Security baseline's allowed list (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID,
+/// KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT: the container
+/// runtimes' default set, minus NET_RAW), so adding back a default capability after
+/// `drop: [ALL]` is hardening, not a finding. NET_RAW is here although containerd grants it by
+/// default: baseline forbids adding it, CRI-O leaves it out of its default set, and with it a
+/// container forges packets (ARP and DNS spoofing).
+const DANGEROUS_CAPS: [&str; 13] = [
     "ALL",
     "SYS_ADMIN",
     "NET_ADMIN",
@@ -318,7 +325,6 @@ const DANGEROUS_CAPS: [&str; 14] = [
     "SYS_BOOT",
     "SYS_TIME",
     "DAC_READ_SEARCH",
-    "DAC_OVERRIDE",
     "BPF",
     "PERFMON",
     "NET_RAW",
@@ -879,6 +885,20 @@ fn broad_subjects(ctx: &mut Ctx<'_>, obj: &Object) {
     }
 }
 
+/// The resources of the escalation checks that are cluster-scoped (see [`rbac_escalation`]).
+const CLUSTER_SCOPED_RESOURCES: [&str; 10] = [
+    "clusterroles",
+    "clusterrolebindings",
+    "users",
+    "groups",
+    "userextras/scopes",
+    "uids",
+    "nodes/proxy",
+    "mutatingwebhookconfigurations",
+    "validatingwebhookconfigurations",
+    "certificatesigningrequests/approval",
+];
+
 fn rbac_escalation(ctx: &mut Ctx<'_>, kind: &str, rules: &[Node]) {
     type Check = (
         &'static str,
@@ -967,14 +987,20 @@ fn rbac_escalation(ctx: &mut Ctx<'_>, kind: &str, rules: &[Node]) {
             "approving certificate signing requests lets it mint client certificates",
         ),
     ];
+    // A RoleBinding grants only requests within its namespace: a Role's rules on
+    // cluster-scoped resources (webhooks, CSR approval, nodes/proxy, ClusterRoles, users and
+    // groups to impersonate) grant nothing, explicitly or through `*`.
+    let namespaced_only = kind == "Role";
     for (id, targets, verbs, why) in CHECKS {
         let found = rules.iter().find(|r| {
             targets
                 .iter()
+                .filter(|(_, res)| !(namespaced_only && CLUSTER_SCOPED_RESOURCES.contains(res)))
                 .any(|(g, res)| verbs.iter().any(|v| grants(r, g, res, v)))
         });
         let Some(rule) = found else { continue };
         if id == "csr-approve" {
+            // (Unreachable for a Role: both resources are cluster-scoped.)
             let approves = rules
                 .iter()
                 .any(|r| grants(r, "certificates.k8s.io", "signers", "approve"));

@@ -795,3 +795,96 @@ fn powerful_roles_bound_to_broad_groups() {
         ["rbac-system-groups"]
     );
 }
+
+/// A Role's rules on cluster-scoped resources grant nothing (a RoleBinding only grants
+/// requests within its namespace): they are not escalation there, while the same rules in a
+/// ClusterRole are.
+#[test]
+fn role_rules_on_cluster_scoped_resources_grant_nothing() {
+    let s = settings(&[RuleId::RbacEscalation]);
+    let role = |kind: &str, rule: &str| {
+        let ns = if kind == "Role" {
+            ", namespace: team-a"
+        } else {
+            ""
+        };
+        format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata: {{name: r{ns}}}\nrules:\n- {rule}\n")
+    };
+    let cluster_only = [
+        "{apiGroups: [admissionregistration.k8s.io], resources: [mutatingwebhookconfigurations], verbs: [create, update]}",
+        "{apiGroups: [admissionregistration.k8s.io], resources: [validatingwebhookconfigurations], verbs: [patch]}",
+        "{apiGroups: [''], resources: [nodes/proxy], verbs: [get]}",
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [escalate, bind]}",
+        "{apiGroups: [''], resources: [users, groups], verbs: [impersonate]}",
+        "{apiGroups: [admissionregistration.k8s.io, certificates.k8s.io], resources: ['*'], verbs: [create, update, approve]}",
+    ];
+    for rule in cluster_only {
+        let f = judge_added("r.yaml", &role("Role", rule), &s);
+        assert!(f.is_empty(), "Role {rule}: {f:?}");
+        let f = judge_added("r.yaml", &role("ClusterRole", rule), &s);
+        assert!(!f.is_empty(), "ClusterRole {rule}");
+        assert!(f.iter().all(|f| f.rule == "rbac-escalation"), "{f:?}");
+    }
+    // CSR approval needs both resources, both cluster-scoped.
+    let csr = "{apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval, signers], verbs: [update, approve]}";
+    assert!(judge_added("r.yaml", &role("Role", csr), &s).is_empty());
+    assert_eq!(
+        rules_of(&judge_added("r.yaml", &role("ClusterRole", csr), &s)),
+        ["rbac-escalation"]
+    );
+    // Controls: namespaced escalations stay findings in a Role, explicit or through `*`.
+    for rule in [
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [escalate]}",
+        "{apiGroups: [''], resources: [pods/exec], verbs: [create]}",
+        "{apiGroups: [''], resources: [serviceaccounts], verbs: [impersonate]}",
+        "{apiGroups: ['*'], resources: ['*'], verbs: ['*']}",
+    ] {
+        let f = judge_added("r.yaml", &role("Role", rule), &s);
+        assert!(
+            rules_of(&f).contains(&"rbac-escalation"),
+            "Role {rule}: {f:?}"
+        );
+    }
+    let everything = judge_added(
+        "r.yaml",
+        &role("Role", "{apiGroups: ['*'], resources: ['*'], verbs: ['*']}"),
+        &s,
+    );
+    assert!(
+        everything.iter().all(|f| !f.message.contains("webhooks")
+            && !f.message.contains("certificate")
+            && !f.message.contains("kubelet")),
+        "{everything:?}"
+    );
+}
+
+/// Adding back a capability of the runtime's default set (the Pod Security baseline list)
+/// after dropping ALL is hardening; capabilities beyond it are dangerous whatever is dropped.
+#[test]
+fn default_capabilities_added_back_are_not_dangerous() {
+    let s = settings(&[RuleId::DangerousCapabilities]);
+    for cap in [
+        "NET_BIND_SERVICE",
+        "DAC_OVERRIDE",
+        "CHOWN",
+        "SETUID",
+        "CAP_KILL",
+    ] {
+        let d = deployment(
+            "api",
+            &format!("{{capabilities: {{drop: [ALL], add: [{cap}]}}}}"),
+        );
+        assert!(judge_added("d.yaml", &d, &s).is_empty(), "{cap}");
+    }
+    for cap in ["SYS_ADMIN", "NET_ADMIN", "NET_RAW", "ALL", "CAP_SYS_PTRACE"] {
+        let d = deployment(
+            "api",
+            &format!("{{capabilities: {{drop: [ALL], add: [{cap}]}}}}"),
+        );
+        assert_eq!(
+            rules_of(&judge_added("d.yaml", &d, &s)),
+            ["dangerous-capabilities"],
+            "{cap}"
+        );
+    }
+}
