@@ -1337,6 +1337,9 @@ fn gitops_sources(ctx: &mut Ctx<'_>, obj: &Object) {
             }
         }
     }
+    if group == "source.toolkit.fluxcd.io" && kind == "GitRepository" {
+        flux_git_refs(ctx, obj);
+    }
     if group == "argoproj.io" && (kind == "Application" || kind == "ApplicationSet") {
         if let Some(spec) = root.get("spec") {
             let mut urls = Vec::new();
@@ -1344,6 +1347,7 @@ fn gitops_sources(ctx: &mut Ctx<'_>, obj: &Object) {
             for n in urls {
                 check_url(ctx, "repoURL", n, n.as_str().unwrap_or(""));
             }
+            argo_revisions(ctx, kind, spec);
             if kind == "ApplicationSet" {
                 let mut found = Vec::new();
                 collect_keys(spec, &["scmProvider", "pullRequest"], &mut found, 0);
@@ -1441,6 +1445,214 @@ fn gitops_sources(ctx: &mut Ctx<'_>, obj: &Object) {
     }
     // A HelmRelease holds no URL itself: its chart comes through a source object
     // (spec.chart.spec.sourceRef, spec.chartRef), which is checked where it is defined.
+}
+
+/// How a `gitops-sources` ref finding is fixed.
+const REF_FIX: &str = "deploy from a ref the repository's rules protect (source_refs), or pin a full commit SHA; or add the ref to source_refs (reviewed change of the policy)";
+
+/// True for a full commit SHA (SHA-1 or SHA-256 object name): a pin that cannot move.
+fn is_commit_sha(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The names a ref written without saying what it is (Argo CD `targetRevision`, kustomize
+/// `?ref=`) is matched by: as written, and its short name when written in full.
+fn written_ref_names(r: &str) -> Vec<String> {
+    let mut names = vec![r.to_string()];
+    for prefix in ["refs/heads/", "refs/tags/"] {
+        if let Some(short) = r.strip_prefix(prefix) {
+            names.push(short.to_string());
+        }
+    }
+    names
+}
+
+/// Why a ref (given by the names it is matched by) may not be deployed from, or None when a
+/// `source_refs` glob allows one of its names. A full commit SHA is always allowed.
+fn ref_problem(settings: &Settings, names: &[String]) -> Option<String> {
+    let Some(first) = names.first() else {
+        return Some("is empty".to_string());
+    };
+    if first.contains("{{") || first.contains("${") {
+        return Some("is templated, so what it deploys cannot be checked".to_string());
+    }
+    if is_commit_sha(first) {
+        return None;
+    }
+    let allowed = settings
+        .source_refs
+        .iter()
+        .any(|g| names.iter().any(|n| crate::glob_matches(g, n, false)));
+    if allowed {
+        None
+    } else {
+        Some(format!(
+            "is not in source_refs ({}): changes pushed there would be deployed without this repository's review",
+            if settings.source_refs.is_empty() {
+                "empty: only commit SHAs".to_string()
+            } else {
+                settings.source_refs.join(", ")
+            }
+        ))
+    }
+}
+
+/// `gitops-sources` on a Flux `GitRepository`'s `spec.ref`. A commit SHA takes precedence
+/// over every other field (Flux); otherwise every field that is set is checked (`name`,
+/// `semver`, `tag`, `branch`: Flux uses the first, judging all of them needs no precedence
+/// table), and with none the default branch `master` (Flux's default). A semver range picks
+/// whichever tag matches, so only a glob admitting every tag (`*`, `refs/tags/*`) allows it.
+fn flux_git_refs(ctx: &mut Ctx<'_>, obj: &Object) {
+    let root = &obj.root;
+    let kind = obj.kind();
+    let r = root.path(&["spec", "ref"]);
+    let field = |k: &str| r.and_then(|r| r.get(k));
+    if let Some(commit) = field("commit") {
+        let sha = commit.as_str().unwrap_or("");
+        if is_commit_sha(sha) {
+            return;
+        }
+        ctx.hit(
+            RuleId::GitopsSources,
+            format!("source-ref/spec.ref.commit/{sha}"),
+            commit,
+            None,
+            format!(
+                "{kind} spec.ref.commit `{}` is not a full commit SHA",
+                commit.display()
+            ),
+            "write the full 40-character (or 64 for SHA-256) commit SHA",
+        );
+        return;
+    }
+    let mut checked = false;
+    for (k, what) in [
+        ("name", "ref"),
+        ("semver", "semver range"),
+        ("tag", "tag"),
+        ("branch", "branch"),
+    ] {
+        let Some(n) = field(k) else { continue };
+        checked = true;
+        let text = n.as_str().unwrap_or("").to_string();
+        let names = match k {
+            "semver" => vec!["*".to_string(), "refs/tags/*".to_string()],
+            "tag" => vec![text.clone(), format!("refs/tags/{text}")],
+            "branch" => vec![text.clone(), format!("refs/heads/{text}")],
+            _ => written_ref_names(&text),
+        };
+        let names = if k == "semver" && (text.contains("{{") || text.contains("${")) {
+            vec![text.clone()]
+        } else {
+            names
+        };
+        if let Some(problem) = ref_problem(ctx.settings, &names) {
+            ctx.hit(
+                RuleId::GitopsSources,
+                format!("source-ref/spec.ref.{k}/{text}"),
+                n,
+                None,
+                format!("{kind} deploys from the {what} `{text}` (spec.ref.{k}), which {problem}"),
+                REF_FIX,
+            );
+        }
+    }
+    if !checked {
+        let names = vec!["master".to_string(), "refs/heads/master".to_string()];
+        if let Some(problem) = ref_problem(ctx.settings, &names) {
+            ctx.hit(
+                RuleId::GitopsSources,
+                "source-ref/spec.ref=unset".to_string(),
+                r.or_else(|| root.get("spec")).unwrap_or(root),
+                None,
+                format!(
+                    "{kind} sets no spec.ref, so Flux deploys from the branch `master`, which {problem}"
+                ),
+                REF_FIX,
+            );
+        }
+    }
+}
+
+/// `gitops-sources` on the revisions of an Argo CD Application or ApplicationSet: every map
+/// with a `repoURL` under `spec` (`source`, each of `sources`, the ApplicationSet template and
+/// git generators) deploys its `targetRevision` (generators: `revision`), `HEAD` when absent.
+/// A source with `chart` names a Helm chart version there, not a Git ref, and is skipped.
+fn argo_revisions(ctx: &mut Ctx<'_>, kind: &str, spec: &Node) {
+    let mut sources = Vec::new();
+    collect_repo_maps(spec, &mut sources, 0);
+    for source in sources {
+        if source.get("chart").is_some() {
+            continue;
+        }
+        let (field, node) = match (source.get("targetRevision"), source.get("revision")) {
+            (Some(n), _) => ("targetRevision", Some(n)),
+            (None, Some(n)) => ("revision", Some(n)),
+            (None, None) => ("targetRevision", None),
+        };
+        let written = node.map(|n| n.display());
+        let r = written
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("HEAD");
+        let Some(problem) = ref_problem(ctx.settings, &written_ref_names(r)) else {
+            continue;
+        };
+        let repo = source.get("repoURL").map(Node::display).unwrap_or_default();
+        let (key, at, how) = match node {
+            Some(n) => (
+                format!("source-ref/{field}/{repo}/{r}"),
+                n,
+                format!("`{r}`"),
+            ),
+            None => (
+                format!("source-ref/{repo}/{field}=unset"),
+                source,
+                format!("`{r}` (no {field})"),
+            ),
+        };
+        ctx.hit(
+            RuleId::GitopsSources,
+            key,
+            at,
+            None,
+            format!("{kind} deploys `{repo}` at {how}, which {problem}"),
+            REF_FIX,
+        );
+    }
+}
+
+/// Maps holding a `repoURL` key, anywhere under `node`.
+fn collect_repo_maps<'a>(node: &'a Node, out: &mut Vec<&'a Node>, depth: usize) {
+    if depth > crate::yaml::MAX_DEPTH_CAP {
+        return;
+    }
+    match &node.value {
+        Value::Map(entries) => {
+            if entries.iter().any(|(k, _)| k.name == "repoURL") {
+                out.push(node);
+            }
+            for (_, v) in entries {
+                collect_repo_maps(v, out, depth + 1);
+            }
+        }
+        Value::Seq(items) => {
+            for i in items {
+                collect_repo_maps(i, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The ref a kustomize remote resource names (`?ref=` or the older `?version=`), if any.
+fn remote_ref(url: &str) -> Option<&str> {
+    let (_, query) = url.split_once('?')?;
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "ref" || *k == "version")
+        .map(|(_, v)| v)
 }
 
 /// `secret-stores`: every store an ExternalSecret, PushSecret or ClusterExternalSecret names.
@@ -1604,6 +1816,25 @@ fn kustomization_sources(ctx: &mut Ctx<'_>, obj: &Object) {
         for n in root.get(field).map(Node::as_seq).unwrap_or(&[]) {
             let s = n.as_str().unwrap_or("");
             if is_remote_resource(s) {
+                let written = remote_ref(s);
+                let r = written.unwrap_or("HEAD");
+                if let Some(problem) = ref_problem(ctx.settings, &written_ref_names(r)) {
+                    let how = if written.is_some() {
+                        format!("the ref `{r}`")
+                    } else {
+                        "the default branch (`HEAD`, no `?ref=`)".to_string()
+                    };
+                    ctx.hit(
+                        RuleId::GitopsSources,
+                        format!("source-ref/kustomization/{field}/{s}"),
+                        n,
+                        None,
+                        format!(
+                            "kustomization `{field}` pulls the remote base `{s}` at {how}, which {problem}"
+                        ),
+                        REF_FIX,
+                    );
+                }
                 if let Some(problem) = url_problem(ctx.settings, s) {
                     ctx.hit(
                         RuleId::GitopsSources,

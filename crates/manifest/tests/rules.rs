@@ -167,7 +167,10 @@ fn flux_service_account() {
 
 #[test]
 fn kustomization_remote_bases() {
-    let s = gitops();
+    let s = Settings {
+        source_refs: vec!["main".to_string(), "HEAD".to_string(), "v*".to_string()],
+        ..gitops()
+    };
     let k = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml\n- ../base\n- https://github.com/acme/base//deploy?ref=v1\n- github.com/evil/base//x?ref=main\ncomponents:\n- git::https://evil.example.com/c.git\n";
     let f = judge_added("apps/kustomization.yaml", k, &s);
     assert_eq!(f.len(), 2, "{f:?}");
@@ -887,4 +890,163 @@ fn default_capabilities_added_back_are_not_dangerous() {
             "{cap}"
         );
     }
+}
+
+/// Sources pinned by URL only: the ref they deploy must be one `source_refs` allows.
+#[test]
+fn flux_git_repository_refs() {
+    let s = gitops();
+    let with_ref = |r: &str| format!("{}  ref: {r}\n", gitrepo("https://github.com/acme/fleet"));
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    // Allowed by the default (main, master, HEAD), or pinned.
+    for ok in [
+        "{branch: main}".to_string(),
+        "{branch: master}".to_string(),
+        "{name: refs/heads/main}".to_string(),
+        format!("{{commit: {sha}}}"),
+        format!("{{branch: feature-x, commit: {sha}}}"),
+    ] {
+        let f = judge_added("gr.yaml", &with_ref(&ok), &s);
+        assert!(f.is_empty(), "{ok}: {f:?}");
+    }
+    // No ref: Flux deploys `master`.
+    assert!(judge_added("gr.yaml", &gitrepo("https://github.com/acme/fleet"), &s).is_empty());
+    for (bad, named) in [
+        ("{branch: feature-x}", "`feature-x`"),
+        ("{tag: v1.2.0}", "`v1.2.0`"),
+        ("{semver: '>=1.0.0'}", "`>=1.0.0`"),
+        ("{name: refs/pull/7/head}", "`refs/pull/7/head`"),
+        ("{commit: abc1234}", "`abc1234`"),
+        ("{branch: '{{ .branch }}'}", "templated"),
+        ("{branch: main, tag: v9}", "`v9`"),
+    ] {
+        let f = judge_added("gr.yaml", &with_ref(bad), &s);
+        assert_eq!(rules_of(&f), ["gitops-sources"], "{bad}");
+        assert_eq!(f[0].line, 9, "{bad}");
+        assert!(f[0].message.contains(named), "{bad}: {}", f[0].message);
+        assert!(
+            f[0].fix.contains("source_refs") || f[0].fix.contains("commit SHA"),
+            "{}",
+            f[0].fix
+        );
+    }
+    // Tags allowed by a glob over the full name; a semver range only by one admitting every tag.
+    let tags = Settings {
+        source_refs: vec!["main".to_string(), "refs/tags/v*".to_string()],
+        ..gitops()
+    };
+    assert!(judge_added("gr.yaml", &with_ref("{tag: v1.2.0}"), &tags).is_empty());
+    assert!(judge_added("gr.yaml", &with_ref("{name: refs/tags/v1.2.0}"), &tags).is_empty());
+    assert_eq!(
+        judge_added("gr.yaml", &with_ref("{semver: '>=1.0.0'}"), &tags).len(),
+        1
+    );
+    assert_eq!(
+        judge_added("gr.yaml", &with_ref("{tag: x1}"), &tags).len(),
+        1
+    );
+    let all_tags = Settings {
+        source_refs: vec!["refs/tags/*".to_string()],
+        ..gitops()
+    };
+    assert!(judge_added("gr.yaml", &with_ref("{semver: '>=1.0.0'}"), &all_tags).is_empty());
+    // Without master in the list, no ref at all is a finding; a patch without ref is not.
+    let main_only = Settings {
+        source_refs: vec!["main".to_string()],
+        ..gitops()
+    };
+    let f = judge_added(
+        "gr.yaml",
+        &gitrepo("https://github.com/acme/fleet"),
+        &main_only,
+    );
+    assert_eq!(rules_of(&f), ["gitops-sources"]);
+    assert!(f[0].message.contains("`master`"), "{}", f[0].message);
+    let patch = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\npatches:\n- patch: |\n    apiVersion: source.toolkit.fluxcd.io/v1\n    kind: GitRepository\n    metadata: {name: fleet}\n    spec: {interval: 5m}\n";
+    assert!(judge_added("kustomization.yaml", patch, &main_only).is_empty());
+    // Switching an existing source to another branch is new.
+    let f = judge_modified(
+        "gr.yaml",
+        &with_ref("{branch: main}"),
+        &with_ref("{branch: dev}"),
+        &s,
+    );
+    assert_eq!(rules_of(&f), ["gitops-sources"]);
+}
+
+#[test]
+fn argo_cd_target_revisions() {
+    let s = gitops();
+    let app = |source: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: a, namespace: argocd}}\nspec:\n  project: p\n  destination: {{server: https://kubernetes.default.svc, namespace: prod}}\n  {source}\n")
+    };
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    for ok in [
+        "source: {repoURL: https://github.com/acme/app, path: deploy, targetRevision: HEAD}".to_string(),
+        "source: {repoURL: https://github.com/acme/app, path: deploy}".to_string(),
+        "source: {repoURL: https://github.com/acme/app, path: deploy, targetRevision: main}".to_string(),
+        "source: {repoURL: https://github.com/acme/app, path: deploy, targetRevision: refs/heads/main}".to_string(),
+        format!("source: {{repoURL: https://github.com/acme/app, path: deploy, targetRevision: {sha}}}"),
+        // A Helm chart's targetRevision is a chart version, not a Git ref.
+        "source: {repoURL: https://github.com/acme/charts, chart: app, targetRevision: 1.2.3}".to_string(),
+    ] {
+        let f = judge_added("app.yaml", &app(&ok), &s);
+        assert!(f.is_empty(), "{ok}: {f:?}");
+    }
+    let f = judge_added(
+        "app.yaml",
+        &app("source: {repoURL: https://github.com/acme/app, path: deploy, targetRevision: dev}"),
+        &s,
+    );
+    assert_eq!(rules_of(&f), ["gitops-sources"]);
+    assert!(f[0].message.contains("`dev`"), "{}", f[0].message);
+    assert_eq!(f[0].line, 7);
+    // Each of several sources.
+    let multi = app("sources:\n  - {repoURL: https://github.com/acme/app, path: a, targetRevision: main}\n  - {repoURL: https://github.com/acme/values, targetRevision: feature/x, ref: values}");
+    let f = judge_added("app.yaml", &multi, &s);
+    assert_eq!(rules_of(&f), ["gitops-sources"], "{f:?}");
+    assert!(f[0].message.contains("`feature/x`"), "{}", f[0].message);
+    assert_eq!(f[0].line, 9);
+    // ApplicationSet: the template and the git generator's revision.
+    let appset = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: s, namespace: argocd}\nspec:\n  generators:\n  - git: {repoURL: https://github.com/acme/fleet, revision: dev, directories: [{path: apps/*}]}\n  template:\n    metadata: {name: '{{path.basename}}'}\n    spec:\n      project: p\n      source: {repoURL: https://github.com/acme/fleet, path: '{{path}}', targetRevision: staging}\n      destination: {server: https://kubernetes.default.svc, namespace: prod}\n";
+    let f = judge_added("appset.yaml", appset, &s);
+    let lines: Vec<u32> = f.iter().map(|f| f.line).collect();
+    assert_eq!(rules_of(&f), ["gitops-sources", "gitops-sources"], "{f:?}");
+    assert_eq!(lines, [6, 11]);
+}
+
+#[test]
+fn kustomize_remote_refs() {
+    let s = gitops();
+    let k = |r: &str| {
+        format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- https://github.com/acme/base//deploy{r}\n")
+    };
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    for ok in [
+        String::new(),
+        "?ref=main".to_string(),
+        format!("?ref={sha}"),
+        "?timeout=90s&ref=master".to_string(),
+    ] {
+        assert!(
+            judge_added("kustomization.yaml", &k(&ok), &s).is_empty(),
+            "{ok}"
+        );
+    }
+    for bad in ["?ref=dev", "?version=v2", "?timeout=9s&ref=feature/y"] {
+        let f = judge_added("kustomization.yaml", &k(bad), &s);
+        assert_eq!(rules_of(&f), ["gitops-sources"], "{bad}");
+        assert_eq!(f[0].line, 4);
+    }
+}
+
+#[test]
+fn source_refs_in_the_policy() {
+    let s: Settings = toml::from_str(
+        "rules = [\"gitops-sources\"]\nsource_refs = [\"main\", \"refs/tags/v*\"]\n",
+    )
+    .unwrap();
+    assert_eq!(s.source_refs, ["main", "refs/tags/v*"]);
+    let default: Settings = toml::from_str("rules = [\"gitops-sources\"]\n").unwrap();
+    assert_eq!(default.source_refs, ["main", "master", "HEAD"]);
 }
