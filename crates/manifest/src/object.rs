@@ -167,54 +167,52 @@ fn push_object(
         .get("apiVersion")
         .and_then(Node::as_str)
         .map(str::to_string);
-    {
-        let list_kind = kind.as_deref().unwrap_or("");
-        // kustomize sends a `kind: Foo` holding `items` as the object it is, too.
-        let keep_outer = !list_kind.is_empty() && !list_kind.ends_with("List");
-        if list_kind.ends_with("List") && doc.get("items").is_some_and(Node::is_null) {
-            // An empty list to kubectl, kustomize and Argo CD alike.
-            return Ok(());
+    let list_kind = kind.as_deref().unwrap_or("");
+    // kustomize sends a `kind: Foo` holding `items` as the object it is, too.
+    let keep_outer = !list_kind.is_empty() && !list_kind.ends_with("List");
+    if list_kind.ends_with("List") && doc.get("items").is_some_and(Node::is_null) {
+        // An empty list to kubectl, kustomize and Argo CD alike.
+        return Ok(());
+    }
+    if let Some(items) = list_items(&mut doc, keep_outer) {
+        if depth >= MAX_LIST_DEPTH {
+            return Err(LoadError::Limits {
+                line: doc.line,
+                column: doc.column,
+                message: format!(
+                    "lists nested more than {MAX_LIST_DEPTH} deep (kubectl refuses a List inside a List, kustomize flattens them)"
+                ),
+            });
         }
-        if let Some(items) = list_items(&mut doc, keep_outer) {
-            if depth >= MAX_LIST_DEPTH {
-                return Err(LoadError::Limits {
-                    line: doc.line,
-                    column: doc.column,
-                    message: format!(
-                        "lists nested more than {MAX_LIST_DEPTH} deep (kubectl refuses a List inside a List, kustomize flattens them)"
-                    ),
-                });
-            }
-            let item_kind = list_kind.strip_suffix("List").unwrap_or(list_kind);
-            for mut item in items {
-                match item.value {
-                    Value::Map(_) => {}
-                    // apimachinery decodes a null item to an empty object: nothing is sent.
-                    Value::Null => continue,
-                    // A document that is no object (Helm values holding `items`): only Argo CD
-                    // would read it as a list, and it fails on such an item.
-                    _ if kind.is_none() => continue,
-                    _ => {
-                        return Err(LoadError::Parse {
-                            line: item.line,
-                            column: item.column,
-                            message: format!(
-                                "an item of the list `{list_kind}` is not an object (kubectl, Argo CD and kustomize refuse it)"
-                            ),
-                        })
-                    }
+        let item_kind = list_kind.strip_suffix("List").unwrap_or(list_kind);
+        for mut item in items {
+            match item.value {
+                Value::Map(_) => {}
+                // apimachinery decodes a null item to an empty object: nothing is sent.
+                Value::Null => continue,
+                // A document that is no object (Helm values holding `items`): only Argo CD
+                // would read it as a list, and it fails on such an item.
+                _ if kind.is_none() => continue,
+                _ => {
+                    return Err(LoadError::Parse {
+                        line: item.line,
+                        column: item.column,
+                        message: format!(
+                            "an item of the list `{list_kind}` is not an object (kubectl, Argo CD and kustomize refuse it)"
+                        ),
+                    })
                 }
-                if item.get("kind").is_none()
-                    && item.get("apiVersion").is_none()
-                    && !item_kind.is_empty()
-                {
-                    infer_kind(&mut item, item_kind, api_version.as_deref().unwrap_or(""));
-                }
-                push_object(path, item, out, depth + 1, patch)?;
             }
-            if !keep_outer {
-                return Ok(());
+            if item.get("kind").is_none()
+                && item.get("apiVersion").is_none()
+                && !item_kind.is_empty()
+            {
+                infer_kind(&mut item, item_kind, api_version.as_deref().unwrap_or(""));
             }
+            push_object(path, item, out, depth + 1, patch)?;
+        }
+        if !keep_outer {
+            return Ok(());
         }
     }
     let (Some(kind), Some(api_version)) = (kind, api_version) else {
