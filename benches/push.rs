@@ -255,7 +255,11 @@ fn bench_signatures(n: usize) {
 /// `rendered`: the manifests are the resources of kustomizations (one per team directory, all
 /// under `apps/kustomization.yaml`), so the push is also judged on what that root renders.
 fn bench_manifests(rendered: bool) {
-    let root = fixtures().join(if rendered { "manifests-rendered" } else { "manifests" });
+    let root = fixtures().join(if rendered {
+        "manifests-rendered"
+    } else {
+        "manifests"
+    });
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     let work = root.join("work");

@@ -68,13 +68,13 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Submodule>, GitmodulesError> {
             continue;
         }
         let (key, value) = match l.split_once('=') {
-            Some((k, v)) => (k.trim(), value_of(v).ok_or_else(|| err("an unterminated quote or a bad escape"))?),
+            Some((k, v)) => (
+                k.trim(),
+                value_of(v).ok_or_else(|| err("an unterminated quote or a bad escape"))?,
+            ),
             None => (l, "true".to_string()),
         };
-        if !key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(err("a key git would not read"));
         }
         if !in_submodule {

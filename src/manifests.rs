@@ -130,9 +130,14 @@ pub fn read(
 /// the path, or a manifest committed in its place.
 fn under_block(block: &crate::policy::ManifestBlock, path: &str) -> bool {
     block.files.is_match(path)
-        || ["kustomization.yaml", "manifest.yaml", "manifest.yml", "manifest.json"]
-            .iter()
-            .any(|name| block.files.is_match(&format!("{path}/{name}")))
+        || [
+            "kustomization.yaml",
+            "manifest.yaml",
+            "manifest.yml",
+            "manifest.json",
+        ]
+        .iter()
+        .any(|name| block.files.is_match(&format!("{path}/{name}")))
 }
 
 fn finding(
@@ -176,9 +181,10 @@ fn gitmodules_findings(
     }
     let read = |e: &Option<Entry>| -> Result<Option<Vec<u8>>, RepoError> {
         match e {
-            Some(e) if matches!(e.mode, FileMode::File | FileMode::Executable) => {
-                repo.blob(&e.id).map(Some).map_err(|err| err.at_path(".gitmodules"))
-            }
+            Some(e) if matches!(e.mode, FileMode::File | FileMode::Executable) => repo
+                .blob(&e.id)
+                .map(Some)
+                .map_err(|err| err.at_path(".gitmodules")),
             _ => Ok(None),
         }
     };

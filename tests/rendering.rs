@@ -294,7 +294,11 @@ fn what_leaves_the_rendered_set_is_pruned_and_judged() {
 #[test]
 fn a_base_a_protected_root_renders_is_protected() {
     let f = fixture();
-    write(&f, "apps/base/deploy.yaml", &DEPLOY.replace("api:1.0", "api:1.1"));
+    write(
+        &f,
+        "apps/base/deploy.yaml",
+        &DEPLOY.replace("api:1.0", "api:1.1"),
+    );
     commit_all(&f, "bump the base prod renders");
     let r = as_dev(&f);
     assert_rule(&r, "path.pushers", "apps/base/deploy.yaml");
@@ -312,7 +316,11 @@ fn a_base_a_protected_root_renders_is_protected() {
         "apps/base/kustomization.yaml",
         "resources:\n- deploy.yaml\n- extra.yaml\n",
     );
-    write(&f, "apps/base/extra.yaml", NAMESPACE.replace("shop", "extra").as_str());
+    write(
+        &f,
+        "apps/base/extra.yaml",
+        NAMESPACE.replace("shop", "extra").as_str(),
+    );
     commit_all(&f, "extra");
     assert_rule(&as_dev(&f), "path.pushers", "apps/base/kustomization.yaml");
     reset(&f);
@@ -331,8 +339,11 @@ fn a_symlinked_manifest_is_read_through() {
         "shared/debug.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  hostNetwork: true\n  containers:\n  - name: sh\n    image: registry.example.com/sh:1\n",
     );
-    std::os::unix::fs::symlink("../../shared/debug.yaml", f.work.join("clusters/prod/debug.yaml"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        "../../shared/debug.yaml",
+        f.work.join("clusters/prod/debug.yaml"),
+    )
+    .unwrap();
     write(
         &f,
         "clusters/prod/kustomization.yaml",
@@ -347,8 +358,11 @@ fn a_symlinked_manifest_is_read_through() {
         "shared/debug.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  containers:\n  - name: sh\n    image: registry.example.com/sh:1\n",
     );
-    std::os::unix::fs::symlink("../../shared/debug.yaml", f.work.join("clusters/prod/debug.yaml"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        "../../shared/debug.yaml",
+        f.work.join("clusters/prod/debug.yaml"),
+    )
+    .unwrap();
     write(
         &f,
         "clusters/prod/kustomization.yaml",
@@ -376,7 +390,11 @@ spec:
 fn a_flux_kustomization_is_rendered_with_its_patches_and_substitutions() {
     let f = Fixture::new(POLICY);
     write(&f, "apps/base/deploy.yaml", DEPLOY);
-    write(&f, "apps/base/kustomization.yaml", "resources:\n- deploy.yaml\n");
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
     write(&f, "clusters/dev/apps.yaml", FLUX_KS);
     commit_all(&f, "flux");
     assert_accepted(&as_sre(&f));
@@ -449,7 +467,11 @@ spec:
 fn an_argo_cd_application_is_rendered_with_its_overrides() {
     let f = Fixture::new(POLICY);
     write(&f, "apps/base/deploy.yaml", DEPLOY);
-    write(&f, "apps/base/kustomization.yaml", "resources:\n- deploy.yaml\n");
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
     write(&f, "argocd/api.yaml", ARGO_APP);
     commit_all(&f, "argo");
     assert_accepted(&as_sre(&f));
@@ -482,7 +504,11 @@ fn ci_files_and_chart_templates_are_not_manifests() {
         "charts/api/templates/deployment.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
     );
-    write(&f, "charts/api/Chart.yaml", "apiVersion: v2\nname: api\nversion: 1.0.0\n");
+    write(
+        &f,
+        "charts/api/Chart.yaml",
+        "apiVersion: v2\nname: api\nversion: 1.0.0\n",
+    );
     commit_all(&f, "ci and chart");
     assert_accepted(&as_sre(&f));
 
@@ -495,9 +521,26 @@ fn ci_files_and_chart_templates_are_not_manifests() {
 /// Adds a gitlink at `path` (to `id`, a commit of another repository) with its .gitmodules entry.
 fn add_submodule(f: &Fixture, path: &str, url: &str) {
     let id = "1111111111111111111111111111111111111111";
-    f.git(&["update-index", "--add", "--cacheinfo", &format!("160000,{id},{path}")]);
-    f.git(&["config", "-f", ".gitmodules", &format!("submodule.{path}.path"), path]);
-    f.git(&["config", "-f", ".gitmodules", &format!("submodule.{path}.url"), url]);
+    f.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{id},{path}"),
+    ]);
+    f.git(&[
+        "config",
+        "-f",
+        ".gitmodules",
+        &format!("submodule.{path}.path"),
+        path,
+    ]);
+    f.git(&[
+        "config",
+        "-f",
+        ".gitmodules",
+        &format!("submodule.{path}.url"),
+        url,
+    ]);
     f.git(&["add", ".gitmodules"]);
     f.git(&["commit", "-q", "-s", "-m", &format!("submodule {path}")]);
 }
@@ -523,7 +566,11 @@ fn submodules_are_sources_and_protected_paths() {
     assert_accepted(&as_dev(&f));
 
     // A protected submodule: only prod's pushers may re-point it.
-    add_submodule(&f, "clusters/prod/lib", "https://git.example.com/ops/prod-lib");
+    add_submodule(
+        &f,
+        "clusters/prod/lib",
+        "https://git.example.com/ops/prod-lib",
+    );
     assert_accepted(&as_sre(&f));
     f.git(&[
         "config",
@@ -535,6 +582,9 @@ fn submodules_are_sources_and_protected_paths() {
     commit_all(&f, "re-point prod's lib");
     let r = as_dev(&f);
     assert_rule(&r, "path.pushers", ".gitmodules");
-    assert!(r.out.contains("protected submodule clusters/prod/lib"), "{r:?}");
+    assert!(
+        r.out.contains("protected submodule clusters/prod/lib"),
+        "{r:?}"
+    );
     assert_accepted(&as_sre(&f));
 }

@@ -199,7 +199,10 @@ pub fn aliases(
     }
     let mut trees = HashMap::new();
     // A protected submodule is fetched from the URL `.gitmodules` gives it.
-    if let Some((_, blob)) = repo.entry_at(&tip, ".gitmodules", &mut trees).map_err(&at)? {
+    if let Some((_, blob)) = repo
+        .entry_at(&tip, ".gitmodules", &mut trees)
+        .map_err(&at)?
+    {
         let bytes = repo.blob(&blob).map_err(|e| at(e.at_path(".gitmodules")))?;
         // Unreadable here (git may still read it): every gitlink is taken as named in it.
         let paths: Vec<String> = match crate::gitmodules::parse(&bytes) {

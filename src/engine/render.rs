@@ -89,7 +89,12 @@ fn is_kustomization_name(name: &str) -> bool {
 }
 
 /// The roots of one commit's tree.
-fn discover(repo: &Repo, commit: &Oid, tree: &Tree, limits: &Limits) -> Result<Vec<Root>, RepoError> {
+fn discover(
+    repo: &Repo,
+    commit: &Oid,
+    tree: &Tree,
+    limits: &Limits,
+) -> Result<Vec<Root>, RepoError> {
     let mut trees = HashMap::new();
     let entries = repo.entries_under(commit, "", LIST_BUDGET, &mut trees)?;
     let mut roots = Vec::new();
@@ -257,7 +262,10 @@ pub fn new_side(
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     for &i in &plan.path_blocks {
         let rule = &policy.paths[i];
-        for b in built.iter().filter(|b| rule.patterns.is_match(&b.root.path)) {
+        for b in built
+            .iter()
+            .filter(|b| rule.patterns.is_match(&b.root.path))
+        {
             for p in &b.closure {
                 let target = p.trim_end_matches('/');
                 if target.is_empty() || rule.patterns.is_match(target) {
@@ -391,7 +399,11 @@ pub fn judge(
                     .problems
                     .iter()
                     .filter(|p| {
-                        !old_problems.contains(&(p.rule.as_str(), p.path.as_str(), p.message.as_str()))
+                        !old_problems.contains(&(
+                            p.rule.as_str(),
+                            p.path.as_str(),
+                            p.message.as_str(),
+                        ))
                     })
                     .cloned()
                     .collect()
@@ -405,7 +417,10 @@ pub fn judge(
             // What the base rendered with problems cannot tell what this update prunes.
             if let Some(o) = o.filter(|o| !o.rendered.problems.is_empty()) {
                 if !block.settings.deny_delete.is_empty()
-                    && block.settings.rules.contains(&pushguard_manifest::RuleId::DenyDelete)
+                    && block
+                        .settings
+                        .rules
+                        .contains(&pushguard_manifest::RuleId::DenyDelete)
                 {
                     let p = &o.rendered.problems[0];
                     problems.push(Finding {

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{Mode, Origin, PathRule, Policy, Severity};
 use crate::facts::{
-    AliasVia,
-    CommitFacts, FileChange, PushCertFacts, PushFacts, SignatureFacts, UpdateFacts, UpdateKind,
+    AliasVia, CommitFacts, FileChange, PushCertFacts, PushFacts, SignatureFacts, UpdateFacts,
+    UpdateKind,
 };
 use crate::hook::RefClass;
 
@@ -1088,11 +1088,9 @@ pub fn touched_paths(ch: &FileChange) -> Vec<String> {
 fn via_text(u: &UpdateFacts, ch: &FileChange, hit: &str) -> String {
     for a in u.aliases.iter().filter(|a| a.link == hit) {
         match a.via {
-            AliasVia::Rendered => {
-                return format!(
-                    " (the protected root {hit} renders it: Flux or Argo CD apply it as part of {hit})"
-                )
-            }
+            AliasVia::Rendered => return format!(
+                " (the protected root {hit} renders it: Flux or Argo CD apply it as part of {hit})"
+            ),
             AliasVia::Submodule => {
                 return format!(
                     " ({} says where the protected submodule {hit} is fetched from)",

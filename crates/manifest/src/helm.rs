@@ -792,7 +792,11 @@ impl<'s> Judge<'s> {
             .unwrap_or(&[])
         {
             if matches!(p.value, Value::Map(_)) {
-                object::push_object(&obj.path, p.clone(), &mut objects, true, Some(next));
+                if let Err(e) =
+                    object::push_object(&obj.path, p.clone(), &mut objects, 0, Some(next))
+                {
+                    self.unreadable(p, format!("{label} patch: {}", e.message()));
+                }
                 next += 1;
             }
         }
