@@ -882,3 +882,45 @@ fn generator_behavior_merge_and_replace_from_an_overlay() {
         .iter()
         .any(|f| f == "overlay/kustomization.yaml"));
 }
+
+#[test]
+fn many_objects_patches_and_references_stay_cheap() {
+    // 8000 pods in one file, each referring to a generated ConfigMap, 50 regex-targeted
+    // patches, a prefix: must finish quickly and render everything.
+    let mut pods = String::new();
+    for i in 0..8000 {
+        pods.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, labels: {{idx: \"{i}\"}}}}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    envFrom: [{{configMapRef: {{name: conf}}}}]\n"
+        ));
+    }
+    let mut kust = String::from("namePrefix: x-\nresources: [pods.yaml]\nconfigMapGenerator:\n- {name: conf, literals: [a=b]}\npatches:\n");
+    for i in 0..50 {
+        kust.push_str(&format!(
+            "- target: {{kind: Pod, name: \"p{i}.*\"}}\n  patch: |\n    - {{op: add, path: /metadata/annotations, value: {{p: \"{i}\"}}}}\n"
+        ));
+    }
+    let tree = MemTree::new()
+        .file("app/kustomization.yaml", &kust)
+        .file("app/pods.yaml", &pods);
+    let started = std::time::Instant::now();
+    let r = build(&tree, "app");
+    let took = started.elapsed();
+    clean(&r);
+    assert_eq!(find(&r, "Pod").len(), 8000);
+    let cm = one(&r, "ConfigMap").identity.name.clone();
+    let p = r
+        .objects
+        .iter()
+        .find(|o| o.identity.name == "x-p7999")
+        .unwrap();
+    assert_eq!(
+        container(p, &["spec"], "containers", 0)
+            .path(&["envFrom"])
+            .unwrap()
+            .as_seq()[0]
+            .path(&["configMapRef", "name"])
+            .and_then(Node::as_str),
+        Some(cm.as_str())
+    );
+    assert!(took.as_secs() < 60, "took {took:?}");
+}

@@ -96,6 +96,37 @@ pub fn argo_application(
     Ok(rendered(ctx, all, &root))
 }
 
+/// Cluster-scoped kinds as the API server knows them (Argo CD asks the cluster), beyond the
+/// ones kustomize knows.
+fn cluster_scoped_in_cluster(group: &str, kind: &str) -> bool {
+    const MORE: &[(&str, &str)] = &[
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingAdmissionPolicyBinding",
+        ),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+        (
+            "admissionregistration.k8s.io",
+            "MutatingAdmissionPolicyBinding",
+        ),
+        ("authentication.k8s.io", "TokenReview"),
+        ("authentication.k8s.io", "SelfSubjectReview"),
+        ("authorization.k8s.io", "SubjectAccessReview"),
+        ("authorization.k8s.io", "SelfSubjectAccessReview"),
+        ("authorization.k8s.io", "SelfSubjectRulesReview"),
+        ("certificates.k8s.io", "ClusterTrustBundle"),
+        ("networking.k8s.io", "IPAddress"),
+        ("networking.k8s.io", "ServiceCIDR"),
+        ("resource.k8s.io", "DeviceClass"),
+        ("resource.k8s.io", "ResourceSlice"),
+        ("storage.k8s.io", "VolumeAttributesClass"),
+        ("internal.apiserver.k8s.io", "StorageVersion"),
+        ("storagemigration.k8s.io", "StorageVersionMigration"),
+    ];
+    is_cluster_scoped(group, kind) || MORE.iter().any(|(g, k)| *g == group && *k == kind)
+}
+
 fn render_source(
     ctx: &mut Ctx<'_, '_>,
     source: &Node,

@@ -432,11 +432,25 @@ fn selected(ctx: &mut Ctx<'_, '_>, file: &str, target: &Node, acc: &[Res]) -> Op
             .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
     };
     let (kind, name) = (literal("kind"), literal("name"));
+    // A name regex is compiled once here (selects compiles it per object).
+    let name_re = target
+        .get("name")
+        .and_then(Node::as_str)
+        .filter(|s| !s.is_empty())
+        .and_then(|p| {
+            regex::RegexBuilder::new(&format!("^(?:{p})$"))
+                .size_limit(1 << 20)
+                .build()
+                .ok()
+        });
     let mut out = Vec::new();
     for (i, r) in acc.iter().enumerate() {
         let cur = r.cur();
         if kind.is_some_and(|k| k != cur.kind)
             || name.is_some_and(|n| n != cur.name && n != r.org.name)
+            || name_re
+                .as_ref()
+                .is_some_and(|re| !re.is_match(&cur.name) && !re.is_match(&r.org.name))
         {
             continue;
         }

@@ -144,8 +144,9 @@ impl<'t, 'a> Ctx<'t, 'a> {
         let mut docs = self.load_docs(path, bytes)?;
         let text = String::from_utf8_lossy(bytes);
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let lines: Vec<&str> = text.lines().collect();
         for d in docs.iter_mut() {
-            kyaml_values(d, text);
+            kyaml_values(d, &lines);
         }
         Some(docs)
     }
@@ -191,9 +192,8 @@ impl<'t, 'a> Ctx<'t, 'a> {
 /// `metadata.annotations` value as a string of its text (`010` stays "010", `~` is "~"), and
 /// its output goes through JSON (`1e3` is the integer 1000). The loader reads with go-yaml v2
 /// rules, so the scalars are corrected here from their source text.
-pub(crate) fn kyaml_values(doc: &mut Node, text: &str) {
-    let lines: Vec<&str> = text.lines().collect();
-    fix_scalars(doc, &lines, 0);
+pub(crate) fn kyaml_values(doc: &mut Node, lines: &[&str]) {
+    fix_scalars(doc, lines, 0);
     if let Some(ann) =
         super::nodes::get_mut(doc, "metadata").and_then(|m| super::nodes::get_mut(m, "annotations"))
     {
@@ -202,7 +202,7 @@ pub(crate) fn kyaml_values(doc: &mut Node, text: &str) {
                 if matches!(v.value, Value::Str(_) | Value::Seq(_) | Value::Map(_)) {
                     continue;
                 }
-                let token = token_at(&lines, v.line, v.column);
+                let token = token_at(lines, v.line, v.column);
                 let text = match (&v.value, token.as_str()) {
                     (Value::Null, "~" | "null" | "Null" | "NULL") => token.clone(),
                     (Value::Null, _) => String::new(),

@@ -140,8 +140,9 @@ const REPLICA_KINDS: &[&str] = &[
     "StatefulSet",
 ];
 
-/// Kinds kustomize knows as cluster-scoped (its built-in OpenAPI schema): it sets no
-/// namespace on them. Kinds it does not know (CRDs, newer built-ins) get one.
+/// Kinds kustomize knows as cluster-scoped (its built-in OpenAPI schema, checked against
+/// `kubectl kustomize`): it sets no namespace on them. Kinds it does not know (CRDs, newer
+/// built-ins such as ValidatingAdmissionPolicy, the review kinds) get one.
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("", "Namespace"),
     ("", "Node"),
@@ -170,10 +171,6 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("certificates.k8s.io", "CertificateSigningRequest"),
     ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
     ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-    ("authentication.k8s.io", "TokenReview"),
-    ("authorization.k8s.io", "SubjectAccessReview"),
-    ("authorization.k8s.io", "SelfSubjectAccessReview"),
-    ("authorization.k8s.io", "SelfSubjectRulesReview"),
 ];
 
 /// True for a kind kustomize treats as cluster-scoped.
