@@ -86,7 +86,7 @@ pub fn argo_application(
             let id = r.cur();
             if id.namespace.is_empty()
                 && !dest_ns.is_empty()
-                && !is_cluster_scoped(&id.group, &id.kind)
+                && !cluster_scoped_in_cluster(&id.group, &id.kind)
             {
                 set_meta_str(&mut r.node, "namespace", &dest_ns);
             }
