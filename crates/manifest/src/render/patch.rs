@@ -105,6 +105,14 @@ pub fn strategic_merge(target: &mut Node, patch: &Node) -> Result<(), PatchError
         set_field(&mut patch, "apiVersion", api_version.clone());
     }
 
+    // At the top, kyaml's `replace` hands back the patch as a new node, and kustomize keeps
+    // the resource node it passed in: the object stays as it was (the walk still runs, and its
+    // errors still fail the build).
+    let replace_at_top = patch.get(DIRECTIVE_KEY).and_then(Node::as_str) == Some("replace");
+    if replace_at_top {
+        walk(Some(target.clone()), Some(&patch), None, 0)?;
+        return Ok(());
+    }
     let dest = std::mem::replace(
         target,
         Node {
@@ -1066,19 +1074,19 @@ fn count_nodes(node: &Node, depth: usize) -> usize {
     }
 }
 
-/// JSON equality as the library compares: objects and arrays structurally, numbers by value.
+/// JSON equality as the library compares: objects by their keys (null members included) and
+/// members, arrays element by element, numbers as float64, other scalars by value.
 fn json_equal(a: &Node, b: &Node) -> bool {
     match (&a.value, &b.value) {
+        (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
         (Value::Seq(x), Value::Seq(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
         }
         (Value::Map(x), Value::Map(y)) => {
-            let xs: Vec<_> = x.iter().filter(|(_, v)| !v.is_null()).collect();
-            let ys: Vec<_> = y.iter().filter(|(_, v)| !v.is_null()).collect();
-            xs.len() == ys.len()
-                && xs.iter().all(|(k, v)| {
-                    ys.iter()
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| {
+                    y.iter()
                         .find(|(k2, _)| k2.name == k.name)
                         .is_some_and(|(_, v2)| json_equal(v, v2))
                 })
