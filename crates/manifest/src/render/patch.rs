@@ -54,12 +54,41 @@ fn err_at(node: &Node, message: impl Into<String>) -> PatchError {
 
 /// Most elements of one list that a strategic merge matches up by key (both sides counted).
 pub const MAX_MERGE_LIST: usize = 10_000;
+/// Most steps one strategic merge may take (field merges, and element comparisons when lists
+/// are matched up by key: kyaml's matching is quadratic).
+pub const MAX_MERGE_WORK: usize = 10_000_000;
 /// Most nodes that JSON 6902 `copy` operations may create in one call.
 pub const MAX_COPY_NODES: usize = 200_000;
 /// Most operations in one JSON 6902 patch.
 pub const MAX_OPERATIONS: usize = 10_000;
 /// Size limit of one compiled selector regex, in bytes of compiled program.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// The steps left to one strategic merge.
+struct Work {
+    left: usize,
+}
+
+impl Work {
+    fn new() -> Work {
+        Work {
+            left: MAX_MERGE_WORK,
+        }
+    }
+
+    fn charge(&mut self, steps: usize, at: &Node) -> Result<(), PatchError> {
+        match self.left.checked_sub(steps) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(err_at(
+                at,
+                format!("strategic merge too costly (more than {MAX_MERGE_WORK} steps); refused"),
+            )),
+        }
+    }
+}
 
 /// kustomize's build annotations that let a patch change a name or kind (set by a patch's
 /// `options.allowNameChange`/`allowKindChange`, or written into the patch; removed from the
@@ -110,7 +139,13 @@ pub fn strategic_merge(target: &mut Node, patch: &Node) -> Result<(), PatchError
     // errors still fail the build).
     let replace_at_top = patch.get(DIRECTIVE_KEY).and_then(Node::as_str) == Some("replace");
     if replace_at_top {
-        walk(Some(target.clone()), Some(&patch), None, 0)?;
+        walk(
+            Some(target.clone()),
+            Some(&patch),
+            None,
+            0,
+            &mut Work::new(),
+        )?;
         return Ok(());
     }
     let dest = std::mem::replace(
@@ -121,7 +156,7 @@ pub fn strategic_merge(target: &mut Node, patch: &Node) -> Result<(), PatchError
             column: target.column,
         },
     );
-    let merged = walk(Some(dest), Some(&patch), None, 0)?;
+    let merged = walk(Some(dest), Some(&patch), None, 0, &mut Work::new())?;
     let mut merged = match merged {
         Some(node) if !is_empty_map(&node) && !node.is_null() => node,
         Some(node) => {
@@ -292,16 +327,6 @@ enum Directive {
 
 const DIRECTIVE_KEY: &str = "$patch";
 
-/// Reads (and removes) a map's `$patch` directive. An unknown value is an error, as in kyaml.
-fn map_directive(patch: &mut Node) -> Result<Directive, PatchError> {
-    let Some(value) = patch.get(DIRECTIVE_KEY) else {
-        return Ok(Directive::Merge);
-    };
-    let directive = parse_directive(value)?;
-    remove_field(patch, DIRECTIVE_KEY);
-    Ok(directive)
-}
-
 fn parse_directive(value: &Node) -> Result<Directive, PatchError> {
     match value.as_str() {
         Some("merge") => Ok(Directive::Merge),
@@ -374,9 +399,11 @@ fn walk(
     patch: Option<&Node>,
     schema: Option<Schema>,
     depth: usize,
+    work: &mut Work,
 ) -> Result<Option<Node>, PatchError> {
     if let Some(at) = patch.or(dest.as_ref()) {
         depth_check(depth, at)?;
+        work.charge(1, at)?;
     }
     let schema = schema.or_else(|| {
         [dest.as_ref(), patch]
@@ -407,8 +434,8 @@ fn walk(
     }
     match kind {
         None => walk_null(dest, patch),
-        Some(NodeKind::Map) => walk_map(dest, patch, schema, depth),
-        Some(NodeKind::Seq) => walk_seq(dest, patch, schema, depth),
+        Some(NodeKind::Map) => walk_map(dest, patch, schema, depth, work),
+        Some(NodeKind::Seq) => walk_seq(dest, patch, schema, depth, work),
         Some(NodeKind::Scalar) => Ok(match patch {
             Some(p) if p.is_null() => None,
             Some(p) => Some(p.clone()),
@@ -445,40 +472,47 @@ fn walk_map(
     patch: Option<&Node>,
     schema: Option<Schema>,
     depth: usize,
+    work: &mut Work,
 ) -> Result<Option<Node>, PatchError> {
-    let mut patch = patch.cloned();
-    if let Some(p) = &patch {
-        if matches!(p.value, Value::Map(_)) {
-            refuse_unknown_directives(p)?;
-        }
-    }
-    // The node the fields are merged into, and the patch merged into it.
-    let Some(p) = patch.as_mut() else {
+    let Some(p) = patch else {
         return Ok(dest);
     };
     if p.is_null() {
         return Ok(None);
     }
+    refuse_unknown_directives(p)?;
+    // kyaml reads and removes the directive; a value it does not know is an error (where it
+    // ignores one, on a map the target lacks, it keeps it as a field: refused here too).
+    let directive = match p.get(DIRECTIVE_KEY) {
+        Some(v) => parse_directive(v)?,
+        None => Directive::Merge,
+    };
     let dest_missing = is_missing_or_null(dest.as_ref());
-    let directive = map_directive(p)?;
-    let (mut base, patch) = match (directive, dest) {
+    // The node the patch's fields are merged into: the target's map, or for a replaced or
+    // added map the patch merged with itself (its nested directives applied), built here
+    // field by field.
+    let mut base = match (directive, dest) {
         (Directive::Delete, _) => return Ok(None),
-        (Directive::Merge, Some(d)) if !dest_missing => (d, p.clone()),
-        // Replaced, or added: the patch merged with itself (its nested directives applied).
-        _ => (p.clone(), p.clone()),
+        (Directive::Merge, Some(d)) if !dest_missing => d,
+        _ => Node {
+            value: Value::Map(Vec::new()),
+            line: p.line,
+            column: p.column,
+        },
     };
-    let Value::Map(patch_entries) = patch.value else {
-        return Ok(Some(base));
-    };
-    for (key, pvalue) in patch_entries {
+    work.charge(p.as_map().len(), p)?;
+    for (key, pvalue) in p.as_map() {
+        if key.name == DIRECTIVE_KEY {
+            continue;
+        }
         let field_schema = schema.and_then(|s| s.field(&key.name));
         let Value::Map(entries) = &mut base.value else {
             break;
         };
         let pos = entries.iter().position(|(k, _)| k.name == key.name);
-        let dvalue = pos.map(|i| {
+        let dvalue = pos.and_then(|i| entries.get_mut(i)).map(|entry| {
             std::mem::replace(
-                &mut entries[i].1,
+                &mut entry.1,
                 Node {
                     value: Value::Null,
                     line: 0,
@@ -486,16 +520,20 @@ fn walk_map(
                 },
             )
         });
-        let merged = walk(dvalue, Some(&pvalue), field_schema, depth + 1)?;
+        let merged = walk(dvalue, Some(pvalue), field_schema, depth + 1, work)?;
         let Value::Map(entries) = &mut base.value else {
             break;
         };
         match (pos, merged) {
-            (Some(i), Some(v)) => entries[i].1 = v,
+            (Some(i), Some(v)) => {
+                if let Some(entry) = entries.get_mut(i) {
+                    entry.1 = v;
+                }
+            }
             (Some(i), None) => {
                 entries.remove(i);
             }
-            (None, Some(v)) => entries.push((key, v)),
+            (None, Some(v)) => entries.push((key.clone(), v)),
             (None, None) => {}
         }
     }
@@ -517,6 +555,7 @@ fn walk_seq(
     patch: Option<&Node>,
     schema: Option<Schema>,
     depth: usize,
+    work: &mut Work,
 ) -> Result<Option<Node>, PatchError> {
     let strategy = schema.map(|s| s.strategy_and_keys());
     let associative = strategy
@@ -583,7 +622,7 @@ fn walk_seq(
     let merged = if keys.is_empty() {
         merge_primitive_list(dest_items, &patch_items)?
     } else {
-        merge_keyed_list(dest_items, &patch_items, &keys, elem_schema, depth)?
+        merge_keyed_list(dest_items, &patch_items, &keys, elem_schema, depth, work)?
     };
     Ok(Some(Node {
         value: Value::Seq(merged),
@@ -648,7 +687,11 @@ fn field_matches(item: &Node, key: &str, value: &str) -> bool {
     match item.get(key) {
         None => false,
         Some(_) if value.is_empty() => true,
-        Some(field) => key_text(field).is_ok_and(|t| t == value),
+        Some(field) => match &field.value {
+            Value::Str(s) => s == value,
+            Value::Int(i) => i.to_string() == value,
+            _ => false,
+        },
     }
 }
 
@@ -789,6 +832,7 @@ fn merge_keyed_list(
     keys: &[String],
     elem_schema: Option<Schema>,
     depth: usize,
+    work: &mut Work,
 ) -> Result<Vec<Node>, PatchError> {
     let Some(first_key) = keys.first() else {
         return merge_primitive_list(dest, patch);
@@ -825,6 +869,7 @@ fn merge_keyed_list(
     // Tuples of key values, the patch's first (kustomize grows lists at the front).
     let mut tuples: Vec<Vec<String>> = Vec::new();
     for item in patch.iter().chain(dest.iter()) {
+        work.charge(tuples.len() + 1, item)?;
         let t = tuple_of(item, keys)?;
         if !tuples.contains(&t) {
             tuples.push(t);
@@ -833,12 +878,23 @@ fn merge_keyed_list(
     if tuples.is_empty() {
         return Ok(dest);
     }
+    let at = patch.first().or(dest.first()).map(null_at);
+    let at = at.as_ref();
     if keys.len() > 1 {
+        if let Some(at) = at {
+            work.charge(tuples.len().saturating_mul(tuples.len()), at)?;
+        }
         unify_tuples(&mut tuples);
     }
     let mut added: Vec<Node> = Vec::new();
     let mut list_keys: Vec<String> = keys.to_vec();
     for values in &tuples {
+        if let Some(at) = at {
+            work.charge(
+                2 * (dest.len() + patch.len() + added.len()) + tuples.len(),
+                at,
+            )?;
+        }
         let (vkeys, vvalues) = valid_keys(&tuples, values, keys);
         // The sources are looked up by the keys this tuple has a value for.
         let (skeys, svalues) = valid_keys(std::slice::from_ref(&vvalues), &vvalues, &vkeys);
@@ -849,6 +905,7 @@ fn merge_keyed_list(
             patch_elem,
             elem_schema,
             depth + 1,
+            work,
         )?;
         list_keys = vkeys.clone();
         match outcome {
@@ -874,6 +931,7 @@ fn merge_keyed_list(
     // `appendListNode`: each target element goes back over its namesakes or at the end; one
     // missing a key is first appended as it is (once per missing key), as kyaml does.
     for item in dest {
+        work.charge(2 * added.len() + 1, &item)?;
         let mut values = Vec::with_capacity(list_keys.len());
         for k in &list_keys {
             match item.get(k) {
@@ -912,6 +970,7 @@ fn merge_element(
     patch: Option<&Node>,
     schema: Option<Schema>,
     depth: usize,
+    work: &mut Work,
 ) -> Result<ElementMerge, PatchError> {
     let Some(patch) = patch else {
         // Only in the target: merged with nothing, kept in place.
@@ -920,19 +979,12 @@ fn merge_element(
             None => ElementMerge::Cleared,
         });
     };
-    let mut probe = patch.clone();
-    let directive = if matches!(probe.value, Value::Map(_)) {
-        if dest.is_none() {
-            // kyaml ignores an unknown value here (and keeps it as a field); refuse instead.
-            map_directive(&mut probe)?
-        } else {
-            map_directive(&mut probe)?
-        }
-    } else {
-        Directive::Merge
+    let directive = match patch.get(DIRECTIVE_KEY) {
+        Some(v) => parse_directive(v)?,
+        None => Directive::Merge,
     };
     let in_place = dest.is_some() && directive == Directive::Merge;
-    match walk(dest, Some(patch), schema, depth)? {
+    match walk(dest, Some(patch), schema, depth, work)? {
         None => Ok(ElementMerge::Cleared),
         Some(v) if in_place => Ok(ElementMerge::InPlace(v)),
         Some(v) => Ok(ElementMerge::FromPatch(v)),

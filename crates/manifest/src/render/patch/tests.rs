@@ -303,3 +303,57 @@ fn effective_namespaces() {
         "a kind unknown at that apiVersion is namespaced"
     );
 }
+
+fn env_list(n: usize, value: &str) -> Node {
+    node(Value::Seq(
+        (0..n)
+            .map(|i| {
+                node(Value::Map(vec![
+                    (key("name"), str_node(&format!("V{i}"))),
+                    (key("value"), str_node(value)),
+                ]))
+            })
+            .collect(),
+    ))
+}
+
+fn pod_with_env(env: Node) -> Node {
+    let mut pod =
+        doc("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a}]}\n");
+    if let Value::Map(entries) = &mut pod.value {
+        if let Some((_, spec)) = entries.iter_mut().find(|(k, _)| k.name == "spec") {
+            if let Value::Map(spec) = &mut spec.value {
+                if let Some((_, c)) = spec.first_mut() {
+                    if let Value::Seq(items) = &mut c.value {
+                        if let Some(Value::Map(fields)) = items.first_mut().map(|c| &mut c.value) {
+                            fields.push((key("env"), env));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    pod
+}
+
+#[test]
+fn keyed_merges_are_budgeted() {
+    // 1,000 variables on each side merge (kyaml's matching is quadratic: some 5 million steps).
+    let mut target = pod_with_env(env_list(1000, "old"));
+    strategic_merge(&mut target, &pod_with_env(env_list(1000, "new"))).expect("within budget");
+    let env = target
+        .path(&["spec", "containers"])
+        .and_then(|c| c.as_seq().first())
+        .and_then(|c| c.get("env"))
+        .map(Node::as_seq)
+        .unwrap_or(&[]);
+    assert_eq!(env.len(), 1000);
+    assert!(env
+        .iter()
+        .all(|e| e.get("value").and_then(Node::as_str) == Some("new")));
+    // 5,000 on each side would take over a hundred million: refused, not run.
+    let mut target = pod_with_env(env_list(5000, "old"));
+    let err = strategic_merge(&mut target, &pod_with_env(env_list(5000, "new")))
+        .expect_err("over budget");
+    assert!(err.message.contains("too costly"), "{}", err.message);
+}
