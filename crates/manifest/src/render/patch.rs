@@ -1015,8 +1015,22 @@ pub fn json6902(target: &mut Node, ops: &Node) -> Result<(), PatchError> {
             return Err(err_at(op, "a JSON patch operation must be a mapping"));
         }
         apply_op(target, op, &mut copied)?;
+        // Moves under long pointers can deepen the object without bound; nothing downstream
+        // may recurse into more than the loader allows.
+        if deeper_than(target, MAX_DEPTH_CAP) {
+            return Err(err_at(op, "JSON patch makes the object nested too deep"));
+        }
     }
     Ok(())
+}
+
+/// Whether `node` nests more than `limit` levels (looks no deeper than that).
+fn deeper_than(node: &Node, limit: usize) -> bool {
+    match &node.value {
+        Value::Seq(items) => limit == 0 || items.iter().any(|n| deeper_than(n, limit - 1)),
+        Value::Map(entries) => limit == 0 || entries.iter().any(|(_, n)| deeper_than(n, limit - 1)),
+        _ => false,
+    }
 }
 
 fn op_string<'a>(op: &'a Node, field: &str) -> Result<&'a str, PatchError> {

@@ -357,3 +357,26 @@ fn keyed_merges_are_budgeted() {
         .expect_err("over budget");
     assert!(err.message.contains("too costly"), "{}", err.message);
 }
+
+#[test]
+fn json_moves_cannot_nest_without_bound() {
+    // Two chains 300 deep; moving one under the other's end nests it 600 deep: refused, as
+    // each further move could add another 500 levels.
+    let chain = || {
+        let mut c = str_node("leaf");
+        for _ in 0..300 {
+            c = node(Value::Map(vec![(key("k"), c)]));
+        }
+        c
+    };
+    let mut target = node(Value::Map(vec![(key("a"), chain()), (key("b"), chain())]));
+    let shallow = doc("- {op: move, from: /b, path: /c}\n");
+    json6902(&mut target, &shallow).expect("same depth");
+    assert!(deeper_than(&target, 300) && !deeper_than(&target, 302));
+    let deep = doc(&format!(
+        "- {{op: move, from: /c, path: /a{}/z}}\n",
+        "/k".repeat(299)
+    ));
+    let err = json6902(&mut target, &deep).expect_err("too deep");
+    assert!(err.message.contains("too deep"), "{}", err.message);
+}
