@@ -194,7 +194,7 @@ fn cases_agree_with_kustomize() {
         }
     }
     println!(
-        "patch baseline: {agreed}/{} cases agree with kustomize",
+        "patch baseline: {agreed}/{} cases agree with kustomize, {refused_count} refused as listed",
         cases.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
