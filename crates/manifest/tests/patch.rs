@@ -47,8 +47,13 @@ const REFUSED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The cases: `tests/patch_baseline`, or another directory made the same way (say, generated
+/// cases) named by `PUSHGUARD_PATCH_BASELINE`.
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/patch_baseline")
+    match std::env::var_os("PUSHGUARD_PATCH_BASELINE") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/patch_baseline"),
+    }
 }
 
 fn load_all(path: &Path) -> Vec<Node> {
@@ -126,7 +131,7 @@ fn cases_agree_with_kustomize() {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert!(cases.len() > 50, "baseline cases missing");
+    assert!(!cases.is_empty(), "baseline cases missing");
     let mut failures = Vec::new();
     let mut agreed = 0;
     let mut refused_count = 0;

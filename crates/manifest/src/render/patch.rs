@@ -160,6 +160,7 @@ pub fn strategic_merge(target: &mut Node, patch: &Node) -> Result<(), PatchError
             None,
             0,
             &mut Work::new(),
+            false,
         )?;
         return Ok(());
     }
@@ -171,7 +172,7 @@ pub fn strategic_merge(target: &mut Node, patch: &Node) -> Result<(), PatchError
             column: target.column,
         },
     );
-    let merged = walk(Some(dest), Some(&patch), None, 0, &mut Work::new())?;
+    let merged = walk(Some(dest), Some(&patch), None, 0, &mut Work::new(), false)?;
     let mut merged = match merged {
         Some(node) if !is_empty_map(&node) && !node.is_null() => node,
         Some(node) => {
@@ -409,13 +410,18 @@ fn depth_check(depth: usize, at: &Node) -> Result<(), PatchError> {
 
 /// One step of kyaml's walker over the sources (dest, patch). `None` is a missing field;
 /// the result `None` means the field is cleared.
+///
+/// `same`: the target's node is the patch's node itself (kyaml walks a map or list the patch
+/// adds or replaces as the pair (patch, patch), and edits it in place); `dest` is then unused.
 fn walk(
     dest: Option<Node>,
     patch: Option<&Node>,
     schema: Option<Schema>,
     depth: usize,
     work: &mut Work,
+    same: bool,
 ) -> Result<Option<Node>, PatchError> {
+    let dest = if same { None } else { dest };
     if let Some(at) = patch.or(dest.as_ref()) {
         depth_check(depth, at)?;
         work.charge(1, at)?;
@@ -449,8 +455,8 @@ fn walk(
     }
     match kind {
         None => walk_null(dest, patch),
-        Some(NodeKind::Map) => walk_map(dest, patch, schema, depth, work),
-        Some(NodeKind::Seq) => walk_seq(dest, patch, schema, depth, work),
+        Some(NodeKind::Map) => walk_map(dest, patch, schema, depth, work, same),
+        Some(NodeKind::Seq) => walk_seq(dest, patch, schema, depth, work, same),
         Some(NodeKind::Scalar) => Ok(match patch {
             Some(p) if p.is_null() => None,
             Some(p) => Some(p.clone()),
@@ -488,9 +494,17 @@ fn walk_map(
     schema: Option<Schema>,
     depth: usize,
     work: &mut Work,
+    same: bool,
 ) -> Result<Option<Node>, PatchError> {
     let Some(p) = patch else {
-        return Ok(dest);
+        // Only the target: kyaml walks it all the same (see `walk_target_fields`).
+        return match dest {
+            Some(mut d) => {
+                walk_target_fields(&mut d, &[], schema, depth, work)?;
+                Ok(Some(d))
+            }
+            None => Ok(None),
+        };
     };
     if p.is_null() {
         return Ok(None);
@@ -506,15 +520,22 @@ fn walk_map(
     // The node the patch's fields are merged into: the target's map, or for a replaced or
     // added map the patch merged with itself (its nested directives applied), built here
     // field by field.
-    let mut base = match (directive, dest) {
+    let (mut base, merging) = match (directive, dest) {
         (Directive::Delete, _) => return Ok(None),
-        (Directive::Merge, Some(d)) if !dest_missing => d,
-        _ => Node {
-            value: Value::Map(Vec::new()),
-            line: p.line,
-            column: p.column,
-        },
+        (Directive::Merge, Some(d)) if !dest_missing && !same => (d, true),
+        _ => (
+            Node {
+                value: Value::Map(Vec::new()),
+                line: p.line,
+                column: p.column,
+            },
+            false,
+        ),
     };
+    if merging {
+        let patched: Vec<&str> = p.as_map().iter().map(|(k, _)| k.name.as_str()).collect();
+        walk_target_fields(&mut base, &patched, schema, depth, work)?;
+    }
     work.charge(p.as_map().len(), p)?;
     for (key, pvalue) in p.as_map() {
         if key.name == DIRECTIVE_KEY {
@@ -535,7 +556,16 @@ fn walk_map(
                 },
             )
         });
-        let merged = walk(dvalue, Some(pvalue), field_schema, depth + 1, work)?;
+        // Merging into the target's map, each field is a (target, patch) pair; in a map the
+        // patch adds or replaces, each field is its own pair.
+        let merged = walk(
+            dvalue,
+            Some(pvalue),
+            field_schema,
+            depth + 1,
+            work,
+            !merging,
+        )?;
         let Value::Map(entries) = &mut base.value else {
             break;
         };
@@ -555,6 +585,57 @@ fn walk_map(
     Ok(Some(base))
 }
 
+/// Walks the fields of a target map that the patch does not name (`skip`), as kyaml walks
+/// every field of either source: nested keyed lists are merged with nothing, which collapses
+/// duplicate keys. Nothing else changes.
+fn walk_target_fields(
+    map: &mut Node,
+    skip: &[&str],
+    schema: Option<Schema>,
+    depth: usize,
+    work: &mut Work,
+) -> Result<(), PatchError> {
+    let Value::Map(entries) = &mut map.value else {
+        return Ok(());
+    };
+    work.charge(entries.len(), map_position(entries))?;
+    let mut i = 0;
+    while let Some(entry) = entries.get_mut(i) {
+        if skip.contains(&entry.0.name.as_str()) {
+            i += 1;
+            continue;
+        }
+        let field_schema = schema.and_then(|s| s.field(&entry.0.name));
+        let value = std::mem::replace(
+            &mut entry.1,
+            Node {
+                value: Value::Null,
+                line: 0,
+                column: 0,
+            },
+        );
+        match walk(Some(value), None, field_schema, depth + 1, work, false)? {
+            Some(v) => {
+                entry.1 = v;
+                i += 1;
+            }
+            None => {
+                entries.remove(i);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn map_position(entries: &[(Key, Node)]) -> &Node {
+    static NOWHERE: Node = Node {
+        value: Value::Null,
+        line: 0,
+        column: 0,
+    };
+    entries.first().map(|(_, n)| n).unwrap_or(&NOWHERE)
+}
+
 /// What a list element's merge left behind in kyaml's aliasing terms.
 enum ElementMerge {
     /// The element is gone (deleted, or merged to nothing).
@@ -571,6 +652,7 @@ fn walk_seq(
     schema: Option<Schema>,
     depth: usize,
     work: &mut Work,
+    same: bool,
 ) -> Result<Option<Node>, PatchError> {
     let strategy = schema.map(|s| s.strategy_and_keys());
     let associative = strategy
@@ -590,13 +672,39 @@ fn walk_seq(
     let elem_schema = schema.and_then(Schema::elements);
 
     let mut patch = match patch {
-        None => return Ok(dest),
+        // Only the target: kyaml still merges the list (with nothing), which collapses
+        // elements with the same key into the last of them.
+        None => {
+            let Some(d) = dest else {
+                return Ok(None);
+            };
+            let (line, column) = (d.line, d.column);
+            let Value::Seq(items) = d.value else {
+                return Ok(Some(d));
+            };
+            let merged = if keys.is_empty() {
+                merge_primitive_list(items, &[])?
+            } else {
+                merge_keyed_list(items, &[], &keys, elem_schema, depth, work, false)?
+            };
+            return Ok(Some(Node {
+                value: Value::Seq(merged),
+                line,
+                column,
+            }));
+        }
         Some(p) if p.is_null() => return Ok(None),
         Some(p) => p.clone(),
     };
-    let (dest_list, patch_list) = if is_missing_or_null(dest.as_ref()) {
-        // kyaml takes the patch as the list and merges it with itself (its directive element,
-        // if any, is not interpreted then).
+    // (target list, patch list, whether they are one and the same list)
+    let (dest_list, patch_list, self_merge) = if same {
+        match list_directive(&mut patch)? {
+            Directive::Delete => return Ok(None),
+            _ => (patch.clone(), patch, true),
+        }
+    } else if is_missing_or_null(dest.as_ref()) {
+        // kyaml takes the patch as the list and merges it with itself, without looking for
+        // its directive element.
         if patch
             .as_seq()
             .iter()
@@ -608,15 +716,15 @@ fn walk_seq(
                  (kustomize keeps it as an element)",
             ));
         }
-        (patch.clone(), patch)
+        (patch.clone(), patch, true)
     } else {
         let Some(dest) = dest else {
             return Ok(None);
         };
         match list_directive(&mut patch)? {
             Directive::Delete => return Ok(None),
-            Directive::Replace => (patch.clone(), patch),
-            Directive::Merge => (dest, patch),
+            Directive::Replace => (patch.clone(), patch, true),
+            Directive::Merge => (dest, patch, false),
         }
     };
     let line = dest_list.line;
@@ -637,7 +745,15 @@ fn walk_seq(
     let merged = if keys.is_empty() {
         merge_primitive_list(dest_items, &patch_items)?
     } else {
-        merge_keyed_list(dest_items, &patch_items, &keys, elem_schema, depth, work)?
+        merge_keyed_list(
+            dest_items,
+            &patch_items,
+            &keys,
+            elem_schema,
+            depth,
+            work,
+            self_merge,
+        )?
     };
     Ok(Some(Node {
         value: Value::Seq(merged),
@@ -848,6 +964,7 @@ fn merge_keyed_list(
     elem_schema: Option<Schema>,
     depth: usize,
     work: &mut Work,
+    self_merge: bool,
 ) -> Result<Vec<Node>, PatchError> {
     let Some(first_key) = keys.first() else {
         return merge_primitive_list(dest, patch);
@@ -921,24 +1038,26 @@ fn merge_keyed_list(
             elem_schema,
             depth + 1,
             work,
+            self_merge && dest_index.is_some() && patch_elem.is_some(),
         )?;
         list_keys = vkeys.clone();
+        // Whether kyaml edited the target's element in place: a merge does; in a list merged
+        // with itself the patch's element is the target's, so a replacement does too.
+        let in_place = self_merge || matches!(outcome, ElementMerge::InPlace(_));
         match outcome {
+            ElementMerge::Cleared => element_setter(&mut dest, None, &vkeys, &vvalues),
             ElementMerge::InPlace(v) | ElementMerge::FromPatch(v)
                 if is_empty_map(&v) || v.is_null() =>
             {
                 element_setter(&mut dest, None, &vkeys, &vvalues);
             }
-            ElementMerge::Cleared => element_setter(&mut dest, None, &vkeys, &vvalues),
-            ElementMerge::InPlace(mut v) => {
+            ElementMerge::InPlace(mut v) | ElementMerge::FromPatch(mut v) => {
                 add_key_fields(&mut v, &vkeys, &vvalues);
-                if let Some(slot) = dest_index.and_then(|i| dest.get_mut(i)) {
-                    *slot = v.clone();
+                if in_place {
+                    if let Some(slot) = dest_index.and_then(|i| dest.get_mut(i)) {
+                        *slot = v.clone();
+                    }
                 }
-                element_setter(&mut added, Some(&v), &vkeys, &vvalues);
-            }
-            ElementMerge::FromPatch(mut v) => {
-                add_key_fields(&mut v, &vkeys, &vvalues);
                 element_setter(&mut added, Some(&v), &vkeys, &vvalues);
             }
         }
@@ -986,10 +1105,11 @@ fn merge_element(
     schema: Option<Schema>,
     depth: usize,
     work: &mut Work,
+    same: bool,
 ) -> Result<ElementMerge, PatchError> {
     let Some(patch) = patch else {
-        // Only in the target: merged with nothing, kept in place.
-        return Ok(match dest {
+        // Only in the target: merged with nothing, in place.
+        return Ok(match walk(dest, None, schema, depth, work, false)? {
             Some(d) => ElementMerge::InPlace(d),
             None => ElementMerge::Cleared,
         });
@@ -999,7 +1119,7 @@ fn merge_element(
         None => Directive::Merge,
     };
     let in_place = dest.is_some() && directive == Directive::Merge;
-    match walk(dest, Some(patch), schema, depth, work)? {
+    match walk(dest, Some(patch), schema, depth, work, same)? {
         None => Ok(ElementMerge::Cleared),
         Some(v) if in_place => Ok(ElementMerge::InPlace(v)),
         Some(v) => Ok(ElementMerge::FromPatch(v)),
