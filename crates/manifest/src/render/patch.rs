@@ -1156,6 +1156,64 @@ pub fn json6902(target: &mut Node, ops: &Node) -> Result<(), PatchError> {
             return Err(err_at(op, "JSON patch makes the object nested too deep"));
         }
     }
+    normalize_annotations(target, ops)
+}
+
+/// kustomize reads a JSON-patched object's annotations back as strings and writes them again
+/// (to keep its internal ones): values become their JSON text, a mapping or list value becomes
+/// "", annotations that are a scalar or end up empty disappear (a non-empty list crashes it).
+fn normalize_annotations(target: &mut Node, ops: &Node) -> Result<(), PatchError> {
+    let Value::Map(entries) = &mut target.value else {
+        return Err(err_at(ops, "the JSON patch left no object"));
+    };
+    let Some((_, meta)) = entries.iter_mut().find(|(k, _)| k.name == "metadata") else {
+        return Ok(());
+    };
+    let Value::Map(meta) = &mut meta.value else {
+        return Err(err_at(
+            meta,
+            "the JSON patch left a metadata that is not a mapping; refused",
+        ));
+    };
+    let Some(ai) = meta.iter().position(|(k, _)| k.name == "annotations") else {
+        return Ok(());
+    };
+    let keep = match meta.get_mut(ai).map(|(_, a)| &mut a.value) {
+        Some(Value::Map(annotations)) => {
+            for (_, value) in annotations.iter_mut() {
+                let text = match &value.value {
+                    Value::Str(s) => s.clone(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Null => "null".to_string(),
+                    Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e21 => {
+                        format!("{}", *f as i128)
+                    }
+                    Value::Float(_) => {
+                        return Err(err_at(
+                            value,
+                            "a fractional annotation value after a JSON patch is refused \
+                             (kustomize turns it into Go's text for it)",
+                        ))
+                    }
+                    Value::Map(_) | Value::Seq(_) => String::new(),
+                };
+                value.value = Value::Str(text);
+            }
+            !annotations.is_empty()
+        }
+        // kustomize v5.8.1 panics on a non-empty list here: the build fails.
+        Some(Value::Seq(items)) if !items.is_empty() => {
+            return Err(err_at(
+                ops,
+                "the JSON patch left annotations that are a list",
+            ));
+        }
+        _ => false,
+    };
+    if !keep {
+        meta.remove(ai);
+    }
     Ok(())
 }
 
