@@ -32,7 +32,7 @@
 //! points into the patch file; which file changed an object is for the caller to record
 //! (`object::Origin`).
 //!
-//! The input is hostile: recursion is capped at [`MAX_DEPTH_CAP`], keyed list merges by
+//! The input is hostile: recursion is capped at [`MAX_PATCH_DEPTH`], keyed list merges by
 //! [`MAX_MERGE_LIST`] and a work budget ([`MAX_MERGE_WORK`]: kyaml's matching is quadratic),
 //! JSON copies by [`MAX_COPY_NODES`], and selector regexes are compiled with a size limit.
 
@@ -65,6 +65,9 @@ fn err_at(node: &Node, message: impl Into<String>) -> PatchError {
     }
 }
 
+/// Deepest nesting a strategic merge walks into (the loader's own cap is [`MAX_DEPTH_CAP`]; a
+/// walk level takes a few KiB of stack in a debug build, and a 2 MiB thread must survive it).
+pub const MAX_PATCH_DEPTH: usize = MAX_DEPTH_CAP / 2;
 /// Most elements of one list that a strategic merge matches up by key (both sides counted).
 pub const MAX_MERGE_LIST: usize = 10_000;
 /// Most steps one strategic merge may take (field merges, and element comparisons when lists
@@ -402,7 +405,7 @@ fn refuse_unknown_directives(patch: &Node) -> Result<(), PatchError> {
 }
 
 fn depth_check(depth: usize, at: &Node) -> Result<(), PatchError> {
-    if depth >= MAX_DEPTH_CAP {
+    if depth >= MAX_PATCH_DEPTH {
         return Err(err_at(at, "patch nesting too deep"));
     }
     Ok(())

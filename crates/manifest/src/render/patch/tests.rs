@@ -123,9 +123,10 @@ fn unknown_directive_values_fail() {
 
 #[test]
 fn deep_patches_are_refused_not_overflowing() {
-    // A patch nested deeper than MAX_DEPTH_CAP, built without the loader's own depth limit.
+    // A patch nested deeper than MAX_PATCH_DEPTH, built without the loader's own depth limit;
+    // the test thread's 2 MiB stack must survive the walk down to the cap (debug build).
     let mut patch = str_node("leaf");
-    for _ in 0..(MAX_DEPTH_CAP + 20) {
+    for _ in 0..(MAX_PATCH_DEPTH + 20) {
         patch = node(Value::Map(vec![(key("a"), patch)]));
     }
     let mut target = doc("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
@@ -135,6 +136,26 @@ fn deep_patches_are_refused_not_overflowing() {
     }
     let err = strategic_merge(&mut target, &patch).expect_err("too deep");
     assert!(err.message.contains("too deep"), "{}", err.message);
+
+    // Just under the cap, on both sides (the target is walked too): merged, no overflow.
+    let chain = |leaf: &str| {
+        let mut n = str_node(leaf);
+        for _ in 0..(MAX_PATCH_DEPTH - 3) {
+            n = node(Value::Map(vec![(key("a"), n)]));
+        }
+        node(Value::Map(vec![
+            (key("apiVersion"), str_node("v1")),
+            (key("kind"), str_node("ConfigMap")),
+            (key("data"), n),
+        ]))
+    };
+    let mut target = chain("old");
+    strategic_merge(&mut target, &chain("new")).expect("within the cap");
+    let mut leaf = target.get("data");
+    while let Some(n) = leaf.and_then(|n| n.get("a")) {
+        leaf = Some(n);
+    }
+    assert_eq!(leaf.and_then(Node::as_str), Some("new"));
 }
 
 #[test]
