@@ -69,6 +69,9 @@ const KUBECTL_FAILS: &[&str] = &[
     "own/errors/two-kustomization-files",
 ];
 
+/// Differing objects explained field by field, per root.
+const MAX_EXPLAINED: usize = 5;
+
 /// Deepest fixture directory walked (the fixtures are a few levels deep).
 const MAX_WALK_DEPTH: usize = 16;
 
@@ -312,6 +315,11 @@ fn missing<'a>(
     out
 }
 
+/// A value on one line: its canonical text with line breaks shown as `\n`.
+fn shown(node: &Node) -> String {
+    node.canonical().replace('\n', "\\n")
+}
+
 fn kind_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -346,11 +354,11 @@ fn diff(path: &str, k: &Node, p: &Node, out: &mut Vec<String>, cap: usize) {
                     (Some(a), Some(b)) => diff(&sub, a, b, out, cap),
                     (Some(a), None) => out.push(format!(
                         "{sub}: kubectl {}, pushguard has no such field",
-                        a.canonical()
+                        shown(a)
                     )),
                     (None, Some(b)) => out.push(format!(
                         "{sub}: kubectl has no such field, pushguard {}",
-                        b.canonical()
+                        shown(b)
                     )),
                     (None, None) => {}
                 }
@@ -368,21 +376,21 @@ fn diff(path: &str, k: &Node, p: &Node, out: &mut Vec<String>, cap: usize) {
             "{here}: kubectl has {} items, pushguard {}: kubectl {}, pushguard {}",
             ks.len(),
             ps.len(),
-            k.canonical(),
-            p.canonical()
+            shown(k),
+            shown(p)
         )),
         (a, b) => out.push(format!(
             "{here}: kubectl {} {}, pushguard {} {}",
             kind_name(a),
-            k.canonical(),
+            shown(k),
             kind_name(b),
-            p.canonical()
+            shown(p)
         )),
     }
 }
 
-/// A readable account of how two object sets differ: the first differing object with a field
-/// diff when both sides have an object of that name, and the unmatched objects of each side.
+/// A readable account of how two object sets differ: the unmatched objects of each side, and
+/// the first few of kubectl's with a field diff against their counterpart in pushguard's.
 fn explain(kubectl: &[Node], pushguard: &[Arc<Node>]) -> String {
     let k = counts(kubectl.iter());
     let p = counts(pushguard.iter().map(|n| n.as_ref()));
@@ -405,10 +413,11 @@ fn explain(kubectl: &[Node], pushguard: &[Arc<Node>]) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     );
-    if let Some(first) = only_k.first() {
+    // The first few differing objects, each against its counterpart: pushguard's object of
+    // the same name, else the closest of its kind (a wrong name prefix or hash suffix is then
+    // one of the differences shown).
+    for first in only_k.iter().take(MAX_EXPLAINED) {
         let name = label(first);
-        // Its counterpart: pushguard's object of the same name, else the closest of its kind
-        // (a wrong name prefix or hash suffix is then one of the differences shown).
         let kind = first.get("kind").map(|n| n.display());
         let counterpart = only_p.iter().find(|n| label(n) == name).or_else(|| {
             only_p
@@ -426,7 +435,7 @@ fn explain(kubectl: &[Node], pushguard: &[Arc<Node>]) -> String {
                 diff("", first, other, &mut lines, 20);
                 let _ = writeln!(
                     out,
-                    "    first differing object: kubectl's {name} against pushguard's {}:",
+                    "    kubectl's {name} against pushguard's {}:",
                     label(other)
                 );
                 for l in lines {
@@ -434,16 +443,19 @@ fn explain(kubectl: &[Node], pushguard: &[Arc<Node>]) -> String {
                 }
             }
             None => {
-                let _ = writeln!(out, "    kubectl's {name}: {}", first.canonical());
+                let _ = writeln!(out, "    kubectl's {name}: {}", shown(first));
             }
         }
-    } else if let Some(first) = only_p.first() {
-        let _ = writeln!(
-            out,
-            "    pushguard's {}: {}",
-            label(first),
-            first.canonical()
-        );
+    }
+    if only_k.is_empty() {
+        if let Some(first) = only_p.first() {
+            let _ = writeln!(
+                out,
+                "    pushguard's {}: {}",
+                label(first),
+                first.canonical()
+            );
+        }
     }
     out
 }
@@ -556,6 +568,7 @@ fn pushguard_renders_what_kustomize_renders() {
         n(Outcome::Refused),
         n(Outcome::Differ)
     );
+    // Shown by cargo when the test fails, or with `-- --nocapture`.
     println!("{report}");
 
     let mut failures = Vec::new();
@@ -586,5 +599,9 @@ fn pushguard_renders_what_kustomize_renders() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{}\n{report}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{}\n(details in the table above)",
+        failures.join("\n")
+    );
 }
