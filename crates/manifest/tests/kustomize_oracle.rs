@@ -541,6 +541,12 @@ fn pushguard_renders_what_kustomize_renders() {
 
     let width = rows.iter().map(|r| r.root.len()).max().unwrap_or(4);
     let mut report = String::new();
+    let version = Command::new(&kubectl_bin)
+        .args(["version", "--client"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).replace('\n', "; "))
+        .unwrap_or_else(|e| format!("`kubectl version` failed: {e}"));
+    let _ = writeln!(report, "oracle: {} ({version})", kubectl_bin.display());
     let _ = writeln!(
         report,
         "{:width$}  {:8}  {:12}  pushguard",
