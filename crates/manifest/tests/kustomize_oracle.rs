@@ -52,6 +52,9 @@ const MUST_RENDER: &[&str] = &[
     "own/replicas",
     "own/patches",
     "own/legacy-patches",
+    "own/patch-targets",
+    "own/patch-semantics",
+    "own/images-registries",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
@@ -67,6 +70,7 @@ const KUBECTL_FAILS: &[&str] = &[
     "own/errors/missing-resource",
     "own/errors/replicas-absent",
     "own/errors/two-kustomization-files",
+    "own/errors/duplicate-ids",
 ];
 
 /// Differing objects explained field by field, per root.
