@@ -55,6 +55,7 @@ const MUST_RENDER: &[&str] = &[
     "own/patch-targets",
     "own/patch-semantics",
     "own/images-registries",
+    "own/yaml-forms",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
@@ -71,6 +72,7 @@ const KUBECTL_FAILS: &[&str] = &[
     "own/errors/replicas-absent",
     "own/errors/two-kustomization-files",
     "own/errors/duplicate-ids",
+    "own/yaml-duplicate-key",
 ];
 
 /// Differing objects explained field by field, per root.
