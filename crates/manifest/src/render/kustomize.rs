@@ -514,7 +514,7 @@ fn load_resource_entry(
             let Some(bytes) = ctx.tree.read(&real)? else {
                 return Ok(Vec::new());
             };
-            let Some(docs) = ctx.load_docs(&real, &bytes) else {
+            let Some(docs) = ctx.load_kyaml_docs(&real, &bytes) else {
                 return Ok(Vec::new());
             };
             Ok(resources_of(ctx, &real, docs))

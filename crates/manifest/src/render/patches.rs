@@ -288,14 +288,14 @@ fn load_patch_text(
         _ => full,
     };
     Ok(ctx
-        .load_docs(&real, &bytes)
+        .load_kyaml_docs(&real, &bytes)
         .map(|docs| Loaded { docs, source: real }))
 }
 
 /// Loads an inline patch string, positions shifted into the kustomization file.
 fn load_inline(ctx: &mut Ctx<'_, '_>, file: &str, at: &Node, text: &str) -> Option<Vec<Node>> {
     let before = ctx.problems.len();
-    let docs = ctx.load_docs(file, text.as_bytes());
+    let docs = ctx.load_kyaml_docs(file, text.as_bytes());
     // Load errors of inline text: point at the entry.
     for p in ctx.problems.iter_mut().skip(before) {
         p.line = p.line.saturating_add(at.line.saturating_sub(1));

@@ -414,6 +414,22 @@ pub(crate) fn annotations(acc: &mut [Res], pairs: &[(String, String)]) {
 /// `replicas:`: `spec.replicas` of the named Deployments, ReplicationControllers,
 /// ReplicaSets and StatefulSets (matched by original or current name).
 pub(crate) fn replicas(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [Res]) {
+    // kustomize fails on an entry that names nothing of a kind it scales.
+    for item in kust.get("replicas").map(Node::as_seq).unwrap_or(&[]) {
+        let name = item.get("name").and_then(Node::as_str).unwrap_or("");
+        let found = acc.iter().any(|r| {
+            let id = r.cur();
+            REPLICA_KINDS.contains(&id.kind.as_str()) && (id.name == name || r.org.name == name)
+        });
+        if !found {
+            ctx.problem(
+                file,
+                item,
+                format!("`replicas` names `{name}`, which is no Deployment, ReplicationController, ReplicaSet or StatefulSet here: kustomize fails"),
+                "fix the name",
+            );
+        }
+    }
     for item in kust.get("replicas").map(Node::as_seq).unwrap_or(&[]) {
         let name = item.get("name").and_then(Node::as_str).unwrap_or("");
         let Some(count) = item.get("count").and_then(Node::as_int) else {
@@ -662,6 +678,8 @@ fn references() -> Vec<Reference> {
     service_account.push(("ClusterRoleBinding", "subjects".into()));
     let mut pvc = pod_refs(&["volumes/persistentVolumeClaim/claimName"], &with_rc);
     pvc.retain(|(k, _)| *k != "ReplicaSet");
+    let mut priority = pod_refs(&["priorityClassName"], &with_rc);
+    priority.retain(|(k, _)| *k != "ReplicaSet");
     vec![
         Reference {
             kind: "ConfigMap",
@@ -682,6 +700,56 @@ fn references() -> Vec<Reference> {
             kind: "PersistentVolumeClaim",
             group: "",
             fields: pvc,
+        },
+        Reference {
+            kind: "Deployment",
+            group: "apps",
+            fields: vec![("HorizontalPodAutoscaler", "spec/scaleTargetRef/name".into())],
+        },
+        Reference {
+            kind: "StatefulSet",
+            group: "apps",
+            fields: vec![("HorizontalPodAutoscaler", "spec/scaleTargetRef/name".into())],
+        },
+        Reference {
+            kind: "ReplicaSet",
+            group: "apps",
+            fields: vec![("HorizontalPodAutoscaler", "spec/scaleTargetRef/name".into())],
+        },
+        Reference {
+            kind: "ReplicationController",
+            group: "",
+            fields: vec![("HorizontalPodAutoscaler", "spec/scaleTargetRef/name".into())],
+        },
+        Reference {
+            kind: "PersistentVolume",
+            group: "",
+            fields: vec![
+                ("PersistentVolumeClaim", "spec/volumeName".into()),
+                ("ClusterRole", "rules/resourceNames".into()),
+            ],
+        },
+        Reference {
+            kind: "StorageClass",
+            group: "storage.k8s.io",
+            fields: vec![
+                ("PersistentVolume", "spec/storageClassName".into()),
+                ("PersistentVolumeClaim", "spec/storageClassName".into()),
+                (
+                    "StatefulSet",
+                    "spec/volumeClaimTemplates/spec/storageClassName".into(),
+                ),
+            ],
+        },
+        Reference {
+            kind: "PriorityClass",
+            group: "scheduling.k8s.io",
+            fields: priority,
+        },
+        Reference {
+            kind: "ValidatingAdmissionPolicy",
+            group: "admissionregistration.k8s.io",
+            fields: vec![("ValidatingAdmissionPolicyBinding", "spec/policyName".into())],
         },
         Reference {
             kind: "Role",
@@ -803,10 +871,8 @@ pub(crate) fn fix_name_references(acc: &mut [Res]) {
                         }
                     }
                     Value::Map(_) => {
-                        // A binding subject: name and namespace.
-                        if n.get("kind").and_then(Node::as_str) != Some(reference.kind) {
-                            return;
-                        }
+                        // A binding subject: name and namespace (kustomize renames a subject of
+                        // any kind whose name was the ServiceAccount's).
                         let Some(old) = n.get("name").and_then(Node::as_str).map(str::to_string)
                         else {
                             return;
