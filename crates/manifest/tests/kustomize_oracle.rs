@@ -73,6 +73,7 @@ const KUBECTL_FAILS: &[&str] = &[
     "own/errors/two-kustomization-files",
     "own/errors/duplicate-ids",
     "own/yaml-duplicate-key",
+    "own/components/as-resource",
 ];
 
 /// Differing objects explained field by field, per root.
