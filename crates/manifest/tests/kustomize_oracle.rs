@@ -56,6 +56,10 @@ const MUST_RENDER: &[&str] = &[
     "own/patch-semantics",
     "own/images-registries",
     "own/yaml-forms",
+    "own/custom-resource-patch",
+    "own/images-everywhere",
+    "own/generator-merge-secret/base",
+    "own/generator-merge-secret/overlay",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
@@ -74,6 +78,7 @@ const KUBECTL_FAILS: &[&str] = &[
     "own/errors/duplicate-ids",
     "own/yaml-duplicate-key",
     "own/components/as-resource",
+    "own/errors/unknown-field",
 ];
 
 /// Differing objects explained field by field, per root.
