@@ -60,6 +60,7 @@ const MUST_RENDER: &[&str] = &[
     "own/images-everywhere",
     "own/generator-merge-secret/base",
     "own/generator-merge-secret/overlay",
+    "own/generator-env-lookup",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
