@@ -61,6 +61,8 @@ const MUST_RENDER: &[&str] = &[
     "own/generator-merge-secret/base",
     "own/generator-merge-secret/overlay",
     "own/generator-env-lookup",
+    "own/diamond",
+    "own/namespace-references",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
