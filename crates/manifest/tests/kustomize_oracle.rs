@@ -63,6 +63,8 @@ const MUST_RENDER: &[&str] = &[
     "own/generator-env-lookup",
     "own/diamond",
     "own/namespace-references",
+    "own/selector-labels",
+    "own/prefix-kinds",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
