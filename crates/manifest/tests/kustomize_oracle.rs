@@ -65,6 +65,7 @@ const MUST_RENDER: &[&str] = &[
     "own/namespace-references",
     "own/selector-labels",
     "own/prefix-kinds",
+    "own/patch-namespaces",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
@@ -84,6 +85,9 @@ const KUBECTL_FAILS: &[&str] = &[
     "own/yaml-duplicate-key",
     "own/components/as-resource",
     "own/errors/unknown-field",
+    "own/errors/patch-ambiguous",
+    "own/errors/patch-wrong-namespace",
+    "own/errors/patch-no-namespace",
 ];
 
 /// Differing objects explained field by field, per root.
