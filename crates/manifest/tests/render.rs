@@ -677,3 +677,208 @@ fn argo_directory_helm_and_plugins() {
     assert_eq!(render_rules(&r), [RENDER_RULE, RENDER_RULE, RENDER_RULE]);
     assert!(r.problems[0].fix.contains("values are judged separately"));
 }
+
+fn privileged(o: &Object, spec: &[&str]) -> Option<bool> {
+    container(o, spec, "containers", 0)
+        .path(&["securityContext", "privileged"])
+        .and_then(Node::as_bool)
+}
+
+#[test]
+fn json6902_patch_in_its_own_file_makes_the_container_privileged() {
+    let tree = MemTree::new()
+        .file(
+            "app/kustomization.yaml",
+            "resources: [deploy.yaml]\npatches:\n- path: patches/escalate.json\n  target: {kind: Deployment, name: api}\n",
+        )
+        .file("app/deploy.yaml", DEPLOY)
+        .file(
+            "app/patches/escalate.json",
+            r#"[{"op": "add", "path": "/spec/template/spec/containers/0/securityContext", "value": {"privileged": true}}]"#,
+        );
+    let r = build(&tree, "app");
+    clean(&r);
+    let d = one(&r, "Deployment");
+    assert_eq!(privileged(d, &["spec", "template", "spec"]), Some(true));
+    let origin = d.origin.as_ref().unwrap();
+    assert_eq!(origin.changed_by, ["app/patches/escalate.json"]);
+    assert_eq!(d.path, "app/deploy.yaml");
+}
+
+#[test]
+fn legacy_patch_fields_from_files_and_inline() {
+    let tree = MemTree::new()
+        .file(
+            "app/kustomization.yaml",
+            "resources: [deploy.yaml, debug.pod]\n\
+             patchesStrategicMerge: [smp.yaml]\n\
+             patchesJson6902:\n- target: {version: v1, kind: Pod, name: debug}\n  path: pod-ops.yaml\n\
+             patches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: api}\n    spec:\n      template:\n        spec:\n          hostPID: true\n",
+        )
+        .file("app/deploy.yaml", DEPLOY)
+        .file("app/debug.pod", POD)
+        .file(
+            "app/smp.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  template:\n    spec:\n      containers:\n      - name: main\n        securityContext: {privileged: true}\n",
+        )
+        .file(
+            "app/pod-ops.yaml",
+            "- op: add\n  path: /spec/hostNetwork\n  value: true\n",
+        );
+    let r = build(&tree, "app");
+    clean(&r);
+    let d = one(&r, "Deployment");
+    assert_eq!(privileged(d, &["spec", "template", "spec"]), Some(true));
+    assert_eq!(
+        d.root
+            .path(&["spec", "template", "spec", "hostPID"])
+            .and_then(Node::as_bool),
+        Some(true)
+    );
+    let changed = &d.origin.as_ref().unwrap().changed_by;
+    assert_eq!(changed, &["app/smp.yaml", "app/kustomization.yaml"]);
+    let p = one(&r, "Pod");
+    assert_eq!(
+        p.root
+            .path(&["spec", "hostNetwork"])
+            .and_then(Node::as_bool),
+        Some(true)
+    );
+}
+
+#[test]
+fn patch_targets_select_by_labels_and_regex_and_reach_renamed_objects() {
+    let tree = MemTree::new()
+        .file(
+            "app/kustomization.yaml",
+            "namePrefix: x-\nresources: [base]\npatches:\n- target: {kind: Deployment, name: \"a.*\"}\n  patch: |\n    - {op: add, path: /metadata/labels, value: {hit: name}}\n- target: {labelSelector: app=web}\n  patch: |\n    - {op: add, path: /metadata/annotations, value: {hit: label}}\n",
+        )
+        .file("app/base/kustomization.yaml", "namePrefix: b-\nresources: [deploy.yaml, pod.yaml]\n")
+        .file("app/base/deploy.yaml", DEPLOY)
+        .file("app/base/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: {app: web}\n");
+    let r = build(&tree, "app");
+    clean(&r);
+    // `a.*` matches the original name `api` (kustomize tries original and current names).
+    let d = one(&r, "Deployment");
+    assert_eq!(d.identity.name, "x-b-api");
+    assert_eq!(text(d, &["metadata", "labels", "hit"]), Some("name"));
+    assert_eq!(text(d, &["metadata", "annotations", "hit"]), None);
+    assert_eq!(
+        text(one(&r, "Pod"), &["metadata", "annotations", "hit"]),
+        Some("label")
+    );
+}
+
+#[test]
+fn a_patch_that_matches_nothing_or_cannot_apply_is_a_problem() {
+    let tree = MemTree::new()
+        .file(
+            "app/kustomization.yaml",
+            "resources: [pod.yaml]\npatches:\n- patch: |\n    apiVersion: v1\n    kind: Pod\n    metadata: {name: other}\n- target: {kind: Pod}\n  patch: |\n    - {op: replace, path: /spec/nothing/here, value: 1}\n- patch: |\n    - {op: add, path: /x, value: 1}\n",
+        )
+        .file("app/pod.yaml", POD);
+    let r = build(&tree, "app");
+    assert_eq!(render_rules(&r), [RENDER_RULE, RENDER_RULE, RENDER_RULE]);
+    let lines: Vec<u32> = r.problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [3, 7, 10]);
+}
+
+#[test]
+fn flux_spec_patches_apply_after_the_build() {
+    let tree = MemTree::new()
+        .file("apps/kustomization.yaml", "resources: [deploy.yaml]\n")
+        .file("apps/deploy.yaml", DEPLOY);
+    let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  path: ./apps
+  patches:
+  - target: {kind: Deployment}
+    patch: |
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: not-used}
+      spec:
+        template:
+          spec:
+            containers:
+            - name: main
+              securityContext:
+                privileged: ${priv:=true}
+  postBuild:
+    substitute: {unused: x}
+");
+    let t = Tree::new(&tree);
+    let r = flux_kustomization(&t, &ks, "clusters/prod/apps.yaml", &Limits::default()).unwrap();
+    clean(&r);
+    let d = one(&r, "Deployment");
+    assert_eq!(d.identity.name, "api");
+    assert_eq!(privileged(d, &["spec", "template", "spec"]), Some(true));
+    assert_eq!(
+        d.origin.as_ref().unwrap().changed_by,
+        ["clusters/prod/apps.yaml"]
+    );
+}
+
+#[test]
+fn argo_patches_override() {
+    let tree = MemTree::new()
+        .file("apps/web/kustomization.yaml", "resources: [deploy.yaml]\n")
+        .file("apps/web/deploy.yaml", DEPLOY);
+    let app = doc("apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  destination: {namespace: kube-system}
+  source:
+    path: apps/web
+    kustomize:
+      namespace: kube-system
+      patches:
+      - target: {kind: Deployment, name: api}
+        patch: |
+          - {op: add, path: /spec/template/spec/hostNetwork, value: true}
+");
+    let t = Tree::new(&tree);
+    let r = argo_application(&t, &app, "argo/web.yaml", &Limits::default()).unwrap();
+    clean(&r);
+    let d = one(&r, "Deployment");
+    assert_eq!(d.identity.namespace, "kube-system");
+    assert_eq!(
+        d.root
+            .path(&["spec", "template", "spec", "hostNetwork"])
+            .and_then(Node::as_bool),
+        Some(true)
+    );
+    assert_eq!(d.origin.as_ref().unwrap().changed_by, ["argo/web.yaml"]);
+}
+
+#[test]
+fn generator_behavior_merge_and_replace_from_an_overlay() {
+    let tree = MemTree::new()
+        .file(
+            "base/kustomization.yaml",
+            "configMapGenerator:\n- {name: conf, literals: [a=1, b=2]}\nsecretGenerator:\n- {name: token, literals: [t=old]}\n",
+        )
+        .file(
+            "overlay/kustomization.yaml",
+            "resources: [../base]\nconfigMapGenerator:\n- {name: conf, behavior: merge, literals: [b=3, c=4]}\nsecretGenerator:\n- {name: token, behavior: replace, literals: [admin=yes]}\n",
+        );
+    let r = build(&tree, "overlay");
+    clean(&r);
+    let cm = one(&r, "ConfigMap");
+    assert_eq!(text(cm, &["data", "a"]), Some("1"));
+    assert_eq!(text(cm, &["data", "b"]), Some("3"));
+    assert_eq!(text(cm, &["data", "c"]), Some("4"));
+    let s = one(&r, "Secret");
+    assert_eq!(text(s, &["data", "t"]), None);
+    assert_eq!(text(s, &["data", "admin"]), Some("eWVz"));
+    assert!(s
+        .origin
+        .as_ref()
+        .unwrap()
+        .changed_by
+        .iter()
+        .any(|f| f == "overlay/kustomization.yaml"));
+}

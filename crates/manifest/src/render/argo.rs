@@ -204,7 +204,7 @@ fn render_source(
         }
         let overlay = overlay_of(ctx, src.get("kustomize"), file, &real)?;
         let mut res = build_root(ctx, &real, RootKustomization::Find, &overlay)?;
-        finalize(&mut res);
+        finalize(ctx, &mut res, file);
         res
     } else {
         directory(ctx, &real, src.get("directory"), file, path_node)?

@@ -46,7 +46,7 @@ pub fn flux_build(tree: &Tree, dir: &str, limits: &Limits) -> Result<Rendered, T
         changed_by: Vec::new(),
     });
     let mut resources = flux_resources(&mut ctx, dir, &Overlay::default())?;
-    finalize(&mut resources);
+    finalize(&mut ctx, &mut resources, dir);
     Ok(rendered(ctx, resources, &root))
 }
 
@@ -184,7 +184,7 @@ pub fn flux_kustomization(
     };
     let overlay = overlay_of(&mut ctx, spec, file, &dir)?;
     let mut resources = flux_resources(&mut ctx, &dir, &overlay)?;
-    finalize(&mut resources);
+    finalize(&mut ctx, &mut resources, file);
     if let Some(post) = spec.get("postBuild").filter(|p| !p.is_null()) {
         post_build(&mut ctx, post, file, &mut resources);
     }

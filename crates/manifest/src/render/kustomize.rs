@@ -19,7 +19,7 @@ use std::sync::Arc;
 use super::generate;
 use super::nodes::{str_list, string_map};
 use super::patches;
-use super::resources::{append_all, resources_of, Ctx, Res};
+use super::resources::{append_all, id_key, resources_of, Ctx, IdKey, Res};
 use super::transform;
 use super::tree::{join, join_relative, Resolved, Tree, TreeError};
 use super::Rendered;
@@ -86,7 +86,7 @@ pub fn kustomize_build(tree: &Tree, dir: &str, limits: &Limits) -> Result<Render
         changed_by: Vec::new(),
     });
     let mut resources = build_root(&mut ctx, dir, RootKustomization::Find, &Overlay::default())?;
-    finalize(&mut resources);
+    finalize(&mut ctx, &mut resources, dir);
     Ok(rendered(ctx, resources, &root))
 }
 
@@ -165,9 +165,16 @@ pub(crate) fn build_root(
 
 /// The final steps of a top-level build (kustomize's `makeCustomizedResMap`): content hashes,
 /// name references, local-config objects dropped.
-pub(crate) fn finalize(resources: &mut Vec<Res>) {
+pub(crate) fn finalize(ctx: &mut Ctx<'_, '_>, resources: &mut Vec<Res>, from: &str) {
     generate::add_hashes(resources);
-    transform::fix_name_references(resources);
+    let at = Node {
+        value: Value::Null,
+        line: 1,
+        column: 1,
+    };
+    for message in transform::fix_name_references(resources) {
+        ctx.problem(from, &at, message, "give the objects distinct names");
+    }
     resources.retain(|r| !r.is_local_config());
 }
 
@@ -370,6 +377,8 @@ fn build_kustomization(
     let kind_at = kust.get("kind").unwrap_or(kust);
     match (kind, is_component) {
         ("Component", true) | ("Kustomization", false) => {}
+        // A Component built as the root works on an empty resource map, as kustomize does.
+        ("Component", false) if ctx.stack.len() == 1 => {}
         ("Component", false) => {
             ctx.problem(
                 file,
@@ -413,12 +422,13 @@ fn build_kustomization(
         }
         entries.extend(ok.into_iter().map(|(s, n)| (s.to_string(), n.clone())));
     }
+    let mut seen: std::collections::HashSet<IdKey> = acc.iter().map(|r| id_key(&r.cur())).collect();
     for (entry, at) in &entries {
         if !ctx.follow(file, at) {
             break;
         }
         let more = load_resource_entry(ctx, dir, file, entry, at)?;
-        append_all(ctx, acc, more, file, at);
+        append_all(ctx, acc, &mut seen, more, file, at);
     }
 
     // Generators.

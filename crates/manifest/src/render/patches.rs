@@ -10,8 +10,8 @@ use super::resources::{Ctx, Res, ResId};
 use super::tree::{join_relative, TreeError};
 use crate::yaml::{Node, Value};
 
-const ALLOW_NAME_CHANGE: &str = "kustomize.config.k8s.io/allow-name-change";
-const ALLOW_KIND_CHANGE: &str = "kustomize.config.k8s.io/allow-kind-change";
+/// Most (target, object) selector evaluations in one render: each may compile regexes.
+const MAX_SELECTS: usize = 100_000;
 
 /// A loaded patch: its documents, and the file to name as having changed what it patches.
 struct Loaded {
@@ -41,7 +41,7 @@ pub(crate) fn strategic_merge_entries(
             // A Flux v1beta2 overlay patch: the object itself.
             let mut doc = entry.clone();
             super::nodes::remove(&mut doc, OVERLAY_MARK);
-            apply_by_id(ctx, of, entry, &doc, of, acc);
+            apply_by_id(ctx, of, entry, &doc, of, acc, Allow::default());
             continue;
         }
         let Some(text) = entry.as_str() else {
@@ -66,7 +66,7 @@ pub(crate) fn strategic_merge_entries(
                 );
                 continue;
             }
-            apply_by_id(ctx, file, entry, doc, &loaded.source, acc);
+            apply_by_id(ctx, file, entry, doc, &loaded.source, acc, Allow::default());
         }
     }
     Ok(())
@@ -129,13 +129,16 @@ pub(crate) fn patch_entries(
             }
             continue;
         }
-        for mut doc in loaded.docs {
-            if allow_name || allow_kind {
-                mark_allowed(&mut doc, allow_name, allow_kind);
-            }
+        let allow = Allow {
+            name: allow_name,
+            kind: allow_kind,
+        };
+        for doc in loaded.docs {
             match target {
-                Some(t) => apply_smp_to_selected(ctx, file, entry, t, &doc, &loaded.source, acc),
-                None => apply_by_id(ctx, file, entry, &doc, &loaded.source, acc),
+                Some(t) => {
+                    apply_smp_to_selected(ctx, file, entry, t, &doc, &loaded.source, acc, allow)
+                }
+                None => apply_by_id(ctx, file, entry, &doc, &loaded.source, acc, allow),
             }
         }
     }
@@ -324,20 +327,12 @@ fn shift(node: &mut Node, lines: u32, depth: usize) {
     }
 }
 
-fn mark_allowed(doc: &mut Node, name: bool, kind: bool) {
-    let (line, column) = (doc.line, doc.column);
-    let Some(meta) = super::nodes::entry(doc, "metadata", || map_node(line, column)) else {
-        return;
-    };
-    let Some(ann) = super::nodes::entry(meta, "annotations", || map_node(line, column)) else {
-        return;
-    };
-    if name {
-        set(ann, ALLOW_NAME_CHANGE, str_node("true", line, column));
-    }
-    if kind {
-        set(ann, ALLOW_KIND_CHANGE, str_node("true", line, column));
-    }
+/// `options.allowNameChange` / `allowKindChange` of a `patches` entry: the patch's name or
+/// kind replaces the target's (otherwise kustomize keeps them).
+#[derive(Debug, Clone, Copy, Default)]
+struct Allow {
+    name: bool,
+    kind: bool,
 }
 
 /// A strategic-merge patch without a target: the one resource with the patch's id.
@@ -348,6 +343,7 @@ fn apply_by_id(
     patch: &Node,
     source: &str,
     acc: &mut Vec<Res>,
+    allow: Allow,
 ) {
     let id = ResId::of(patch);
     let found: Vec<usize> = acc
@@ -359,7 +355,7 @@ fn apply_by_id(
     match found.as_slice() {
         [i] => {
             let i = *i;
-            apply_smp(ctx, file, at, i, patch, source, acc);
+            apply_smp(ctx, file, at, i, patch, source, acc, allow);
         }
         [] => ctx.problem(
             file,
@@ -382,6 +378,7 @@ fn apply_by_id(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply_smp(
     ctx: &mut Ctx<'_, '_>,
     file: &str,
@@ -390,6 +387,7 @@ fn apply_smp(
     patch: &Node,
     source: &str,
     acc: &mut Vec<Res>,
+    allow: Allow,
 ) {
     let Some(r) = acc.get_mut(i) else { return };
     let before = r.cur();
@@ -399,6 +397,16 @@ fn apply_smp(
             if r.node.is_null() {
                 acc.remove(i);
             } else {
+                if allow.name {
+                    if let Some(name) = patch.path(&["metadata", "name"]).and_then(Node::as_str) {
+                        super::nodes::set_meta_str(&mut r.node, "name", name);
+                    }
+                }
+                if allow.kind {
+                    if let Some(kind) = patch.get("kind").filter(|k| k.as_str().is_some()) {
+                        set(&mut r.node, "kind", kind.clone());
+                    }
+                }
                 r.note_former(&before.namespace, &before.name);
             }
         }
@@ -416,9 +424,30 @@ fn apply_smp(
 /// The resources a target selects, as kustomize's `Select`: the original or current
 /// namespace, and the original or current name.
 fn selected(ctx: &mut Ctx<'_, '_>, file: &str, target: &Node, acc: &[Res]) -> Option<Vec<usize>> {
+    // Literal kind and name in the target rule most resources out without a regex.
+    let literal = |k: &str| {
+        target
+            .get(k)
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    };
+    let (kind, name) = (literal("kind"), literal("name"));
     let mut out = Vec::new();
     for (i, r) in acc.iter().enumerate() {
         let cur = r.cur();
+        if kind.is_some_and(|k| k != cur.kind)
+            || name.is_some_and(|n| n != cur.name && n != r.org.name)
+        {
+            continue;
+        }
+        ctx.selects = ctx.selects.saturating_add(1);
+        if ctx.selects > MAX_SELECTS {
+            if !ctx.exhausted {
+                ctx.exhausted = true;
+                ctx.problem(file, target, format!("patch targets are matched against more than {MAX_SELECTS} objects in this root (limit)"), "use literal kinds and names in patch targets, or split the root");
+            }
+            return None;
+        }
         let mut combos: Vec<(&str, &str)> = vec![(cur.namespace.as_str(), cur.name.as_str())];
         for c in [
             (r.org.namespace.as_str(), r.org.name.as_str()),
@@ -479,6 +508,7 @@ fn id_node(obj: &Node, namespace: &str, name: &str) -> Node {
     n
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply_smp_to_selected(
     ctx: &mut Ctx<'_, '_>,
     file: &str,
@@ -487,13 +517,14 @@ fn apply_smp_to_selected(
     patch: &Node,
     source: &str,
     acc: &mut Vec<Res>,
+    allow: Allow,
 ) {
     let Some(found) = selected(ctx, file, target, acc) else {
         return;
     };
     // Highest index first: a deleted resource does not shift the others.
     for i in found.into_iter().rev() {
-        apply_smp(ctx, file, at, i, patch, source, acc);
+        apply_smp(ctx, file, at, i, patch, source, acc, allow);
     }
 }
 

@@ -36,6 +36,8 @@ pub(crate) struct Ctx<'t, 'a> {
     pub stack: Vec<String>,
     /// Set once a budget is exhausted: everything after is skipped, once reported.
     pub exhausted: bool,
+    /// Patch-target evaluations so far.
+    pub selects: usize,
 }
 
 impl<'t, 'a> Ctx<'t, 'a> {
@@ -48,6 +50,7 @@ impl<'t, 'a> Ctx<'t, 'a> {
             nodes: 0,
             stack: Vec::new(),
             exhausted: false,
+            selects: 0,
         }
     }
 
@@ -560,11 +563,25 @@ fn push_resource(ctx: &mut Ctx<'_, '_>, path: &str, doc: Node, out: &mut Vec<Res
     out.push(Res::new(doc, path));
 }
 
+/// The key two resources conflict on (kustomize's `ResId.Equals`).
+pub(crate) type IdKey = (String, String, String, String, String);
+
+pub(crate) fn id_key(id: &ResId) -> IdKey {
+    (
+        id.group.clone(),
+        id.version.clone(),
+        id.kind.clone(),
+        id.effective_namespace().to_string(),
+        id.name.clone(),
+    )
+}
+
 /// Appends resources, reporting id conflicts as kustomize does (it fails the build; here both
-/// are kept, so both are judged).
+/// are kept, so both are judged). `seen` holds the ids of `acc` (the caller builds it once).
 pub(crate) fn append_all(
     ctx: &mut Ctx<'_, '_>,
     acc: &mut Vec<Res>,
+    seen: &mut std::collections::HashSet<IdKey>,
     more: Vec<Res>,
     from: &str,
     at: &Node,
@@ -588,7 +605,7 @@ pub(crate) fn append_all(
             return;
         }
         let id = r.cur();
-        if acc.iter().any(|o| o.cur().same(&id)) {
+        if !seen.insert(id_key(&id)) {
             ctx.problem(
                 from,
                 at,

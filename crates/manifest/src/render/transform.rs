@@ -6,7 +6,7 @@
 //! ServiceAccount or Role. A path segment is a mapping key; sequences met on the way are walked
 //! element by element, as kustomize's field specs do.
 
-use super::nodes::{entry, get_mut, map_node, meta_str, scalar_text, set, set_meta_str, str_node};
+use super::nodes::{entry, get_mut, map_node, scalar_text, set, set_meta_str, str_node};
 use super::resources::{Ctx, Res};
 use crate::yaml::{Node, Value};
 
@@ -83,14 +83,14 @@ const TEMPLATE_LABEL_SPECS: &[Spec] = &[
         "spec/jobTemplate/spec/template/metadata/labels",
         true,
     ),
+    // kustomize v5.8.1 counts StatefulSet claim templates as templates.
+    spec(
+        "apps",
+        "StatefulSet",
+        "spec/volumeClaimTemplates[]/metadata/labels",
+        true,
+    ),
 ];
-
-const VOLUME_CLAIM_LABEL_SPECS: &[Spec] = &[spec(
-    "apps",
-    "StatefulSet",
-    "spec/volumeClaimTemplates[]/metadata/labels",
-    true,
-)];
 
 const ANNOTATION_SPECS: &[Spec] = &[
     spec("", "", "metadata/annotations", true),
@@ -367,14 +367,9 @@ pub(crate) fn labels(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [
         if flag("includeSelectors") {
             specs.extend(TEMPLATE_LABEL_SPECS.iter());
             specs.extend(COMMON_LABEL_SPECS.iter());
-            specs.extend(VOLUME_CLAIM_LABEL_SPECS.iter());
+        } else if flag("includeTemplates") {
+            specs.extend(TEMPLATE_LABEL_SPECS.iter());
         } else {
-            if flag("includeTemplates") {
-                specs.extend(TEMPLATE_LABEL_SPECS.iter());
-            }
-            if flag("includeVolumeClaimTemplates") {
-                specs.extend(VOLUME_CLAIM_LABEL_SPECS.iter());
-            }
             specs.extend(TEMPLATE_LABEL_SPECS.iter().take(1));
         }
         apply_specs(acc, &specs, &pairs);
@@ -384,7 +379,6 @@ pub(crate) fn labels(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [
         let specs: Vec<&Spec> = TEMPLATE_LABEL_SPECS
             .iter()
             .chain(COMMON_LABEL_SPECS.iter())
-            .chain(VOLUME_CLAIM_LABEL_SPECS.iter())
             .collect();
         apply_specs(acc, &specs, &common);
     }
@@ -497,10 +491,13 @@ pub(crate) fn images(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [
         };
         for r in acc.iter_mut() {
             let id = r.cur();
+            // kustomize runs its legacy filter (every containers/initContainers list) and then
+            // the field specs, so a pod spec's images are transformed twice (a `tagSuffix` is
+            // appended twice, as kustomize does).
             if id.kind != "CustomResourceDefinition" {
                 update_containers(&mut r.node, &image, 0);
             }
-            for p in IMAGE_SPECS.iter().filter(|p| p.contains("volumes")) {
+            for p in IMAGE_SPECS {
                 let path = split_path(p);
                 walk_path(&mut r.node, &path, false, &mut |n: &mut Node| {
                     if let Some(s) = n.as_str().and_then(|s| image.apply(s)) {
@@ -784,54 +781,94 @@ fn references() -> Vec<Reference> {
     ]
 }
 
-/// After every rename (prefix, suffix, hash, patch), references to the old names are
-/// pointed at the new ones, as kustomize's name-reference transformer does for its default
-/// references: ConfigMaps and Secrets in pod specs, ServiceAccounts (pod specs and binding
-/// subjects, whose namespace follows too), PersistentVolumeClaims, Roles and ClusterRoles in
-/// `roleRef`, Services in StatefulSets and Ingresses.
-pub(crate) fn fix_name_references(acc: &mut [Res]) {
-    let refs = references();
-    // Snapshot of candidates: (index, kind, group, current ns, current name, names had,
-    // namespaces had, prefixes, suffixes).
-    struct Cand {
-        kind: String,
-        group: String,
-        ns: String,
-        name: String,
-        names: Vec<String>,
-        namespaces: Vec<String>,
-        prefixes: Vec<String>,
-        suffixes: Vec<String>,
+/// A resource as a name-reference candidate.
+struct Cand {
+    kind: String,
+    group: String,
+    ns: String,
+    name: String,
+    /// kustomize's `OrgId` namespace (the current one when it never changed).
+    org_ns: String,
+    /// Names of its previous ids (none when it was never renamed or moved).
+    prev_names: Vec<String>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+/// kustomize's `SameEndingSubSlice`.
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return long.is_empty();
     }
+    long.ends_with(short)
+}
+
+fn affixes_equal(c: &Cand, prefixes: &[String], suffixes: &[String], allow_empty: bool) -> bool {
+    let ok = |x: &[String], y: &[String]| {
+        (allow_empty && (x.is_empty() || y.is_empty())) || same_ending(x, y)
+    };
+    ok(&c.prefixes, prefixes) && ok(&c.suffixes, suffixes)
+}
+
+fn eff(ns: &str) -> &str {
+    if ns.is_empty() {
+        "default"
+    } else {
+        ns
+    }
+}
+
+/// After every rename (prefix, suffix, hash, patch, namespace), references to the old names are
+/// pointed at the new ones, as kustomize's name-reference transformer does for its default
+/// references (ConfigMaps, Secrets, ServiceAccounts, PVCs, Roles, ClusterRoles, Services,
+/// workloads under HPAs, PVs, StorageClasses, PriorityClasses, admission policies), with its
+/// candidate rules (`api/filters/nameref`). Ambiguous references (kustomize fails) come back as
+/// messages.
+pub(crate) fn fix_name_references(acc: &mut [Res]) -> Vec<String> {
+    let refs = references();
     let cands: Vec<Cand> = acc
         .iter()
         .map(|r| {
             let id = r.cur();
-            let mut namespaces = vec![r.org.namespace.clone()];
-            namespaces.extend(r.prev.iter().map(|(ns, _)| ns.clone()));
+            let changed = !r.prev.is_empty();
             Cand {
+                org_ns: if changed {
+                    r.org.namespace.clone()
+                } else {
+                    id.namespace.clone()
+                },
+                prev_names: if changed { r.names() } else { Vec::new() },
                 kind: id.kind,
                 group: id.group,
                 ns: id.namespace,
                 name: id.name,
-                names: r.names(),
-                namespaces,
                 prefixes: r.prefixes.clone(),
                 suffixes: r.suffixes.clone(),
             }
         })
         .collect();
+    let per_reference: Vec<Vec<&Cand>> = refs
+        .iter()
+        .map(|reference| {
+            cands
+                .iter()
+                .filter(|c| c.kind == reference.kind && c.group == reference.group)
+                .collect()
+        })
+        .collect();
+    let mut errors = Vec::new();
     for r in acc.iter_mut() {
         let me = r.cur();
         let my_prefixes = r.prefixes.clone();
         let my_suffixes = r.suffixes.clone();
-        for reference in &refs {
-            let candidates: Vec<&Cand> = cands
-                .iter()
-                .filter(|c| c.kind == reference.kind && c.group == reference.group)
-                .filter(|c| c.names.iter().any(|n| *n != c.name) || !c.prev_empty())
-                .collect();
-            if candidates.is_empty() {
+        let role_ref_kind = r
+            .node
+            .path(&["roleRef", "kind"])
+            .and_then(Node::as_str)
+            .map(str::to_string);
+        for (reference, all) in refs.iter().zip(&per_reference) {
+            if !all.iter().any(|c| !c.prev_names.is_empty()) {
                 continue;
             }
             for (kind, path) in &reference.fields {
@@ -839,34 +876,62 @@ pub(crate) fn fix_name_references(acc: &mut [Res]) {
                     continue;
                 }
                 let segments = split_path(path);
-                let pick = |old: &str, ns_hint: Option<&str>| -> Option<(String, String)> {
-                    let referral_cluster = is_cluster_scoped(reference.group, reference.kind);
-                    let referrer_cluster = is_cluster_scoped(&me.group, &me.kind);
-                    let mut found: Vec<&&Cand> = candidates
-                        .iter()
-                        .filter(|c| c.names.iter().any(|n| n == old))
-                        .filter(|c| match ns_hint {
-                            Some(ns) => c.namespaces.iter().any(|n| n == ns) || c.ns == ns,
-                            None => {
-                                referral_cluster
-                                    || referrer_cluster
-                                    || eff(&c.ns) == eff(&me.namespace)
+                let is_role_ref = path.ends_with("roleRef/name");
+                // kustomize's `selectReferral`.
+                let pick = |old: &str,
+                            subject_ns: Option<Option<&str>>,
+                            errors: &mut Vec<String>|
+                 -> Option<(String, String)> {
+                    let pool: Vec<&&Cand> = match subject_ns {
+                        Some(Some(ns)) => {
+                            let by_org: Vec<&&Cand> =
+                                all.iter().filter(|c| c.org_ns == ns).collect();
+                            if by_org.is_empty() {
+                                all.iter().filter(|c| c.ns == ns).collect()
+                            } else {
+                                by_org
                             }
+                        }
+                        _ => all.iter().collect(),
+                    };
+                    let referrer_cluster = is_cluster_scoped(&me.group, &me.kind);
+                    let mut found: Vec<&&Cand> = pool
+                        .into_iter()
+                        .filter(|c| c.prev_names.iter().any(|n| n == old))
+                        .filter(|c| {
+                            !is_role_ref || role_ref_kind.as_deref() == Some(c.kind.as_str())
+                        })
+                        .filter(|c| {
+                            referrer_cluster
+                                || is_cluster_scoped(&c.group, &c.kind)
+                                || c.kind == "ServiceAccount"
+                                || eff(&c.ns) == eff(&me.namespace)
                         })
                         .collect();
                     if found.len() > 1 {
-                        found.retain(|c| c.prefixes == my_prefixes && c.suffixes == my_suffixes);
+                        found.retain(|c| affixes_equal(c, &my_prefixes, &my_suffixes, true));
+                        if found.len() > 1 {
+                            found.retain(|c| affixes_equal(c, &my_prefixes, &my_suffixes, false));
+                        }
                     }
                     let first = found.first()?;
-                    if found.iter().all(|c| c.name == first.name) {
+                    let identical = found.iter().all(|c| {
+                        c.name == first.name && (subject_ns.is_none() || c.ns == first.ns)
+                    });
+                    if identical {
                         Some((first.ns.clone(), first.name.clone()))
                     } else {
+                        errors.push(format!(
+                            "{} refers to {} `{old}`, which more than one renamed object was: kustomize fails",
+                            me.label(),
+                            reference.kind
+                        ));
                         None
                     }
                 };
-                let update = |n: &mut Node| match &mut n.value {
+                let update = |n: &mut Node, errors: &mut Vec<String>| match &mut n.value {
                     Value::Str(s) => {
-                        if let Some((_, name)) = pick(s, None) {
+                        if let Some((_, name)) = pick(s, None, errors) {
                             *s = name;
                         }
                     }
@@ -881,11 +946,13 @@ pub(crate) fn fix_name_references(acc: &mut [Res]) {
                             .get("namespace")
                             .and_then(Node::as_str)
                             .map(str::to_string);
-                        if let Some((new_ns, name)) = pick(&old, Some(ns.as_deref().unwrap_or("")))
-                        {
+                        if let Some((new_ns, name)) = pick(&old, Some(ns.as_deref()), errors) {
+                            if name == old && new_ns.is_empty() {
+                                return;
+                            }
                             let (l, c) = (n.line, n.column);
                             set(n, "name", str_node(&name, l, c));
-                            if ns.is_some() || !new_ns.is_empty() {
+                            if !new_ns.is_empty() {
                                 set(n, "namespace", str_node(&new_ns, l, c));
                             }
                         }
@@ -896,28 +963,14 @@ pub(crate) fn fix_name_references(acc: &mut [Res]) {
                     // A list at the end (subjects, resourceNames): each element.
                     if let Value::Seq(items) = &mut n.value {
                         for item in items.iter_mut().take(MAX_WALK) {
-                            update(item);
+                            update(item, &mut errors);
                         }
                     } else {
-                        update(n);
+                        update(n, &mut errors);
                     }
                 });
             }
         }
     }
-
-    fn eff(ns: &str) -> &str {
-        if ns.is_empty() {
-            "default"
-        } else {
-            ns
-        }
-    }
-
-    impl Cand {
-        fn prev_empty(&self) -> bool {
-            self.namespaces.iter().all(|n| *n == self.ns)
-        }
-    }
-    let _ = meta_str;
+    errors
 }
