@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use pushguard_manifest::render::{self, RawKind, RawTree, Tree, TreeError};
@@ -541,6 +542,35 @@ fn judge_root(kubectl_bin: &Path, raw: &FsTree, root: &str) -> Row {
     }
 }
 
+/// Judges every root, a few at a time (kubectl's start-up dominates), in the order given.
+fn judge_all(kubectl_bin: &Path, raw: &FsTree, roots: &[String]) -> Vec<Row> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
+    let next = AtomicUsize::new(0);
+    let mut rows: Vec<(usize, Row)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(root) = roots.get(i) else { break };
+                        done.push((i, judge_root(kubectl_bin, raw, root)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    rows.sort_by_key(|(i, _)| *i);
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
 #[test]
 fn pushguard_renders_what_kustomize_renders() {
     let kubectl_bin = kubectl();
@@ -555,10 +585,7 @@ fn pushguard_renders_what_kustomize_renders() {
         );
     }
     let raw = FsTree { root: base };
-    let rows: Vec<Row> = all
-        .iter()
-        .map(|root| judge_root(&kubectl_bin, &raw, root))
-        .collect();
+    let rows = judge_all(&kubectl_bin, &raw, &all);
 
     let width = rows.iter().map(|r| r.root.len()).max().unwrap_or(4);
     let mut report = String::new();
