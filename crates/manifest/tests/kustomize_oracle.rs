@@ -67,6 +67,7 @@ const MUST_RENDER: &[&str] = &[
     "own/selector-labels",
     "own/prefix-kinds",
     "own/patch-namespaces",
+    "own/images-tags",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
@@ -89,6 +90,11 @@ const KUBECTL_FAILS: &[&str] = &[
     "own/errors/patch-ambiguous",
     "own/errors/patch-wrong-namespace",
     "own/errors/patch-no-namespace",
+    "own/errors/cycle/a",
+    "own/errors/cycle/b",
+    "own/errors/self-include",
+    "own/errors/label-not-string",
+    "own/errors/generate-name",
 ];
 
 /// Differing objects explained field by field, per root.
