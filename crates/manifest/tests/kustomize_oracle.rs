@@ -68,6 +68,7 @@ const MUST_RENDER: &[&str] = &[
     "own/prefix-kinds",
     "own/patch-namespaces",
     "own/images-tags",
+    "own/kustomization-types-ok",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
@@ -95,6 +96,12 @@ const KUBECTL_FAILS: &[&str] = &[
     "own/errors/self-include",
     "own/errors/label-not-string",
     "own/errors/generate-name",
+    "own/errors/kustomization-types/annotation-bool",
+    "own/errors/kustomization-types/count-string",
+    "own/errors/kustomization-types/image-tag-number",
+    "own/errors/kustomization-types/label-yes",
+    "own/errors/kustomization-types/namespace-number",
+    "own/errors/kustomization-types/prefix-bool",
 ];
 
 /// Differing objects explained field by field, per root.
