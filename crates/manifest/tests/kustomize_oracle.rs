@@ -69,6 +69,7 @@ const MUST_RENDER: &[&str] = &[
     "own/patch-namespaces",
     "own/images-tags",
     "own/kustomization-types-ok",
+    "own/kustomization-scalars",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
