@@ -72,6 +72,7 @@ const MUST_RENDER: &[&str] = &[
     "own/kustomization-scalars",
     "own/json6902-forms",
     "own/json6902-annotations",
+    "own/transformer-order",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
