@@ -276,6 +276,19 @@ fn build_dir(
             column: 1,
         },
     };
+    for e in super::decode::canonicalize(&mut kust) {
+        let at = Node {
+            value: Value::Null,
+            line: e.line,
+            column: e.column,
+        };
+        ctx.problem(
+            &file,
+            &at,
+            e.message,
+            "fix the kustomization; kustomize fails on it",
+        );
+    }
     if let Some(overlay) = overlay {
         apply_overlay(&mut kust, overlay);
     }
@@ -360,15 +373,7 @@ fn build_kustomization(
             }
             continue;
         }
-        ctx.problem(
-            file,
-            &at,
-            format!(
-                "unknown kustomization field `{}`: kustomize fails on it",
-                key.name
-            ),
-            "remove or correct the field",
-        );
+        // Unknown fields are reported when the file is decoded (`decode`).
     }
     let kind = kust
         .get("kind")

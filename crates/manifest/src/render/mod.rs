@@ -12,6 +12,7 @@
 //! root; it is never skipped silently.
 
 mod argo;
+mod decode;
 mod flux;
 mod generate;
 mod kustomize;

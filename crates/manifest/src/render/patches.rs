@@ -290,15 +290,18 @@ fn load_patch_text(
         super::tree::Resolved::File(real) => real,
         _ => full,
     };
-    Ok(ctx
-        .load_kyaml_docs(&real, &bytes)
-        .map(|docs| Loaded { docs, source: real }))
+    let docs = ctx
+        .load_docs(&real, &bytes)
+        .map(|docs| patch_values(docs, &bytes));
+    Ok(docs.map(|docs| Loaded { docs, source: real }))
 }
 
 /// Loads an inline patch string, positions shifted into the kustomization file.
 fn load_inline(ctx: &mut Ctx<'_, '_>, file: &str, at: &Node, text: &str) -> Option<Vec<Node>> {
     let before = ctx.problems.len();
-    let docs = ctx.load_kyaml_docs(file, text.as_bytes());
+    let docs = ctx
+        .load_docs(file, text.as_bytes())
+        .map(|docs| patch_values(docs, text.as_bytes()));
     // Load errors of inline text: point at the entry.
     for p in ctx.problems.iter_mut().skip(before) {
         p.line = p.line.saturating_add(at.line.saturating_sub(1));
@@ -308,6 +311,21 @@ fn load_inline(ctx: &mut Ctx<'_, '_>, file: &str, at: &Node, text: &str) -> Opti
         shift(d, at.line.saturating_sub(1), 0);
     }
     Some(docs)
+}
+
+/// Strategic-merge patches are read as kustomize reads manifests (go-yaml v3, see
+/// [`super::resources::kyaml_values`]); JSON 6902 operations go through `YAMLToJSON`
+/// (go-yaml v2: `value: on` is `true`), which is how the loader reads them already.
+fn patch_values(mut docs: Vec<Node>, bytes: &[u8]) -> Vec<Node> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    for d in docs.iter_mut() {
+        if matches!(d.value, Value::Map(_)) {
+            super::resources::kyaml_values(d, &lines);
+        }
+    }
+    docs
 }
 
 fn shift(node: &mut Node, lines: u32, depth: usize) {
@@ -557,7 +575,30 @@ fn apply_json_to_selected(
     for i in found {
         let Some(r) = acc.get_mut(i) else { continue };
         let before = r.cur();
-        match json6902(&mut r.node, ops) {
+        // kustomize's objects always carry annotations while it works (its own, removed at
+        // the end): a patch may add under /metadata/annotations of an object without any.
+        let had_annotations = r.node.path(&["metadata", "annotations"]).is_some();
+        if !had_annotations {
+            let (line, column) = (r.node.line, r.node.column);
+            if let Some(meta) =
+                super::nodes::entry(&mut r.node, "metadata", || map_node(line, column))
+            {
+                set(meta, "annotations", map_node(line, column));
+            }
+        }
+        let result = json6902(&mut r.node, ops);
+        if !had_annotations {
+            let empty = r
+                .node
+                .path(&["metadata", "annotations"])
+                .is_some_and(|a| matches!(&a.value, Value::Map(m) if m.is_empty()));
+            if empty {
+                if let Some(meta) = super::nodes::get_mut(&mut r.node, "metadata") {
+                    super::nodes::remove(meta, "annotations");
+                }
+            }
+        }
+        match result {
             Ok(()) => {
                 r.changed(source);
                 r.note_former(&before.namespace, &before.name);

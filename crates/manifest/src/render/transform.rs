@@ -773,6 +773,15 @@ fn references() -> Vec<Reference> {
                     "spec/rules/http/paths/backend/serviceName".into(),
                 ),
                 ("Ingress", "spec/backend/serviceName".into()),
+                ("APIService", "spec/service/name".into()),
+                (
+                    "ValidatingWebhookConfiguration",
+                    "webhooks/clientConfig/service".into(),
+                ),
+                (
+                    "MutatingWebhookConfiguration",
+                    "webhooks/clientConfig/service".into(),
+                ),
             ],
         },
     ]
