@@ -924,3 +924,113 @@ fn many_objects_patches_and_references_stay_cheap() {
     );
     assert!(took.as_secs() < 60, "took {took:?}");
 }
+
+#[test]
+fn flux_images_set_tag_and_digest_together_and_missing_components_are_skipped() {
+    let tree = MemTree::new()
+        .file(
+            "apps/kustomization.yaml",
+            "resources: [pod.yaml]\nimages:\n- {name: busybox, digest: \"sha256:1111\"}\n",
+        )
+        .file("apps/pod.yaml", POD)
+        .file(
+            "comp/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamespace: kube-system\n",
+        );
+    let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps}
+spec:
+  path: apps
+  images:
+  - {name: busybox, newTag: \"9.9\"}
+  components: [../comp, ../absent]
+  ignoreMissingComponents: true
+");
+    let t = Tree::new(&tree);
+    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+    clean(&r);
+    let p = one(&r, "Pod");
+    // The Kustomization's newTag clears the kustomization's digest, as Flux merges them.
+    assert_eq!(
+        container(p, &["spec"], "containers", 0)
+            .get("image")
+            .and_then(Node::as_str),
+        Some("busybox:9.9")
+    );
+    assert_eq!(p.identity.namespace, "kube-system");
+    // Without ignoreMissingComponents the missing one fails the build.
+    let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps}\nspec:\n  path: apps\n  components: [../absent]\n");
+    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+    assert_eq!(render_rules(&r), [RENDER_RULE]);
+}
+
+#[test]
+fn flux_does_not_walk_symlinked_directories_and_reads_yml_kustomizations() {
+    let tree = MemTree::new()
+        .file("shared/pod.yaml", POD)
+        .symlink("apps/linked", "../shared")
+        .file(
+            "apps/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        )
+        .file(
+            "other/kustomization.yml",
+            "resources: [../shared/pod.yaml]\nnamespace: x\n",
+        );
+    let t = Tree::new(&tree);
+    let r = flux_build(&t, "apps", &Limits::default()).unwrap();
+    clean(&r);
+    assert_eq!(names(&r), ["ConfigMap /c"]);
+    let r = flux_build(&t, "other", &Limits::default()).unwrap();
+    clean(&r);
+    assert_eq!(names(&r), ["Pod x/debug"]);
+}
+
+#[test]
+fn argo_app_specific_source_file_wins_over_the_generic_one() {
+    let tree = MemTree::new()
+        .file("apps/web/kustomization.yaml", "resources: [pod.yaml]\n")
+        .file("apps/web/pod.yaml", POD)
+        .file(
+            "apps/web/.argocd-source.yaml",
+            "kustomize:\n  namePrefix: generic-\n  namespace: kube-system\n",
+        )
+        .file(
+            "apps/web/.argocd-source-web.yaml",
+            "kustomize:\n  namePrefix: web-\n",
+        );
+    let app = doc("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web}\nspec:\n  destination: {namespace: prod}\n  source: {path: apps/web}\n");
+    let t = Tree::new(&tree);
+    let r = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
+    clean(&r);
+    let p = one(&r, "Pod");
+    assert_eq!(p.identity.name, "web-debug");
+    assert_eq!(p.identity.namespace, "kube-system");
+    let changed = &p.origin.as_ref().unwrap().changed_by;
+    assert!(
+        changed.contains(&"apps/web/.argocd-source.yaml".to_string()),
+        "{changed:?}"
+    );
+    assert!(
+        changed.contains(&"apps/web/.argocd-source-web.yaml".to_string()),
+        "{changed:?}"
+    );
+}
+
+#[test]
+fn kustomization_fields_spelled_otherwise_still_apply() {
+    // encoding/json matches field names case-insensitively: `NewName` is `newName`.
+    let tree = MemTree::new()
+        .file("app/kustomization.yaml", "Resources: [pod.yaml]\nImages:\n- Name: busybox\n  NewName: evil.example.com/busybox\n")
+        .file("app/pod.yaml", POD);
+    let r = build(&tree, "app");
+    clean(&r);
+    let p = one(&r, "Pod");
+    assert_eq!(
+        container(p, &["spec"], "containers", 0)
+            .get("image")
+            .and_then(Node::as_str),
+        Some("evil.example.com/busybox:1.36")
+    );
+}

@@ -252,7 +252,37 @@ fn overlay_of(
         }
     }
     if let Some(images) = spec.get("images").filter(|n| !n.as_seq().is_empty()) {
-        fields.push(("images".into(), OverlayOp::MergeByName, images.clone()));
+        // Flux sets newTag and digest as one: setting either clears the other.
+        let list = images
+            .as_seq()
+            .iter()
+            .map(|i| {
+                let mut i = i.clone();
+                let has = |n: &Node, k: &str| {
+                    n.get(k)
+                        .and_then(Node::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                };
+                if has(&i, "newTag") || has(&i, "digest") {
+                    for k in ["newTag", "digest"] {
+                        if !has(&i, k) {
+                            let (l, c) = (i.line, i.column);
+                            set(&mut i, k, str_node("", l, c));
+                        }
+                    }
+                }
+                i
+            })
+            .collect();
+        fields.push((
+            "images".into(),
+            OverlayOp::MergeByName,
+            Node {
+                value: Value::Seq(list),
+                line: images.line,
+                column: images.column,
+            },
+        ));
     }
     if let Some(components) = spec.get("components").filter(|n| !n.as_seq().is_empty()) {
         let ignore_missing = spec

@@ -434,7 +434,12 @@ fn apply_smp(
                 before.label(),
                 e.message
             );
-            ctx.problem(file, at, message, "fix the patch; kustomize fails on it");
+            ctx.problem(
+                file,
+                at,
+                message,
+                "fix the patch: kustomize fails on it, or pushguard cannot apply it exactly",
+            );
         }
     }
 }
@@ -609,7 +614,12 @@ fn apply_json_to_selected(
                     before.label(),
                     e.message
                 );
-                ctx.problem(file, at, message, "fix the patch; kustomize fails on it");
+                ctx.problem(
+                    file,
+                    at,
+                    message,
+                    "fix the patch: kustomize fails on it, or pushguard cannot apply it exactly",
+                );
             }
         }
     }
