@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pushguard_manifest::render::patch::{
-    json6902, selects, smp_matches, strategic_merge, PatchError,
+    json6902, selects, smp_matches, strategic_merge, strategic_merge_selected, PatchError,
 };
 use pushguard_manifest::yaml::{load, Node};
 use pushguard_manifest::Limits;
@@ -39,6 +39,11 @@ const REFUSED: &[(&str, &str)] = &[
     (
         "smp-pod-new-list-directive",
         "kyaml keeps a list directive as an element when the target has no such list",
+    ),
+    (
+        "smp-selected-null-label",
+        "with a target, kustomize turns a null label into the string its YAML spelled (here \
+         \"null\"), which the loaded value does not keep",
     ),
     (
         "smp-unknown-directive-new-map",
@@ -104,6 +109,9 @@ fn replay(case: &Path) -> Result<Vec<Node>, PatchError> {
         if chosen {
             matched += 1;
             match (&smp, &ops) {
+                (Some(patch), _) if selector.is_some() => {
+                    strategic_merge_selected(&mut object, patch)?
+                }
                 (Some(patch), _) => strategic_merge(&mut object, patch)?,
                 (None, Some(ops)) => json6902(&mut object, ops)?,
                 (None, None) => panic!("{}: no patch", case.display()),
@@ -436,4 +444,34 @@ fn selector_matches_labels_and_regexes() {
     assert!(sel("name: '('\n").is_err());
     assert!(sel("labelSelector: 'app in'\n").is_err());
     assert!(sel("apiVersion: apps/v1\n").is_err(), "unknown field");
+}
+
+#[test]
+fn a_null_label_deletes_by_id_and_is_refused_with_a_target() {
+    let namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n  labels:\n    \
+                     pod-security.kubernetes.io/enforce: restricted\n";
+    let patch = yaml(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n  labels:\n    \
+         pod-security.kubernetes.io/enforce: null\n    team: 7\n",
+    );
+    let mut by_id = yaml(namespace);
+    strategic_merge(&mut by_id, &patch).expect("applies");
+    let labels = by_id.path(&["metadata", "labels"]).expect("labels");
+    assert!(labels.get("pod-security.kubernetes.io/enforce").is_none());
+    assert_eq!(labels.get("team").and_then(Node::as_int), Some(7));
+    // With a target, kustomize would set the label to the string "null" (or "~", or ""): an
+    // invalid Pod Security level, spelled as in the file. Refused.
+    let mut selected = yaml(namespace);
+    let err = strategic_merge_selected(&mut selected, &patch).expect_err("refused");
+    assert_eq!((err.line, err.column), (6, 41), "at the null");
+    // Without the null, the integer label becomes a string, as kustomize writes it.
+    let patch =
+        yaml("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n  labels: {team: 7}\n");
+    strategic_merge_selected(&mut selected, &patch).expect("applies");
+    assert_eq!(
+        selected
+            .path(&["metadata", "labels", "team"])
+            .and_then(Node::as_str),
+        Some("7")
+    );
 }
