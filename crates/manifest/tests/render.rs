@@ -1034,3 +1034,30 @@ fn kustomization_fields_spelled_otherwise_still_apply() {
         Some("evil.example.com/busybox:1.36")
     );
 }
+
+#[test]
+fn deep_directories_are_a_limits_problem_not_a_silent_skip() {
+    let mut tree = MemTree::new();
+    let mut path = String::from("apps");
+    for i in 0..60 {
+        path.push_str(&format!("/d{i}"));
+    }
+    tree = tree.file(&format!("{path}/pod.yaml"), POD).file(
+        "apps/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    let t = Tree::new(&tree);
+    let r = flux_build(&t, "apps", &Limits::default()).unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.rule == "manifest-limits"),
+        "{:#?}",
+        r.problems
+    );
+    let app = doc("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec:\n  source: {path: apps, directory: {recurse: true}}\n");
+    let r = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.rule == "manifest-limits"),
+        "{:#?}",
+        r.problems
+    );
+}

@@ -614,7 +614,11 @@ fn walk(
     at: &Node,
     out: &mut Vec<(String, String)>,
 ) -> Result<(), TreeError> {
-    if depth > MAX_DEPTH || !ctx.follow(file, at) {
+    if depth > MAX_DEPTH {
+        ctx.too_deep(file, at);
+        return Ok(());
+    }
+    if !ctx.follow(file, at) {
         return Ok(());
     }
     let Some(entries) = ctx.tree.list(dir)? else {

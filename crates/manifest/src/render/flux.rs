@@ -115,7 +115,11 @@ fn scan(
         line: 1,
         column: 1,
     };
-    if depth > MAX_DEPTH || !ctx.follow(from, &at) {
+    if depth > MAX_DEPTH {
+        ctx.too_deep(from, &at);
+        return Ok(());
+    }
+    if !ctx.follow(from, &at) {
         return Ok(());
     }
     let Some(entries) = ctx.tree.list(dir)? else {

@@ -5,7 +5,7 @@
 //! operations themselves are [`super::patch`].
 
 use super::nodes::{map_node, set, str_node};
-use super::patch::{json6902, selects, strategic_merge};
+use super::patch::{json6902, selects, strategic_merge, strategic_merge_selected};
 use super::resources::{Ctx, Res, ResId};
 use super::tree::{join_relative, TreeError};
 use crate::yaml::{Node, Value};
@@ -132,6 +132,7 @@ pub(crate) fn patch_entries(
         let allow = Allow {
             name: allow_name,
             kind: allow_kind,
+            targeted: target.is_some(),
         };
         for doc in loaded.docs {
             match target {
@@ -351,6 +352,8 @@ fn shift(node: &mut Node, lines: u32, depth: usize) {
 struct Allow {
     name: bool,
     kind: bool,
+    /// The patch came with a `target:` (kustomize rewrites its metadata first).
+    targeted: bool,
 }
 
 /// A strategic-merge patch without a target: the one resource with the patch's id.
@@ -409,7 +412,12 @@ fn apply_smp(
 ) {
     let Some(r) = acc.get_mut(i) else { return };
     let before = r.cur();
-    match strategic_merge(&mut r.node, patch) {
+    let merged = if allow.targeted {
+        strategic_merge_selected(&mut r.node, patch)
+    } else {
+        strategic_merge(&mut r.node, patch)
+    };
+    match merged {
         Ok(()) => {
             r.changed(source);
             if r.node.is_null() {

@@ -74,6 +74,15 @@ impl<'t, 'a> Ctx<'t, 'a> {
         true
     }
 
+    /// A directory walk nested deeper than [`MAX_DEPTH`]: reported once, never skipped
+    /// silently.
+    pub fn too_deep(&mut self, path: &str, at: &Node) {
+        if !self.exhausted {
+            self.exhausted = true;
+            self.ctx_limit(path, at);
+        }
+    }
+
     fn ctx_limit(&mut self, path: &str, at: &Node) {
         self.problems.push(Finding {
             rule: "manifest-limits".to_string(),

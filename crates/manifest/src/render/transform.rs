@@ -180,9 +180,6 @@ pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
         .any(|(g, k)| *g == group && *k == kind)
 }
 
-/// Most sequence elements walked under one field-spec segment (hostile lists).
-const MAX_WALK: usize = 10_000;
-
 /// Applies `f` to every node at `path` (segments `/`-separated, `\/` an escaped slash; a
 /// segment ending `[]` or any sequence met on the way is walked element by element). With
 /// `create`, missing mappings on the way are created (never through sequences).
@@ -192,7 +189,7 @@ fn walk_path(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&
         return;
     };
     if let Value::Seq(items) = &mut node.value {
-        for item in items.iter_mut().take(MAX_WALK) {
+        for item in items.iter_mut() {
             walk_path(item, path, create, f);
         }
         return;
@@ -214,7 +211,7 @@ fn walk_path(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&
     let Some(child) = child else { return };
     if is_seq {
         if let Value::Seq(items) = &mut child.value {
-            for item in items.iter_mut().take(MAX_WALK) {
+            for item in items.iter_mut() {
                 walk_path(item, rest, create, f);
             }
         }
@@ -968,7 +965,7 @@ pub(crate) fn fix_name_references(acc: &mut [Res]) -> Vec<String> {
                 walk_path(&mut r.node, &segments, false, &mut |n: &mut Node| {
                     // A list at the end (subjects, resourceNames): each element.
                     if let Value::Seq(items) = &mut n.value {
-                        for item in items.iter_mut().take(MAX_WALK) {
+                        for item in items.iter_mut() {
                             update(item, &mut errors);
                         }
                     } else {
