@@ -1061,3 +1061,36 @@ fn deep_directories_are_a_limits_problem_not_a_silent_skip() {
         r.problems
     );
 }
+
+#[test]
+fn an_overlay_that_moves_or_rewrites_a_base_object_is_named_as_its_changer() {
+    let tree = MemTree::new()
+        .file("base/kustomization.yaml", "resources: [pod.yaml]\n")
+        .file("base/pod.yaml", POD)
+        .file(
+            "overlay/kustomization.yaml",
+            "resources: [../base]\nnamespace: kube-system\nimages:\n- {name: busybox, newName: evil.example.com/busybox}\n",
+        );
+    let r = build(&tree, "overlay");
+    clean(&r);
+    let p = one(&r, "Pod");
+    assert_eq!(p.path, "base/pod.yaml");
+    assert_eq!(
+        p.origin.as_ref().unwrap().changed_by,
+        ["overlay/kustomization.yaml"]
+    );
+    assert!(
+        p.label().contains("changed by overlay/kustomization.yaml"),
+        "{}",
+        p.label()
+    );
+    // A Flux targetNamespace names the Flux Kustomization, not the root's kustomization.
+    let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n  path: base\n  targetNamespace: kube-system\n");
+    let t = Tree::new(&tree);
+    let r = flux_kustomization(&t, &ks, "clusters/a.yaml", &Limits::default()).unwrap();
+    clean(&r);
+    assert_eq!(
+        one(&r, "Pod").origin.as_ref().unwrap().changed_by,
+        ["clusters/a.yaml"]
+    );
+}

@@ -335,6 +335,25 @@ fn apply_overlay(kust: &mut Node, overlay: &Overlay) {
     }
 }
 
+/// True when the kustomization itself sets `key` (not only the overlay that was merged in; a
+/// `Set` overlay field replaces the file's own value).
+fn kust_has_own(kust: &Node, overlay: Option<&Overlay>, key: &str) -> bool {
+    let Some(o) = overlay else {
+        return kust.get(key).is_some_and(|n| !n.is_null());
+    };
+    match o.fields.iter().find(|(k, _, _)| k == key) {
+        Some((_, OverlayOp::Set, _)) => false,
+        Some((_, _, added)) => {
+            let total = kust
+                .get(key)
+                .map(|n| n.as_seq().len() + n.as_map().len())
+                .unwrap_or(0);
+            total > added.as_seq().len() + added.as_map().len()
+        }
+        None => kust.get(key).is_some_and(|n| !n.is_null()),
+    }
+}
+
 fn shown(dir: &str) -> &str {
     if dir.is_empty() {
         "."
@@ -462,12 +481,27 @@ fn build_kustomization(
     let changed_by = overlay
         .filter(|o| !o.file.is_empty())
         .map(|o| o.file.clone());
+    // The files that set a field: the kustomization, and the controller's overlay when it
+    // adds to (or, for a scalar, replaces) it.
+    let own = |key: &str| kust_has_own(kust, overlay, key);
+    let changers = |key: &str| -> Vec<&str> {
+        let mut out = Vec::new();
+        if own(key) {
+            out.push(file);
+        }
+        if let Some(o) = overlay.filter(|o| !o.file.is_empty()) {
+            if o.fields.iter().any(|(k, _, _)| k == key) {
+                out.push(o.file.as_str());
+            }
+        }
+        out
+    };
     patches::strategic_merge_entries(ctx, dir, file, kust, acc, changed_by.as_deref())?;
     patches::patch_entries(ctx, dir, file, kust, acc, changed_by.as_deref())?;
     if let Some(ns) = kust.get("namespace") {
         match ns.as_str() {
             Some("") => {}
-            Some(ns) => transform::namespace(acc, ns),
+            Some(ns) => transform::namespace(acc, ns, &changers("namespace")),
             None if ns.is_null() => {}
             None => ctx.problem(file, ns, "`namespace` is not a string", "write a string"),
         }
@@ -493,8 +527,8 @@ fn build_kustomization(
         transform::annotations(acc, &annotations);
     }
     patches::json6902_entries(ctx, dir, file, kust, acc, changed_by.as_deref())?;
-    transform::replicas(ctx, file, kust, acc);
-    transform::images(ctx, file, kust, acc);
+    transform::replicas(ctx, file, kust, acc, &changers("replicas"));
+    transform::images(ctx, file, kust, acc, &changers("images"));
     Ok(())
 }
 

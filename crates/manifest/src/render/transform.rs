@@ -263,7 +263,7 @@ fn set_entries(r: &mut Res, specs: &[Spec], pairs: &[(String, String)]) {
 /// `namespace:`: sets metadata.namespace on namespaced kinds, renames `v1` Namespace objects,
 /// and sets the namespace of RoleBinding/ClusterRoleBinding subjects named `default`
 /// (kustomize's defaults).
-pub(crate) fn namespace(acc: &mut [Res], ns: &str) {
+pub(crate) fn namespace(acc: &mut [Res], ns: &str, by: &[&str]) {
     for r in acc.iter_mut() {
         let before = r.cur();
         let api_version = r
@@ -296,6 +296,13 @@ pub(crate) fn namespace(acc: &mut [Res], ns: &str) {
         if before.kind == "CustomResourceDefinition" && before.group == "apiextensions.k8s.io" {
             let path = split_path("spec/conversion/webhook/clientConfig/service/namespace");
             set_scalar_at(&mut r.node, &path, ns, false);
+        }
+        let after = r.cur();
+        if after.namespace != before.namespace || after.name != before.name {
+            // Moving an object (into kube-system, say) is what the file did to it.
+            for f in by {
+                r.changed(f);
+            }
         }
         r.note_former(&before.namespace, &before.name);
     }
@@ -401,7 +408,13 @@ pub(crate) fn annotations(acc: &mut [Res], pairs: &[(String, String)]) {
 
 /// `replicas:`: `spec.replicas` of the named Deployments, ReplicationControllers,
 /// ReplicaSets and StatefulSets (matched by original or current name).
-pub(crate) fn replicas(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [Res]) {
+pub(crate) fn replicas(
+    ctx: &mut Ctx<'_, '_>,
+    file: &str,
+    kust: &Node,
+    acc: &mut [Res],
+    by: &[&str],
+) {
     // kustomize fails on an entry that names nothing of a kind it scales.
     for item in kust.get("replicas").map(Node::as_seq).unwrap_or(&[]) {
         let name = item.get("name").and_then(Node::as_str).unwrap_or("");
@@ -446,6 +459,9 @@ pub(crate) fn replicas(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut
                         column,
                     },
                 );
+                for f in by {
+                    r.changed(f);
+                }
             }
         }
     }
@@ -453,7 +469,7 @@ pub(crate) fn replicas(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut
 
 /// `images:`: every `image` of every `containers`/`initContainers` list anywhere in an
 /// object (kustomize's legacy filter, CRDs excepted) and image volume references.
-pub(crate) fn images(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [Res]) {
+pub(crate) fn images(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [Res], by: &[&str]) {
     let mut list: Vec<&Node> = Vec::new();
     for key in ["images", "imageTags"] {
         list.extend(kust.get(key).map(Node::as_seq).unwrap_or(&[]));
@@ -488,16 +504,24 @@ pub(crate) fn images(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [
             // kustomize runs its legacy filter (every containers/initContainers list) and then
             // the field specs, so a pod spec's images are transformed twice (a `tagSuffix` is
             // appended twice, as kustomize does).
+            let mut changed = false;
             if id.kind != "CustomResourceDefinition" {
-                update_containers(&mut r.node, &image, 0);
+                update_containers(&mut r.node, &image, 0, &mut changed);
             }
             for p in IMAGE_SPECS {
                 let path = split_path(p);
                 walk_path(&mut r.node, &path, false, &mut |n: &mut Node| {
                     if let Some(s) = n.as_str().and_then(|s| image.apply(s)) {
+                        changed |= n.as_str() != Some(s.as_str());
                         n.value = Value::Str(s);
                     }
                 });
+            }
+            if changed {
+                // An image rewrite (to another registry, say) is what the file did to it.
+                for f in by {
+                    r.changed(f);
+                }
             }
         }
     }
@@ -565,19 +589,20 @@ fn split_image(image: &str) -> (String, String, String) {
     }
 }
 
-fn update_containers(node: &mut Node, image: &ImageRule, depth: usize) {
+fn update_containers(node: &mut Node, image: &ImageRule, depth: usize, changed: &mut bool) {
     if depth > crate::yaml::MAX_DEPTH_CAP {
         return;
     }
     match &mut node.value {
         Value::Map(entries) => {
             for (k, v) in entries.iter_mut() {
-                update_containers(v, image, depth + 1);
+                update_containers(v, image, depth + 1, changed);
                 if k.name == "containers" || k.name == "initContainers" {
                     if let Value::Seq(items) = &mut v.value {
                         for c in items.iter_mut() {
                             if let Some(img) = get_mut(c, "image") {
                                 if let Some(s) = img.as_str().and_then(|s| image.apply(s)) {
+                                    *changed |= img.as_str() != Some(s.as_str());
                                     img.value = Value::Str(s);
                                 }
                             }
@@ -588,7 +613,7 @@ fn update_containers(node: &mut Node, image: &ImageRule, depth: usize) {
         }
         Value::Seq(items) => {
             for i in items.iter_mut() {
-                update_containers(i, image, depth + 1);
+                update_containers(i, image, depth + 1, changed);
             }
         }
         _ => {}
