@@ -407,7 +407,7 @@ pub(crate) fn annotations(acc: &mut [Res], pairs: &[(String, String)]) {
 }
 
 /// `replicas:`: `spec.replicas` of the named Deployments, ReplicationControllers,
-/// ReplicaSets and StatefulSets (matched by original or current name).
+/// ReplicaSets and StatefulSets (matched by any name they had, as kustomize matches any id).
 pub(crate) fn replicas(
     ctx: &mut Ctx<'_, '_>,
     file: &str,
@@ -420,7 +420,8 @@ pub(crate) fn replicas(
         let name = item.get("name").and_then(Node::as_str).unwrap_or("");
         let found = acc.iter().any(|r| {
             let id = r.cur();
-            REPLICA_KINDS.contains(&id.kind.as_str()) && (id.name == name || r.org.name == name)
+            REPLICA_KINDS.contains(&id.kind.as_str())
+                && (id.name == name || r.names().iter().any(|n| n == name))
         });
         if !found {
             ctx.problem(
@@ -444,7 +445,8 @@ pub(crate) fn replicas(
         };
         for r in acc.iter_mut() {
             let id = r.cur();
-            if !REPLICA_KINDS.contains(&id.kind.as_str()) || (id.name != name && r.org.name != name)
+            if !REPLICA_KINDS.contains(&id.kind.as_str())
+                || (id.name != name && !r.names().iter().any(|n| n == name))
             {
                 continue;
             }
