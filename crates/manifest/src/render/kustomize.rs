@@ -382,7 +382,10 @@ fn build_kustomization(
             continue;
         }
         if let Some((_, why)) = REFUSED_FIELDS.iter().find(|(f, _)| *f == key.name) {
-            if !value.is_null() {
+            let empty = value.is_null()
+                || matches!(&value.value, Value::Seq(v) if v.is_empty())
+                || matches!(&value.value, Value::Map(m) if m.is_empty());
+            if !empty {
                 ctx.problem(
                     file,
                     &at,
