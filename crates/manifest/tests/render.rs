@@ -1094,3 +1094,52 @@ fn an_overlay_that_moves_or_rewrites_a_base_object_is_named_as_its_changer() {
         ["clusters/a.yaml"]
     );
 }
+
+#[test]
+fn hostile_shapes_are_problems_never_panics() {
+    let kusts = [
+        "resources: {a: b}\n",
+        "resources: [[x]]\npatches: x\nimages: 5\nreplicas: [1]\n",
+        "configMapGenerator: [[]]\nsecretGenerator: [{name: s, literals: [5, \"=x\", novalue], files: [\"a=b=c\", \"=p\", \"k=\"], envs: [missing.env]}]\n",
+        "labels: [{pairs: [1]}, 7]\nnamespace: []\ncommonLabels: []\ncomponents: {}\n",
+        "patchesJson6902: [{target: 5, patch: 5}, {target: {kind: Pod}, patch: \"- {op: add}\"}]\npatchesStrategicMerge: [5, \"{kind: Pod\"]\n",
+        "patches: [{patch: \"- op: add\\n  path: /a\\n---\\nkind: Pod\"}, {path: ../../../../etc/passwd}, {path: kustomization.yaml, target: {kind: \"(\"}}]\n",
+        "kind: Component\nresources: [pod.yaml]\n",
+        "kind: Weird\n",
+        "- just\n- a list\n",
+        "images: [{name: \"[\", newName: x}, {name: busybox, newTag: \"${x}\"}]\nreplicas: [{name: debug, count: -1}]\nresources: [pod.yaml]\n",
+    ];
+    for k in kusts {
+        let tree = MemTree::new()
+            .file("app/kustomization.yaml", k)
+            .file("app/pod.yaml", POD);
+        let r = build(&tree, "app");
+        let _ = r.objects.len();
+        if k.starts_with("kind: Component") {
+            // A Component is a valid root (kustomize builds it on an empty resource map).
+            assert_eq!(r.objects.len(), 1, "{:#?}", r.problems);
+        } else if !k.starts_with("images") {
+            assert!(!r.problems.is_empty(), "no problem for {k:?}");
+        }
+    }
+    let specs = [
+        "spec: 5\n",
+        "spec: {path: [x], patches: 5, images: {a: b}, components: [5], postBuild: {substitute: [1]}, commonMetadata: {labels: [x]}}\n",
+        "spec: {path: ../../x}\n",
+        "spec: {path: app, postBuild: {substitute: {\"bad-name\": x}}}\n",
+        "spec: {path: app, postBuild: {substitute: {a: b}}, patches: [{patch: \"kind: Pod\\nmetadata: {name: debug}\\nspec: {x: \\\"${a\\\"}\"}]}\n",
+    ];
+    let tree = MemTree::new().file("app/pod.yaml", POD);
+    let t = Tree::new(&tree);
+    for s in specs {
+        let ks = doc(&format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: a}}\n{s}"));
+        let _ = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+        let app = doc(&format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: a}}\n{s}"
+        ));
+        let _ = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
+    }
+    let app = doc("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec:\n  source: {path: app, kustomize: {images: [5, \"=\"], replicas: [{name: x, count: y}], commonLabels: [1], patches: 3, components: [[]]}, directory: {include: \"[\", exclude: \"{\"}}\n");
+    let r = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
+    let _ = r.objects.len();
+}
