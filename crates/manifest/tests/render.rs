@@ -1143,3 +1143,29 @@ fn hostile_shapes_are_problems_never_panics() {
     let r = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
     let _ = r.objects.len();
 }
+
+#[test]
+fn argo_image_overrides_replace_the_kustomization_entry_whole() {
+    // `kustomize edit set image busybox:2` replaces the entry: its newName goes.
+    let tree = MemTree::new()
+        .file(
+            "apps/web/kustomization.yaml",
+            "resources: [pod.yaml]\nimages:\n- {name: busybox, newName: mirror.example.com/busybox, newTag: \"1\"}\n",
+        )
+        .file("apps/web/pod.yaml", POD);
+    let t = Tree::new(&tree);
+    let image_of = |images: &str| {
+        let app = doc(&format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  source:\n    path: apps/web\n    kustomize: {{images: [{images}]}}\n"));
+        let r = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
+        clean(&r);
+        container(one(&r, "Pod"), &["spec"], "containers", 0)
+            .get("image")
+            .and_then(Node::as_str)
+            .map(str::to_string)
+    };
+    assert_eq!(image_of("\"busybox:2\"").as_deref(), Some("busybox:2"));
+    assert_eq!(
+        image_of("\"busybox=*:3\"").as_deref(),
+        Some("mirror.example.com/busybox:3")
+    );
+}

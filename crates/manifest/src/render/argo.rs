@@ -318,7 +318,7 @@ fn overlay_of(
         }
         fields.push((
             "images".into(),
-            OverlayOp::MergeByName,
+            OverlayOp::ReplaceByName,
             Node {
                 value: Value::Seq(list),
                 line: images.line,
@@ -469,7 +469,7 @@ fn overlay_of(
 }
 
 /// `kustomize edit set image` argument: `name=newName:tag`, `name=newName@digest`,
-/// `name:tag`, `name@digest`, `name=newName`.
+/// `name:tag`, `name@digest`, `name=newName`, `*` keeping a field of the entry it replaces.
 fn image_override(text: &str, at: &Node) -> Node {
     let (l, c) = (at.line, at.column);
     let mut e = map_node(l, c);
@@ -501,17 +501,18 @@ fn image_override(text: &str, at: &Node) -> Node {
 }
 
 fn split_reference(image: &str) -> (String, String, String) {
-    if let Some((n, d)) = image.split_once('@') {
-        return (n.to_string(), String::new(), d.to_string());
-    }
-    let slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match image.get(slash..).and_then(|tail| tail.rfind(':')) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, d.to_string()),
+        None => (image, String::new()),
+    };
+    let slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match rest.get(slash..).and_then(|tail| tail.rfind(':')) {
         Some(i) => (
-            image.get(..slash + i).unwrap_or(image).to_string(),
-            image.get(slash + i + 1..).unwrap_or("").to_string(),
-            String::new(),
+            rest.get(..slash + i).unwrap_or(rest).to_string(),
+            rest.get(slash + i + 1..).unwrap_or("").to_string(),
+            digest,
         ),
-        None => (image.to_string(), String::new(), String::new()),
+        None => (rest.to_string(), String::new(), digest),
     }
 }
 

@@ -102,6 +102,9 @@ pub(crate) enum OverlayOp {
     /// List entries replace the entry with the same `name`, others are appended (`images`,
     /// `replicas`); the fields the overlay entry sets win.
     MergeByName,
+    /// `kustomize edit set image`: an entry replaces the one with the same `name` whole (a
+    /// field `*` keeps the old value), and the list ends sorted by name.
+    ReplaceByName,
 }
 
 /// Fields a controller adds to the root kustomization before building it (Flux's
@@ -328,6 +331,47 @@ fn apply_overlay(kust: &mut Node, overlay: &Overlay) {
                             None => list.push(item.clone()),
                         }
                     }
+                }
+            }
+            (OverlayOp::ReplaceByName, Some(old)) if matches!(old.value, Value::Seq(_)) => {
+                if let Value::Seq(list) = &mut old.value {
+                    for item in value.as_seq() {
+                        let name = item.get("name").and_then(Node::as_str);
+                        let existing = list.iter().position(|e| {
+                            name.is_some() && e.get("name").and_then(Node::as_str) == name
+                        });
+                        let mut new = item.clone();
+                        let keys: Vec<String> =
+                            item.as_map().iter().map(|(k, _)| k.name.clone()).collect();
+                        for k in keys {
+                            if new.get(&k).and_then(Node::as_str) != Some("*") {
+                                continue;
+                            }
+                            let kept = existing
+                                .and_then(|i| list.get(i))
+                                .and_then(|e| e.get(&k))
+                                .cloned();
+                            match kept {
+                                Some(v) => super::nodes::set(&mut new, &k, v),
+                                None => {
+                                    super::nodes::remove(&mut new, &k);
+                                }
+                            }
+                        }
+                        match existing.and_then(|i| list.get_mut(i)) {
+                            Some(slot) => *slot = new,
+                            None => list.push(new),
+                        }
+                    }
+                    list.sort_by(|a, b| {
+                        let n = |x: &Node| {
+                            x.get("name")
+                                .and_then(Node::as_str)
+                                .unwrap_or("")
+                                .to_string()
+                        };
+                        n(a).cmp(&n(b))
+                    });
                 }
             }
             _ => super::nodes::set(kust, key, value.clone()),
