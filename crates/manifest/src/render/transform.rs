@@ -671,6 +671,11 @@ fn references() -> Vec<Reference> {
         POD_SPECS,
     );
     config_map.push(("Role", "rules/resourceNames".into()));
+    config_map.push(("Node", "spec/configSource/configMap".into()));
+    config_map.push((
+        "Ingress",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap".into(),
+    ));
     config_map.push(("ClusterRole", "rules/resourceNames".into()));
     let mut secret = pod_refs(
         &[
@@ -687,6 +692,23 @@ fn references() -> Vec<Reference> {
     secret.extend([
         ("Ingress", "spec/tls/secretName".to_string()),
         ("ServiceAccount", "imagePullSecrets/name".to_string()),
+        (
+            "Ingress",
+            "metadata/annotations/ingress.kubernetes.io\\/auth-secret".to_string(),
+        ),
+        (
+            "Ingress",
+            "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret".to_string(),
+        ),
+        (
+            "Ingress",
+            "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret".to_string(),
+        ),
+        ("StorageClass", "parameters/secretName".to_string()),
+        ("StorageClass", "parameters/adminSecretName".to_string()),
+        ("StorageClass", "parameters/userSecretName".to_string()),
+        ("StorageClass", "parameters/secretRef".to_string()),
+        ("PersistentVolume", "spec/azureFile/secretName".to_string()),
         ("Role", "rules/resourceNames".to_string()),
         ("ClusterRole", "rules/resourceNames".to_string()),
     ]);
