@@ -71,6 +71,8 @@ struct Built {
 #[derive(Default)]
 pub struct NewSide {
     built: Vec<Built>,
+    /// Every root found at the new tip, built or not.
+    all: Vec<Root>,
 }
 
 fn tree_err(e: TreeError) -> RepoError {
@@ -89,11 +91,15 @@ fn is_kustomization_name(name: &str) -> bool {
 }
 
 /// The roots of one commit's tree.
+///
+/// With `only`, files are searched for Flux and Argo CD objects only at those paths (the
+/// caller knows the roots the other files define).
 fn discover(
     repo: &Repo,
     commit: &Oid,
     tree: &Tree,
     limits: &Limits,
+    only: Option<&BTreeSet<String>>,
 ) -> Result<Vec<Root>, RepoError> {
     let mut trees = HashMap::new();
     let entries = repo.entries_under(commit, "", LIST_BUDGET, &mut trees)?;
@@ -120,7 +126,10 @@ fn discover(
             }
             continue;
         }
-        if *mode == 0o120000 || !has_manifest_extension(name) {
+        if *mode == 0o120000
+            || !has_manifest_extension(name)
+            || only.is_some_and(|only| !only.contains(path))
+        {
             continue;
         }
         let Some(bytes) = tree.read(path).map_err(tree_err)? else {
@@ -252,13 +261,13 @@ pub fn new_side(
     let limits = Limits::default();
     let git = GitTree::new(repo, &tip, blobs).map_err(&at)?;
     let tree = Tree::new(&git);
-    let roots = discover(repo, &tip, &tree, &limits).map_err(&at)?;
+    let roots = discover(repo, &tip, &tree, &limits, None).map_err(&at)?;
     let protected = |path: &str| {
         plan.path_blocks
             .iter()
             .any(|&i| policy.paths[i].patterns.is_match(path))
     };
-    let built = build_all(&tree, roots, &limits, &protected).map_err(&at)?;
+    let built = build_all(&tree, roots.clone(), &limits, &protected).map_err(&at)?;
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     for &i in &plan.path_blocks {
         let rule = &policy.paths[i];
@@ -290,7 +299,7 @@ pub fn new_side(
             }
         }
     }
-    Ok(NewSide { built })
+    Ok(NewSide { built, all: roots })
 }
 
 /// Whether a change at `changed` can change what was rendered from `closure`.
@@ -343,8 +352,18 @@ pub fn judge(
         let tree = Tree::new(&git);
         let new_keys: BTreeMap<&str, &Built> =
             new.built.iter().map(|b| (b.root.key.as_str(), b)).collect();
-        let roots: Vec<Root> = discover(repo, &base, &tree, &limits)
-            .map_err(&at)?
+        // A Flux or Argo CD object in a file the update leaves alone is the same root in both
+        // trees: only the changed files are searched again.
+        let changed_set: BTreeSet<String> = changed.iter().cloned().collect();
+        let mut roots = discover(repo, &base, &tree, &limits, Some(&changed_set)).map_err(&at)?;
+        roots.extend(
+            new.all
+                .iter()
+                .filter(|r| !matches!(r.kind, Kind::Kustomize { .. }))
+                .filter(|r| !changed_set.contains(&r.path))
+                .cloned(),
+        );
+        let roots: Vec<Root> = roots
             .into_iter()
             .filter(|root| match new_keys.get(root.key.as_str()) {
                 Some(b) => affected(b) || changed.contains(&root.path),
