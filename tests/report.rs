@@ -81,6 +81,8 @@ fn remote_lines(out: &str) -> Vec<&str> {
 
 fn assert_fits(lines: &[&str]) {
     for l in lines {
+        // git pads each `remote:` line with spaces (to overwrite progress output): not ours.
+        let l = l.trim_end();
         // A line may only pass 80 columns where one word (a path, a long id) is longer.
         if l.chars().count() > 80 {
             let longest = l.split(' ').map(|w| w.chars().count()).max().unwrap_or(0);
@@ -145,7 +147,8 @@ fn gitlab_lines_keep_their_prefix_and_fit_80_columns_after_remote() {
     let lines = remote_lines(&r.out);
     assert!(lines.len() > 8, "{r:?}");
     for l in &lines {
-        assert!(l.starts_with("remote: GL-HOOK-ERR: "), "{l:?}");
+        let l = l.trim_end();
+        assert!(l.starts_with("remote: GL-HOOK-ERR:"), "{l:?}");
         assert!(
             l.chars().count() <= 80,
             "{} columns: {l:?}",
@@ -236,7 +239,12 @@ fn a_web_merge_is_not_told_to_amend_and_check_does_not_say_push_rejected() {
     assert!(r.out.contains("pushguard check pushed nothing"), "{r:?}");
     // Two commits: the developer's root (amend it) and the web merge (merge locally instead).
     assert!(r.out.contains("made by the Git host"), "{r:?}");
-    assert_eq!(r.out.matches("git commit --amend -S").count(), 1, "{r:?}");
+    assert_eq!(r.out.matches("made by the Git host").count(), 1, "{r:?}");
+    assert_eq!(
+        r.out.matches("sign your commits with a key").count(),
+        1,
+        "{r:?}"
+    );
     // Every line fits 80 columns: check output is a CI log, no `remote: ` in front.
     assert_fits(&r.out.lines().collect::<Vec<_>>());
 
@@ -571,7 +579,7 @@ fn sarif_has_what_code_scanning_needs_for_every_kind_of_finding() {
         "--repo",
         ".",
         "--ref",
-        "refs/heads/Feature X",
+        "refs/heads/feature-x",
         "--format",
         "sarif",
         &range,
@@ -655,7 +663,7 @@ fn sarif_has_what_code_scanning_needs_for_every_kind_of_finding() {
         .unwrap();
     assert_eq!(
         name["locations"][0]["logicalLocations"][0]["name"],
-        "refs/heads/Feature X"
+        "refs/heads/feature-x"
     );
     assert_eq!(
         name["locations"][0]["physicalLocation"]["region"]["startLine"],

@@ -19,7 +19,7 @@
 //!   ref finding has no line of its own. It hashes the rule with what the finding is about: the
 //!   file, object and container for a file finding (not the line: lines move, and not the
 //!   commit: the same object judged again is the same alert), the commit for a commit finding,
-//!   the ref for a ref finding.
+//!   the ref for a ref finding. Results with the same subject are numbered in order (`:1`, `:2`).
 
 use crate::policy::eval::{Decision, Violation};
 use crate::policy::Severity;
@@ -72,12 +72,18 @@ pub fn sarif_with(decision: &Decision, options: &SarifOptions) -> String {
         .iter()
         .map(|d| descriptor(d, decision, options))
         .collect();
+    // Two results with the same subject (a commit's author and committer, two findings in one
+    // container) are told apart by their order, as CodeQL numbers them: `hash:1`, `hash:2`.
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let results: Vec<serde_json::Value> = decision
         .violations
         .iter()
         .map(|v| {
             let index = rule_ids.binary_search(&v.rule.as_str()).unwrap_or(0);
-            result(v, index, options)
+            let hash = fingerprint(v);
+            let n = seen.entry(hash.clone()).or_insert(0);
+            *n += 1;
+            result(v, index, &hash, *n, options)
         })
         .collect();
     let doc = serde_json::json!({
@@ -140,7 +146,13 @@ fn descriptor(d: &RuleDoc, decision: &Decision, options: &SarifOptions) -> serde
     r
 }
 
-fn result(v: &Violation, index: usize, options: &SarifOptions) -> serde_json::Value {
+fn result(
+    v: &Violation,
+    index: usize,
+    hash: &str,
+    occurrence: usize,
+    options: &SarifOptions,
+) -> serde_json::Value {
     let mut text = v.what.clone();
     if !text.ends_with('.') {
         text.push('.');
@@ -200,7 +212,6 @@ fn result(v: &Violation, index: usize, options: &SarifOptions) -> serde_json::Va
             properties[key] = serde_json::Value::String(value.clone());
         }
     }
-    let hash = fingerprint(v);
     serde_json::json!({
         "ruleId": v.rule,
         "ruleIndex": index,
@@ -208,8 +219,8 @@ fn result(v: &Violation, index: usize, options: &SarifOptions) -> serde_json::Va
         "message": { "text": text },
         "locations": [location],
         "partialFingerprints": {
-            "primaryLocationLineHash": format!("{}:1", hash.get(..16).unwrap_or(&hash)),
-            "pushguard/v1": hash,
+            "primaryLocationLineHash": format!("{}:{occurrence}", hash.get(..16).unwrap_or(hash)),
+            "pushguard/v1": format!("{hash}:{occurrence}"),
         },
         "properties": properties,
     })
@@ -258,24 +269,47 @@ fn policy_location(origin: Option<&str>) -> (String, u32) {
     }
 }
 
-/// The policy file as a URI: relative to `base_dir` when it is inside it (or was given as a
-/// relative path), else an absolute `file:` URI. No file at all: `.` (the repository root).
+/// The policy file as a URI: relative when it lies inside `base_dir` (CI keeps it in the
+/// checkout), else an absolute `file:` URI. No file at all: `.` (the repository root).
 fn policy_uri(file: &str, options: &SarifOptions) -> String {
+    use std::path::{Component, Path, PathBuf};
     if file.is_empty() {
         return ".".to_string();
     }
-    let path = std::path::Path::new(file);
-    if path.is_relative() {
-        return encode_path(file.trim_start_matches("./"));
+    let given = Path::new(file);
+    let absolute = match (&options.base_dir, given.is_relative()) {
+        (Some(base), true) => base.join(given),
+        (None, true) => {
+            // Nothing to resolve against: a plain relative path is kept as it is.
+            if given
+                .components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+            {
+                return encode_path(file.trim_start_matches("./"));
+            }
+            return format!("file://{}", encode_path(file));
+        }
+        (_, false) => given.to_path_buf(),
+    };
+    // `..` resolved by the text alone: the SARIF names the file the policy was read from.
+    let mut clean = PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            Component::ParentDir => {
+                clean.pop();
+            }
+            Component::CurDir => {}
+            other => clean.push(other.as_os_str()),
+        }
     }
     if let Some(base) = &options.base_dir {
-        if let Ok(rel) = path.strip_prefix(base) {
+        if let Ok(rel) = clean.strip_prefix(base) {
             if let Some(rel) = rel.to_str().filter(|r| !r.is_empty()) {
                 return encode_path(rel);
             }
         }
     }
-    format!("file://{}", encode_path(file))
+    format!("file://{}", encode_path(&clean.to_string_lossy()))
 }
 
 /// A path as a URI path: each byte outside the unreserved set (and `/`) percent-encoded, so
@@ -328,6 +362,8 @@ mod tests {
             base_dir: Some("/ci/checkout".into()),
         };
         assert_eq!(policy_uri("./ci/p.toml", &o), "ci/p.toml");
+        assert_eq!(policy_uri("../p.toml", &o), "file:///ci/p.toml");
+        assert_eq!(policy_uri("ci/../x/p.toml", &o), "x/p.toml");
         assert_eq!(policy_uri("/ci/checkout/ci/p.toml", &o), "ci/p.toml");
         assert_eq!(
             policy_uri("/etc/push guard/p.toml", &o),
@@ -413,7 +449,8 @@ mod tests {
         // Without a docs URL there is no helpUri (it must be absolute), the help names the file.
         let log: serde_json::Value =
             serde_json::from_str(&sarif_with(&d, &SarifOptions::default())).unwrap();
-        let rule = &log["runs"][0]["tool"]["driver"]["rules"][0];
+        let rule = &log["runs"][0]["tool"]["driver"]["rules"][1];
+        assert_eq!(rule["id"], "ref.delete");
         assert!(rule.get("helpUri").is_none());
         assert!(rule["help"]["text"]
             .as_str()
