@@ -385,7 +385,8 @@ pub fn failure(error: &str, prefix: &str) -> String {
         "pushguard: push REJECTED: pushguard could not check this push, and rejects what it cannot check.",
         width,
     );
-    wrap_into(&mut s, "  error: ", "         ", error, width);
+    // The error stays one line: the administrator searches for it, and quotes it whole.
+    let _ = writeln!(s, "  error: {error}");
     wrap_into(
         &mut s,
         "  fix:   ",
@@ -506,5 +507,80 @@ mod tests {
         assert!(out.lines().count() >= 3);
         assert!(out.lines().all(|l| l.starts_with("GL-HOOK-ERR: ")));
         assert!(out.contains("boom"));
+        // 80 columns once git's `remote: ` is in front (the error line aside: it stays whole).
+        assert!(out
+            .lines()
+            .filter(|l| !l.contains("error: "))
+            .all(|l| l.chars().count() <= WIDTH - REMOTE.len()));
+    }
+
+    #[test]
+    fn wrapping_keeps_code_spans_whole_and_lines_short() {
+        let text = "rewrite the commit: `git commit --amend --reset-author --no-edit`, or `git rebase -i --exec 'git commit --amend --reset-author --no-edit' <base>` for several; see https://example.com/a/very/long/path/that/cannot/be/broken/anywhere/at/all/x";
+        let mut s = String::new();
+        wrap_into(&mut s, "  fix:    ", "          ", text, 60);
+        let lines: Vec<&str> = s.lines().collect();
+        assert!(lines.len() >= 4, "{s}");
+        assert!(lines[0].starts_with("  fix:    rewrite"));
+        assert!(lines[1..].iter().all(|l| l.starts_with("          ")), "{s}");
+        for l in &lines {
+            let long_word = l.split(' ').any(|w| w.chars().count() > 50);
+            assert!(l.chars().count() <= 60 || long_word, "{l:?}");
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("`git commit --amend --reset-author --no-edit`")),
+            "{s}"
+        );
+        // A span longer than a line is broken at its spaces rather than overflowing.
+        let tail = lines.iter().find(|l| l.contains("<base>`")).unwrap();
+        assert!(tail.chars().count() <= 60, "{tail:?}");
+        // Nothing is lost.
+        let words: Vec<&str> = text.split(' ').collect();
+        let back: Vec<&str> = s.split_whitespace().filter(|w| *w != "fix:").collect();
+        assert_eq!(words, back);
+    }
+
+    fn v(rule: &str, commit: Option<&str>, what: &str) -> Violation {
+        Violation {
+            rule: rule.into(),
+            severity: Severity::Deny,
+            ref_name: "refs/heads/main".into(),
+            commit: commit.map(String::from),
+            subject: commit.map(|_| "s".into()),
+            path: None,
+            line: None,
+            column: None,
+            object: None,
+            container: None,
+            what: what.into(),
+            fix: "f".into(),
+            policy: Some("p.toml:3".into()),
+        }
+    }
+
+    #[test]
+    fn groups_differ_only_in_the_commit() {
+        let a = "a".repeat(40);
+        let b = "b".repeat(40);
+        let list = vec![
+            v("signature.missing", Some(&a), "not signed"),
+            v("ref.force-push", None, "not a fast-forward"),
+            v("signature.missing", Some(&b), "not signed"),
+            // The text names the commit: still the same violation.
+            v("path.signers", Some(&a), &format!("commit {} has no key", &a[..7])),
+            v("path.signers", Some(&b), &format!("commit {} has no key", &b[..7])),
+            // Another text: another block.
+            v("signature.missing", Some(&b), "signed by a stranger"),
+            v("ref.force-push", None, "not a fast-forward"),
+        ];
+        let groups = group(&list);
+        let sizes: Vec<usize> = groups.iter().map(|g| g.members.len()).collect();
+        assert_eq!(sizes, vec![2, 1, 2, 1, 1]);
+        let mut s = String::new();
+        block(&mut s, &groups[2], 72);
+        assert!(s.contains("error[path.signers] refs/heads/main: 2 commits"), "{s}");
+        assert!(s.contains("(as worded for the first commit)"), "{s}");
     }
 }
