@@ -522,7 +522,10 @@ mod tests {
         let lines: Vec<&str> = s.lines().collect();
         assert!(lines.len() >= 4, "{s}");
         assert!(lines[0].starts_with("  fix:    rewrite"));
-        assert!(lines[1..].iter().all(|l| l.starts_with("          ")), "{s}");
+        assert!(
+            lines[1..].iter().all(|l| l.starts_with("          ")),
+            "{s}"
+        );
         for l in &lines {
             let long_word = l.split(' ').any(|w| w.chars().count() > 50);
             assert!(l.chars().count() <= 60 || long_word, "{l:?}");
@@ -569,8 +572,16 @@ mod tests {
             v("ref.force-push", None, "not a fast-forward"),
             v("signature.missing", Some(&b), "not signed"),
             // The text names the commit: still the same violation.
-            v("path.signers", Some(&a), &format!("commit {} has no key", &a[..7])),
-            v("path.signers", Some(&b), &format!("commit {} has no key", &b[..7])),
+            v(
+                "path.signers",
+                Some(&a),
+                &format!("commit {} has no key", &a[..7]),
+            ),
+            v(
+                "path.signers",
+                Some(&b),
+                &format!("commit {} has no key", &b[..7]),
+            ),
             // Another text: another block.
             v("signature.missing", Some(&b), "signed by a stranger"),
             v("ref.force-push", None, "not a fast-forward"),
@@ -580,7 +591,10 @@ mod tests {
         assert_eq!(sizes, vec![2, 1, 2, 1, 1]);
         let mut s = String::new();
         block(&mut s, &groups[2], 72);
-        assert!(s.contains("error[path.signers] refs/heads/main: 2 commits"), "{s}");
+        assert!(
+            s.contains("error[path.signers] refs/heads/main: 2 commits"),
+            "{s}"
+        );
         assert!(s.contains("(as worded for the first commit)"), "{s}");
     }
 }
