@@ -564,6 +564,46 @@ mod tests {
     }
 
     #[test]
+    fn a_long_list_is_capped_with_a_count_and_check_speaks_for_itself() {
+        let facts = PushFacts {
+            updates: vec![],
+            commits: HashMap::new(),
+            host: crate::hook::host::HostEnv::from_vars(&[], None),
+            push_cert: None,
+        };
+        // 40 violations on 40 different files: 40 blocks that cannot be grouped.
+        let violations: Vec<Violation> = (0..40)
+            .map(|i| {
+                let mut x = v("files.forbidden", Some(&"c".repeat(40)), "a key");
+                x.path = Some(format!("keys/{i}.pem"));
+                x
+            })
+            .collect();
+        let d = Decision {
+            accepted: false,
+            mode: Mode::Enforce,
+            violations,
+        };
+        let out = human(&d, &facts, "p.toml", "");
+        assert_eq!(out.matches("error[files.forbidden]").count(), MAX_BLOCKS);
+        assert!(
+            out.contains("… and 15 more violations in 15 more blocks not shown"),
+            "{out}"
+        );
+        assert!(out.contains("push REJECTED: 40 violations"), "{out}");
+        let out = human_check(&d, &facts, "p.toml");
+        assert!(
+            out.starts_with("pushguard check: REJECTED: a push of these refs would be refused"),
+            "{out}"
+        );
+        assert!(out.contains("`--format json` lists"), "{out}");
+        assert!(
+            !out.contains("Nothing was updated") && !out.contains("push REJECTED"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn groups_differ_only_in_the_commit() {
         let a = "a".repeat(40);
         let b = "b".repeat(40);
