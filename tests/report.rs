@@ -670,3 +670,22 @@ fn sarif_has_what_code_scanning_needs_for_every_kind_of_finding() {
         6
     );
 }
+
+#[test]
+fn a_tag_name_fix_pushes_a_tag_not_a_branch() {
+    let f = Fixture::new(&format!("{BASIC_POLICY}\n[names]\ntags = \"^v[0-9]+$\"\n"));
+    f.commit("a.txt", "1", "first");
+    assert_accepted(&f.push(&["origin", "main"]));
+    f.git(&["tag", "release-1"]);
+    let r = f.push(&["origin", "release-1"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[names.tag] refs/tags/release-1"),
+        "{r:?}"
+    );
+    // `git push origin <name>` pushes a branch of that name when one exists.
+    assert!(
+        r.flat().contains("then `git push origin tag <new-name>`"),
+        "{r:?}"
+    );
+}
