@@ -6,7 +6,8 @@
 //!   against `git rev-list | xargs git verify-commit` with the same key in gpg's keyring.
 //!   Reports commits/s, the ratio, and pushguard's peak memory (max RSS).
 //! - manifests: one commit that changes 1,000 manifests (about 5 MB), judged by
-//!   `pushguard check` with every built-in rule on: time per push and MB/s.
+//!   `pushguard check` with every built-in rule on: time per push and MB/s; once as plain files,
+//!   once as the resources of a kustomize root (the rendered set is judged too).
 //! - typical push: one small commit on a repository of 10,000 commits, the whole hook from
 //!   process start to exit, against one `git verify-commit`.
 //!
@@ -251,8 +252,14 @@ fn bench_signatures(n: usize) {
     }
 }
 
-fn bench_manifests() {
-    let root = fixtures().join("manifests");
+/// `rendered`: the manifests are the resources of kustomizations (one per team directory, all
+/// under `apps/kustomization.yaml`), so the push is also judged on what that root renders.
+fn bench_manifests(rendered: bool) {
+    let root = fixtures().join(if rendered {
+        "manifests-rendered"
+    } else {
+        "manifests"
+    });
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     let work = root.join("work");
@@ -273,6 +280,18 @@ fn bench_manifests() {
         bytes
     };
     write_all("1.0.0");
+    if rendered {
+        let mut teams = String::from("resources:\n");
+        for t in 0..20 {
+            teams.push_str(&format!("- team{t}\n"));
+            let mut apps = String::from("resources:\n");
+            for i in (t..1000).step_by(20) {
+                apps.push_str(&format!("- app{i}.yaml\n"));
+            }
+            std::fs::write(work.join(format!("apps/team{t}/kustomization.yaml")), apps).unwrap();
+        }
+        std::fs::write(work.join("apps/kustomization.yaml"), teams).unwrap();
+    }
     run(git(&work, &empty).args(["add", "-A"]));
     run(git(&work, &empty).args(["commit", "-q", "-m", "base"]));
     let bytes = write_all("1.0.1");
@@ -318,7 +337,8 @@ source_urls = ["https://git.example.com/"]
         }
         let t = median(times);
         println!(
-            "manifests: {label}: 1 commit changing 1,000 manifests ({:.1} MB new + old): {:.0} ms per push, {:.1} MB/s (both sides){}",
+            "manifests{}: {label}: 1 commit changing 1,000 manifests ({:.1} MB new + old): {:.0} ms per push, {:.1} MB/s (both sides){}",
+            if rendered { " (one kustomize root renders them)" } else { "" },
             bytes as f64 / 1e6,
             t.as_secs_f64() * 1e3,
             2.0 * bytes as f64 / 1e6 / t.as_secs_f64(),
@@ -436,6 +456,7 @@ fn main() {
     for n in sizes {
         bench_signatures(n);
     }
-    bench_manifests();
+    bench_manifests(false);
+    bench_manifests(true);
     bench_typical();
 }

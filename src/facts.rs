@@ -229,6 +229,20 @@ pub struct UpdateFacts {
 pub struct Alias {
     pub target: String,
     pub link: String,
+    pub via: AliasVia,
+}
+
+/// How a protected path reaches another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AliasVia {
+    /// `link` is a symlink (or lies below one) resolving to `target`.
+    Symlink,
+    /// `link` is a protected root (a kustomization file, or the file of a Flux or Argo CD
+    /// object) whose rendering reads `target`.
+    Rendered,
+    /// `link` is a protected submodule whose URL `target` (`.gitmodules`) sets.
+    Submodule,
 }
 
 /// The net effect of one update: the tree the ref will hold against the tree it held (for a
@@ -249,6 +263,10 @@ pub struct NetEffect {
     /// What the `[[manifests]]` blocks find in the objects the net effect changes.
     #[serde(skip)]
     pub manifest_findings: Vec<ManifestFinding>,
+    /// What the `[[manifests]]` blocks find in the rendered roots the update affects (judged
+    /// even for a one-commit update: no commit's own files show what is rendered).
+    #[serde(skip)]
+    pub rendered_findings: Vec<ManifestFinding>,
 }
 
 /// Everything the policy needs to decide on one push.

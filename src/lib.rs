@@ -15,6 +15,7 @@ pub mod commands;
 pub mod demo;
 pub mod engine;
 pub mod facts;
+pub mod gitmodules;
 pub mod glob;
 pub mod hook;
 pub mod install;

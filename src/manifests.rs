@@ -55,9 +55,32 @@ pub fn read(
             ..BlockInput::default()
         };
         for ch in changes {
-            let matches = |e: &Option<Entry>| e.is_some() && block.files.is_match(&ch.path);
+            if ch.path == ".gitmodules" {
+                gitmodules_findings(repo, index, &block.settings, ch, &mut input.findings)?;
+            }
+            let gitlink = matches!(&ch.new, Some(e) if e.mode == FileMode::Gitlink);
+            let matches = |e: &Option<Entry>| {
+                e.is_some()
+                    && (block.files.is_match(&ch.path) || (gitlink && under_block(block, &ch.path)))
+            };
             if !(matches(&ch.old) || matches(&ch.new)) {
                 continue;
+            }
+            if let Some(Entry {
+                mode: FileMode::Gitlink,
+                ..
+            }) = &ch.new
+            {
+                if !block.settings.allow_submodules {
+                    input.findings.push(finding(
+                        index,
+                        "manifest-submodule",
+                        &ch.path,
+                        1,
+                        format!("{} is a gitlink (submodule): what it holds is another repository's, never judged here, yet a controller that clones submodules deploys it", ch.path),
+                        "commit the manifests themselves; or, if the policy's reviewers accept submodules here, set `allow_submodules = true` in this [[manifests]] block",
+                    ));
+                }
             }
             if let (
                 Some(Entry {
@@ -68,20 +91,14 @@ pub fn read(
             ) = (&ch.new, &ch.new_link)
             {
                 if resolve_link(&ch.path, target).is_none() {
-                    input.findings.push(ManifestFinding {
-                        block: index,
-                        finding: Finding {
-                            rule: "manifest-symlink".into(),
-                            path: ch.path.clone(),
-                            line: 1,
-                            column: 1,
-                            object: None,
-                            container: None,
-                            message: format!("{} is a symlink to {target:?}, outside the repository, where manifests are read", ch.path),
-                            fix: "commit the manifest itself, not a link to a file on the server".into(),
-                            change: ChangeKind::Added,
-                        },
-                    });
+                    input.findings.push(finding(
+                        index,
+                        "manifest-symlink",
+                        &ch.path,
+                        1,
+                        format!("{} is a symlink to {target:?}, outside the repository, where manifests are read", ch.path),
+                        "commit the manifest itself, not a link to a file on the server",
+                    ));
                 }
             }
             for e in [&ch.old, &ch.new].into_iter().flatten() {
@@ -107,6 +124,111 @@ pub fn read(
         }
     }
     Ok(out)
+}
+
+/// Whether a gitlink at `path` stands where the block judges manifests: the block would judge
+/// the path, or a manifest committed in its place.
+fn under_block(block: &crate::policy::ManifestBlock, path: &str) -> bool {
+    block.files.is_match(path)
+        || [
+            "kustomization.yaml",
+            "manifest.yaml",
+            "manifest.yml",
+            "manifest.json",
+        ]
+        .iter()
+        .any(|name| block.files.is_match(&format!("{path}/{name}")))
+}
+
+fn finding(
+    block: usize,
+    rule: &str,
+    path: &str,
+    line: u32,
+    message: String,
+    fix: &str,
+) -> ManifestFinding {
+    ManifestFinding {
+        block,
+        finding: Finding {
+            rule: rule.into(),
+            path: path.into(),
+            line,
+            column: 1,
+            object: None,
+            container: None,
+            message,
+            fix: fix.into(),
+            change: ChangeKind::Added,
+        },
+    }
+}
+
+/// `gitops-sources` on `.gitmodules`: each submodule URL the change adds or changes is a
+/// source, held to `source_urls`. A file that does not parse fails closed.
+fn gitmodules_findings(
+    repo: &Repo,
+    block: usize,
+    settings: &pushguard_manifest::Settings,
+    ch: &FileChange,
+    out: &mut Vec<ManifestFinding>,
+) -> Result<(), RepoError> {
+    if !settings
+        .rules
+        .contains(&pushguard_manifest::RuleId::GitopsSources)
+    {
+        return Ok(());
+    }
+    let read = |e: &Option<Entry>| -> Result<Option<Vec<u8>>, RepoError> {
+        match e {
+            Some(e) if matches!(e.mode, FileMode::File | FileMode::Executable) => repo
+                .blob(&e.id)
+                .map(Some)
+                .map_err(|err| err.at_path(".gitmodules")),
+            _ => Ok(None),
+        }
+    };
+    let Some(new) = read(&ch.new)? else {
+        return Ok(());
+    };
+    let old = match read(&ch.old)? {
+        Some(bytes) => crate::gitmodules::parse(&bytes).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let subs = match crate::gitmodules::parse(&new) {
+        Ok(subs) => subs,
+        Err(e) => {
+            out.push(finding(
+                block,
+                "manifest-parse",
+                ".gitmodules",
+                e.line,
+                format!("{e}: the submodule URLs cannot be judged"),
+                "write .gitmodules as `git config -f .gitmodules` does",
+            ));
+            return Ok(());
+        }
+    };
+    for s in subs {
+        let Some(url) = &s.url else { continue };
+        if old
+            .iter()
+            .any(|o| o.name == s.name && o.url.as_ref() == Some(url))
+        {
+            continue;
+        }
+        if let Some(problem) = pushguard_manifest::rules::url_problem(settings, url) {
+            out.push(finding(
+                block,
+                "gitops-sources",
+                ".gitmodules",
+                s.line,
+                format!("submodule `{}` is fetched from `{url}`, which {problem}", s.name),
+                "point the submodule at an allow-listed repository, or add the URL prefix to source_urls (reviewed change of the policy)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Judges what [`read`] selected. Pure: no repository, the day is given.
@@ -136,6 +258,9 @@ pub fn judge(
         for finding in
             pushguard_manifest::judge(&changes, &block.settings, &Limits::default(), today)
         {
+            if finding.rule == "manifest-parse" && not_applied(&finding.path) {
+                continue;
+            }
             out.push(ManifestFinding {
                 block: input.block,
                 finding,
@@ -151,4 +276,31 @@ fn side<'a>(v: &'a Side, blobs: &'a Blobs) -> Option<FileVersion<'a>> {
         path: path.as_str(),
         bytes: blobs.get(id).map(|b| b.as_slice()).unwrap_or(&[]),
     })
+}
+
+/// YAML no controller applies as it is: CI files in hidden directories (`.github/workflows`,
+/// `.gitlab/`), and Helm chart templates (`templates/` below a chart). A file there that does not
+/// load is not a broken manifest; one that loads is judged like any other, and a root that
+/// renders such a file reports its load error itself.
+pub fn not_applied(path: &str) -> bool {
+    let mut dirs: Vec<&str> = path.split('/').collect();
+    dirs.pop();
+    dirs.iter().any(|d| d.starts_with('.') || *d == "templates")
+        || path == ".gitlab-ci.yml"
+        || path.ends_with("/.gitlab-ci.yml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_applied;
+
+    #[test]
+    fn ci_files_and_chart_templates_are_not_applied() {
+        assert!(not_applied(".github/workflows/ci.yml"));
+        assert!(not_applied("charts/api/templates/deployment.yaml"));
+        assert!(not_applied(".gitlab-ci.yml"));
+        assert!(!not_applied("clusters/prod/deploy.yaml"));
+        assert!(!not_applied("clusters/prod/.argocd-source.yaml"));
+        assert!(!not_applied("templates.yaml"));
+    }
 }

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::facts::{
-    Alias, CommitFacts, Entry, FileChange, FileMode, NetEffect, UpdateFacts, UpdateKind,
+    Alias, AliasVia, CommitFacts, Entry, FileChange, FileMode, NetEffect, UpdateFacts, UpdateKind,
 };
 use crate::hook::Oid;
 use crate::manifests::{Blobs, BlockInput};
@@ -198,6 +198,37 @@ pub fn aliases(
         }
     }
     let mut trees = HashMap::new();
+    // A protected submodule is fetched from the URL `.gitmodules` gives it.
+    if let Some((_, blob)) = repo
+        .entry_at(&tip, ".gitmodules", &mut trees)
+        .map_err(&at)?
+    {
+        let bytes = repo.blob(&blob).map_err(|e| at(e.at_path(".gitmodules")))?;
+        // Unreadable here (git may still read it): every gitlink is taken as named in it.
+        let paths: Vec<String> = match crate::gitmodules::parse(&bytes) {
+            Ok(subs) => subs.into_iter().filter_map(|s| s.path).collect(),
+            Err(_) => repo
+                .entries_under(&tip, "", ALIAS_BUDGET, &mut trees)
+                .map_err(&at)?
+                .into_iter()
+                .filter(|(_, mode, _)| *mode == 0o160000)
+                .map(|(path, _, _)| path)
+                .collect(),
+        };
+        for path in paths {
+            if plan
+                .path_blocks
+                .iter()
+                .any(|&i| policy.paths[i].patterns.is_match(&path))
+            {
+                f.aliases.push(Alias {
+                    target: ".gitmodules".into(),
+                    link: path,
+                    via: AliasVia::Submodule,
+                });
+            }
+        }
+    }
     let mut budget = ALIAS_BUDGET;
     let mut queue: Vec<(String, String)> = Vec::new(); // (symlink path at tip, path it stands for)
     for prefix in &prefixes {
@@ -237,6 +268,7 @@ pub fn aliases(
         f.aliases.push(Alias {
             target,
             link: stands_for,
+            via: AliasVia::Symlink,
         });
     }
     Ok(())

@@ -21,6 +21,7 @@
 //! - a delete judges no commit (the ref rules decide whether it may happen).
 
 mod diff;
+mod render;
 mod walk;
 
 use std::collections::{BTreeSet, HashMap};
@@ -227,15 +228,23 @@ pub fn gather(
         &mut blobs,
         &mut inputs,
     )?;
+    // Rendered roots at the new tips: what protected roots render is protected too.
+    let render_blobs = crate::repo::tree::BlobCache::default();
+    let mut new_sides = Vec::with_capacity(out.len());
     for (f, plan) in out.iter_mut().zip(&plans) {
         diff::aliases(repo, policy, f, plan)?;
+        new_sides.push(render::new_side(repo, policy, f, plan, &render_blobs)?);
     }
     for (i, (f, plan)) in out.iter_mut().zip(&plans).enumerate() {
         diff::net_effect(repo, policy, f, plan, &commits, &mut blobs, &mut inputs, i)?;
     }
 
-    // Judge the manifests (pure: everything was read above).
+    // Judge the manifests (pure: everything was read above), and the rendered roots the
+    // updates affect (which reads the bases' roots as it goes).
     let today = ctx.today();
+    for ((f, plan), side) in out.iter_mut().zip(&plans).zip(new_sides) {
+        render::judge(repo, policy, f, plan, side, &render_blobs, today)?;
+    }
     for (id, input) in &inputs.commits {
         if let Some(c) = commits.get_mut(id) {
             c.manifest_findings = crate::manifests::judge(policy, input, &blobs, today);

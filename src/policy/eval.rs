@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::{Mode, Origin, PathRule, Policy, Severity};
 use crate::facts::{
-    CommitFacts, FileChange, PushCertFacts, PushFacts, SignatureFacts, UpdateFacts, UpdateKind,
+    AliasVia, CommitFacts, FileChange, PushCertFacts, PushFacts, SignatureFacts, UpdateFacts,
+    UpdateKind,
 };
 use crate::hook::RefClass;
 
@@ -737,11 +738,18 @@ fn net_rules(
         Some(b) => format!("{}..{}", b.short(), tip.id.short()),
         None => format!("the empty tree..{}", tip.id.short()),
     };
+    // A rendered object's label names its root: the same object judged in its file is the
+    // same finding.
+    let object = |v: &Violation| {
+        v.object
+            .as_deref()
+            .map(|o| o.split(" (rendered by ").next().unwrap_or(o).to_string())
+    };
     let reported = |out: &Vec<Violation>, v: &Violation, by_commit: bool| {
         out.iter().any(|o| {
             o.rule == v.rule
                 && base_path(o) == base_path(v)
-                && o.object == v.object
+                && object(o) == object(v)
                 && o.container == v.container
                 && (!by_commit || o.commit == v.commit)
         })
@@ -759,7 +767,7 @@ fn net_rules(
             let via = if hit == ch.path {
                 String::new()
             } else {
-                via_text(ch, &hit)
+                via_text(u, ch, &hit)
             };
             let patterns = rule.pattern_text.join(", ");
             let mut push = |rule_id: &str, c: &CommitFacts, what: String, fix: &str| {
@@ -872,6 +880,17 @@ fn net_rules(
     // One commit on top of the base: its own file and manifest rules judged exactly this change.
     if !net.one_commit {
         net_content_rules(policy, u, tip, net, &net_what, &mut found);
+    }
+    // What the controllers render from the tree, whatever the files look like.
+    if !net.rendered_findings.is_empty() {
+        let before = found.len();
+        let mut as_commit = tip.clone();
+        as_commit.changes = Vec::new();
+        as_commit.manifest_findings = net.rendered_findings.clone();
+        manifest_rules(policy, u, &as_commit, &mut found);
+        for v in &mut found[before..] {
+            v.what = net_what(std::mem::take(&mut v.what));
+        }
     }
     for v in found {
         let by_commit = v.rule == "path.signers";
@@ -1087,7 +1106,21 @@ pub fn touched_paths(ch: &FileChange) -> Vec<String> {
 
 /// How a change reaches the protected path `hit`: its own symlink, or a symlink under the
 /// protected path that resolves to it.
-fn via_text(ch: &FileChange, hit: &str) -> String {
+fn via_text(u: &UpdateFacts, ch: &FileChange, hit: &str) -> String {
+    for a in u.aliases.iter().filter(|a| a.link == hit) {
+        match a.via {
+            AliasVia::Rendered => return format!(
+                " (the protected root {hit} renders it: Flux or Argo CD apply it as part of {hit})"
+            ),
+            AliasVia::Submodule => {
+                return format!(
+                    " ({} says where the protected submodule {hit} is fetched from)",
+                    a.target
+                )
+            }
+            AliasVia::Symlink => {}
+        }
+    }
     if touched_paths(ch).iter().any(|p| p == hit) {
         format!(" (through the symlink {} -> {hit})", ch.path)
     } else {
@@ -1111,7 +1144,11 @@ pub fn touched_in(u: &UpdateFacts, ch: &FileChange) -> Vec<String> {
                     .filter(|r| r.starts_with('/'))
             };
             if let Some(rest) = rest {
-                let via = format!("{}{rest}", a.link);
+                // A rendered alias stands for its root's defining file, whatever it reads.
+                let via = match a.via {
+                    AliasVia::Symlink => format!("{}{rest}", a.link),
+                    AliasVia::Rendered | AliasVia::Submodule => a.link.clone(),
+                };
                 if !out.contains(&via) && out.len() < 64 {
                     out.push(via);
                 }
@@ -1162,7 +1199,7 @@ fn path_rules(
         let via = if hit == ch.path {
             String::new()
         } else {
-            via_text(ch, &hit)
+            via_text(u, ch, &hit)
         };
         let with_path = |mut v: Violation| {
             v.path = Some(ch.path.clone());

@@ -34,12 +34,12 @@ pub struct Change {
     pub new: Option<Entry>,
 }
 
-const TREE: u16 = 0o040000;
+pub(crate) const TREE: u16 = 0o040000;
 
 pub type Entries = BTreeMap<Vec<u8>, (u16, ObjectId)>;
 
 impl Repo {
-    fn tree_entries(&self, id: ObjectId, path: &str) -> Result<Entries, RepoError> {
+    pub(crate) fn tree_entries(&self, id: ObjectId, path: &str) -> Result<Entries, RepoError> {
         let (kind, data) = self.read(
             id,
             &format!("tree {}", if path.is_empty() { "/" } else { path }),
@@ -205,7 +205,7 @@ impl Repo {
         Ok(out)
     }
 
-    fn tree_of(&self, commit: &Oid) -> Result<ObjectId, RepoError> {
+    pub(crate) fn tree_of(&self, commit: &Oid) -> Result<ObjectId, RepoError> {
         let oid = self.oid(commit)?;
         let (kind, data) = self.read(oid, "commit")?;
         if kind != gix::object::Kind::Commit {

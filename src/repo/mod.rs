@@ -13,6 +13,7 @@
 
 pub mod diff;
 pub mod quarantine;
+pub mod tree;
 mod walk;
 
 pub use diff::Entries;
@@ -200,7 +201,7 @@ impl Repo {
         self.repo.object_hash().len_in_hex()
     }
 
-    fn oid(&self, id: &Oid) -> Result<ObjectId, RepoError> {
+    pub(crate) fn oid(&self, id: &Oid) -> Result<ObjectId, RepoError> {
         if id.as_str().len() != self.hex_len() {
             return Err(RepoError::HashKind {
                 id: id.to_string(),

@@ -4,7 +4,9 @@
 //! another file is neither removed nor added. A changed object is judged on what the change
 //! introduces: a hit whose location key the old version already had is not reported (unless
 //! `judge = "all"`), which is how the caller reports each violation once, at the commit that
-//! introduced it.
+//! introduced it. "The old version" is the one in the same file, or in the file(s) the object
+//! moved from: never a same-named object of another file, which would let one file's
+//! violation (or an exception scoped to it) excuse another's.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -302,55 +304,30 @@ pub(crate) fn judge_pairs(
             }
             continue;
         }
-        let unchanged: Vec<bool> = if pair.old.len() <= 1 {
-            pair.new
-                .iter()
-                .map(|n| {
-                    pair.old
-                        .iter()
-                        .any(|o| Arc::ptr_eq(&o.root, &n.root) || o.root.same_as(&n.root))
-                })
-                .collect()
-        } else {
-            // Many versions of one identity: compare canonical forms through a set so the
-            // cost stays linear.
-            let old: HashSet<String> = pair.old.iter().map(|o| o.root.canonical()).collect();
-            pair.new
-                .iter()
-                .map(|n| old.contains(&n.root.canonical()))
-                .collect()
-        };
-        if !all && unchanged.iter().all(|u| *u) {
-            continue;
-        }
-        // Old keys: what the old versions already violated.
-        let mut old_keys: HashSet<(RuleId, String)> = HashSet::new();
-        let mut old_custom: HashSet<(String, String)> = HashSet::new();
-        if !all {
-            for old in &pair.old {
-                for h in rules::check(old, settings) {
-                    old_keys.insert((h.rule, h.key));
-                }
-                for rule in &settings.deny {
-                    if applies_to_kind(rule, old) {
-                        for hit in custom::evaluate(rule, &old.root) {
-                            old_custom.insert((rule.id.clone(), hit.path));
-                        }
-                    }
-                }
+        // Each new object is judged against the old versions it came from: those in the same
+        // file, or, for an object that moved, those of the files it left. Pooling the old
+        // versions of all files would let a violation (or an exception scoped to one file)
+        // excuse a same-named object in another file.
+        let (mut bases, base_of) = old_versions_by_new(pair);
+        let empty = OldKeys::default();
+        for (new, b) in pair.new.iter().zip(base_of) {
+            let unchanged = b
+                .and_then(|b| bases.get_mut(b))
+                .is_some_and(|b| b.holds_same(new, &pair.old));
+            if unchanged && !all {
+                continue;
             }
-        }
-        for (new, unchanged) in pair.new.iter().zip(unchanged) {
-            let change = if pair.old.is_empty() {
+            let change = if b.is_none() {
                 ChangeKind::Added
             } else {
                 ChangeKind::Changed
             };
-            if unchanged && !all {
-                continue;
-            }
+            let old_keys: &OldKeys = match b.and_then(|b| bases.get_mut(b)) {
+                Some(base) if !all => base.keys(&pair.old, settings),
+                _ => &empty,
+            };
             for hit in rules::check(new, settings) {
-                if old_keys.contains(&(hit.rule, hit.key.clone())) {
+                if old_keys.builtin.contains(&(hit.rule, hit.key.clone())) {
                     continue;
                 }
                 findings.push(finding_from_hit(new, hit, change));
@@ -366,7 +343,10 @@ pub(crate) fn judge_pairs(
                     continue;
                 }
                 for hit in custom::evaluate(rule, &new.root) {
-                    if old_custom.contains(&(rule.id.clone(), hit.path.clone())) {
+                    if old_keys
+                        .custom
+                        .contains(&(rule.id.clone(), hit.path.clone()))
+                    {
                         continue;
                     }
                     findings.push(custom_finding(rule, new, &hit, change));
@@ -378,8 +358,13 @@ pub(crate) fn judge_pairs(
             protected(&mut findings, new, settings, change);
             cluster_scoped(&mut findings, new, settings, change);
             cluster_secret_store(&mut findings, new, settings, change);
-            if change == ChangeKind::Changed {
-                service_account_removed(&mut findings, &pair.old, new, settings);
+            if let Some(base) = b.and_then(|b| bases.get(b)) {
+                let olds: Vec<&Object> = base
+                    .olds
+                    .iter()
+                    .filter_map(|&i| pair.old.get(i).copied())
+                    .collect();
+                service_account_removed(&mut findings, &olds, new, settings);
             }
         }
     }
@@ -414,6 +399,122 @@ pub(crate) fn judge_pairs(
             && a.message == b.message
     });
     findings
+}
+
+/// What old versions already violated (location keys of built-in and custom rules).
+#[derive(Default)]
+struct OldKeys {
+    builtin: HashSet<(RuleId, String)>,
+    custom: HashSet<(String, String)>,
+}
+
+/// The old versions (indexes into `Pair::old`) a group of new objects is judged against, with
+/// what they violated and their canonical forms computed once, when first needed.
+struct Base {
+    olds: Vec<usize>,
+    keys: Option<OldKeys>,
+    canonical: Option<HashSet<String>>,
+}
+
+impl Base {
+    fn new(olds: Vec<usize>) -> Base {
+        Base {
+            olds,
+            keys: None,
+            canonical: None,
+        }
+    }
+
+    fn keys(&mut self, old: &[&Object], settings: &Settings) -> &OldKeys {
+        let olds = &self.olds;
+        self.keys.get_or_insert_with(|| {
+            let mut keys = OldKeys::default();
+            for o in olds.iter().filter_map(|&i| old.get(i)) {
+                for h in rules::check(o, settings) {
+                    keys.builtin.insert((h.rule, h.key));
+                }
+                for rule in &settings.deny {
+                    if applies_to_kind(rule, o) {
+                        for hit in custom::evaluate(rule, &o.root) {
+                            keys.custom.insert((rule.id.clone(), hit.path));
+                        }
+                    }
+                }
+            }
+            keys
+        })
+    }
+
+    /// True when `new` is identical to one of these old versions.
+    fn holds_same(&mut self, new: &Object, old: &[&Object]) -> bool {
+        if self.olds.len() <= 1 {
+            return self
+                .olds
+                .iter()
+                .filter_map(|&i| old.get(i))
+                .any(|o| Arc::ptr_eq(&o.root, &new.root) || o.root.same_as(&new.root));
+        }
+        // Many versions of one identity: compare canonical forms through a set so the cost
+        // stays linear.
+        let olds = &self.olds;
+        self.canonical
+            .get_or_insert_with(|| {
+                olds.iter()
+                    .filter_map(|&i| old.get(i))
+                    .map(|o| o.root.canonical())
+                    .collect()
+            })
+            .contains(&new.root.canonical())
+    }
+}
+
+/// Groups the old versions of one identity by the new objects judged against them: a new
+/// object is judged against the old versions in its own file; one whose file held none (it
+/// moved in) against the old versions in the files that no longer hold the identity (the
+/// files it left) — unless more files gained the identity than lost it (a copy is new, and
+/// which one is the copy cannot be told), then against none: it is added. Returns the groups
+/// and, for each new object, its group.
+fn old_versions_by_new(pair: &Pair<'_>) -> (Vec<Base>, Vec<Option<usize>>) {
+    let mut old_by_path: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, o) in pair.old.iter().enumerate() {
+        old_by_path.entry(o.path.as_str()).or_default().push(i);
+    }
+    let new_paths: HashSet<&str> = pair.new.iter().map(|n| n.path.as_str()).collect();
+    let left: Vec<usize> = old_by_path
+        .iter()
+        .filter(|(p, _)| !new_paths.contains(*p))
+        .flat_map(|(_, v)| v.iter().copied())
+        .collect();
+    let files_left = old_by_path
+        .keys()
+        .filter(|p| !new_paths.contains(*p))
+        .count();
+    let files_gained = new_paths
+        .iter()
+        .filter(|p| !old_by_path.contains_key(*p))
+        .count();
+    let mut bases = Vec::new();
+    let mut by_path: HashMap<&str, usize> = HashMap::new();
+    let mut moved_in: Option<usize> = None;
+    let mut base_of = Vec::with_capacity(pair.new.len());
+    for n in &pair.new {
+        let path = n.path.as_str();
+        let b = if let Some(olds) = old_by_path.get(path) {
+            Some(*by_path.entry(path).or_insert_with(|| {
+                bases.push(Base::new(olds.clone()));
+                bases.len() - 1
+            }))
+        } else if !left.is_empty() && files_gained <= files_left {
+            Some(*moved_in.get_or_insert_with(|| {
+                bases.push(Base::new(left.clone()));
+                bases.len() - 1
+            }))
+        } else {
+            None
+        };
+        base_of.push(b);
+    }
+    (bases, base_of)
 }
 
 fn applies_to_kind(rule: &crate::settings::CustomRule, obj: &Object) -> bool {

@@ -4,11 +4,12 @@
 //! matches a `[[manifests]] match` glob, old and new bytes. This crate loads them the way the
 //! cluster will (see `yaml`), pairs objects by identity across all files of the commit
 //! (`object`), runs the built-in rules (`rules`, with the Pod Security Standards in
-//! `pod_security`) and custom rules (`custom`) on what changed,
+//! `pod_security`, Helm values in `helm`) and custom rules (`custom`) on what changed,
 //! and drops findings covered by live exceptions (`judge`).
 
 pub mod custom;
 pub mod endpoints;
+pub mod helm;
 mod judge;
 pub mod object;
 pub mod pod_security;

@@ -133,37 +133,91 @@ pub fn objects_of(
         return Ok(out);
     }
     for doc in docs {
-        push_object(path, doc, &mut out, true, None);
+        push_object(path, doc, &mut out, 0, None)?;
     }
     Ok(out)
 }
 
-fn push_object(path: &str, doc: Node, out: &mut Vec<Object>, expand: bool, patch: Option<usize>) {
+/// Deepest nesting of lists inside lists that is expanded. kubectl (1.37) refuses a List
+/// inside a List, kustomize flattens any depth; deeper nesting than this is refused.
+pub const MAX_LIST_DEPTH: usize = 4;
+
+/// Pushes the object `doc` is, or the objects of the list it is.
+///
+/// Lists are expanded as the union of what the three readers would send:
+/// - apimachinery's unstructured decoder (kubectl) reads any document with an `items` field as
+///   a list, whatever its kind and with or without `apiVersion`, and gives an item that has
+///   neither `kind` nor `apiVersion` the list's `apiVersion` and kind minus `List`;
+/// - Argo CD expands any object whose `items` is a sequence (one level);
+/// - kustomize expands kinds ending in `List` (recursively) and keeps any other kind as an
+///   object even when it holds `items`.
+///
+/// So a document with an `items` sequence yields its items (recursively, at most
+/// [`MAX_LIST_DEPTH`] deep; `depth` counts the lists around `doc`), and when its kind does not end in `List` also itself. An item
+/// that is not a mapping is refused: every reader fails on it.
+pub(crate) fn push_object(
+    path: &str,
+    mut doc: Node,
+    out: &mut Vec<Object>,
+    depth: usize,
+    patch: Option<usize>,
+) -> Result<(), LoadError> {
     let kind = doc.get("kind").and_then(Node::as_str).map(str::to_string);
     let api_version = doc
         .get("apiVersion")
         .and_then(Node::as_str)
         .map(str::to_string);
-    let (Some(kind), Some(api_version)) = (kind, api_version) else {
-        return;
-    };
-    if expand
-        && kind.ends_with("List")
-        && matches!(doc.get("items").map(|n| &n.value), Some(Value::Seq(_)))
-    {
-        if let Value::Map(entries) = doc.value {
-            for (k, v) in entries {
-                if k.name == "items" {
-                    if let Value::Seq(items) = v.value {
-                        for item in items {
-                            push_object(path, item, out, false, None);
-                        }
-                    }
+    let list_kind = kind.as_deref().unwrap_or("");
+    // kustomize sends a `kind: Foo` holding `items` as the object it is, too.
+    let keep_outer = !list_kind.is_empty() && !list_kind.ends_with("List");
+    if list_kind.ends_with("List") && doc.get("items").is_some_and(Node::is_null) {
+        // An empty list to kubectl, kustomize and Argo CD alike.
+        return Ok(());
+    }
+    if let Some(items) = list_items(&mut doc, keep_outer) {
+        if depth >= MAX_LIST_DEPTH {
+            return Err(LoadError::Limits {
+                line: doc.line,
+                column: doc.column,
+                message: format!(
+                    "lists nested more than {MAX_LIST_DEPTH} deep (kubectl refuses a List inside a List, kustomize flattens them)"
+                ),
+            });
+        }
+        let item_kind = list_kind.strip_suffix("List").unwrap_or(list_kind);
+        for mut item in items {
+            match item.value {
+                Value::Map(_) => {}
+                // apimachinery decodes a null item to an empty object: nothing is sent.
+                Value::Null => continue,
+                // A document that is no object (Helm values holding `items`): only Argo CD
+                // would read it as a list, and it fails on such an item.
+                _ if kind.is_none() => continue,
+                _ => {
+                    return Err(LoadError::Parse {
+                        line: item.line,
+                        column: item.column,
+                        message: format!(
+                            "an item of the list `{list_kind}` is not an object (kubectl, Argo CD and kustomize refuse it)"
+                        ),
+                    })
                 }
             }
+            if item.get("kind").is_none()
+                && item.get("apiVersion").is_none()
+                && !item_kind.is_empty()
+            {
+                infer_kind(&mut item, item_kind, api_version.as_deref().unwrap_or(""));
+            }
+            push_object(path, item, out, depth + 1, patch)?;
         }
-        return;
+        if !keep_outer {
+            return Ok(());
+        }
     }
+    let (Some(kind), Some(api_version)) = (kind, api_version) else {
+        return Ok(());
+    };
     let namespace = doc
         .path(&["metadata", "namespace"])
         .and_then(Node::as_str)
@@ -196,11 +250,54 @@ fn push_object(path: &str, doc: Node, out: &mut Vec<Object>, expand: bool, patch
         patch,
         origin: None,
     });
+    Ok(())
+}
+
+/// The `items` of a document that holds an `items` sequence: moved out, or copied when the
+/// document is kept as an object too.
+fn list_items(doc: &mut Node, copy: bool) -> Option<Vec<Node>> {
+    let Value::Map(entries) = &mut doc.value else {
+        return None;
+    };
+    let (_, items) = entries.iter_mut().find(|(k, _)| k.name == "items")?;
+    let Value::Seq(list) = &mut items.value else {
+        return None;
+    };
+    Some(if copy {
+        list.clone()
+    } else {
+        std::mem::take(list)
+    })
+}
+
+/// Gives a list item without `kind` and `apiVersion` the ones apimachinery's unstructured
+/// decoder infers from its list (`DeploymentList` items become `Deployment`s).
+fn infer_kind(item: &mut Node, kind: &str, api_version: &str) {
+    let (line, column) = (item.line, item.column);
+    if let Value::Map(entries) = &mut item.value {
+        for (name, value) in [("apiVersion", api_version), ("kind", kind)] {
+            entries.insert(
+                0,
+                (
+                    Key {
+                        name: name.to_string(),
+                        line,
+                        column,
+                    },
+                    Node {
+                        value: Value::Str(value.to_string()),
+                        line,
+                        column,
+                    },
+                ),
+            );
+        }
+    }
 }
 
 /// Maps positions inside a patch string back to the file (exact for `|` block scalars,
 /// where saphyr reports the start of the content).
-fn shift_positions(node: &mut Node, base: &Node, depth: usize) {
+pub(crate) fn shift_positions(node: &mut Node, base: &Node, depth: usize) {
     if depth > crate::yaml::MAX_DEPTH_CAP {
         return;
     }
@@ -284,7 +381,7 @@ pub fn inline_patches(
                     out.push(obj);
                 }
             } else {
-                push_object(path, d, &mut out, true, Some(index));
+                push_object(path, d, &mut out, 0, Some(index))?;
             }
         }
     }
@@ -294,7 +391,12 @@ pub fn inline_patches(
 /// Most list items a JSON 6902 path may create: indexes come from the pusher.
 const MAX_PATCH_INDEX: usize = 1000;
 
-fn json6902_object(path: &str, index: usize, ops: &Node, target: Option<&Node>) -> Option<Object> {
+pub(crate) fn json6902_object(
+    path: &str,
+    index: usize,
+    ops: &Node,
+    target: Option<&Node>,
+) -> Option<Object> {
     let t = |k: &str| {
         target
             .and_then(|t| t.get(k))

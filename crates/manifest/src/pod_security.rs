@@ -45,7 +45,7 @@ mod control {
 }
 
 /// Capabilities baseline allows to add (PSA `capabilities_allowed_1_0`).
-const BASELINE_CAPABILITIES: [&str; 13] = [
+pub(crate) const BASELINE_CAPABILITIES: [&str; 13] = [
     "AUDIT_WRITE",
     "CHOWN",
     "DAC_OVERRIDE",

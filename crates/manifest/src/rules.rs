@@ -142,6 +142,8 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     if ctx.on(RuleId::ExternalEndpoints) {
         ctx.hits.extend(crate::endpoints::check(obj, settings));
     }
+    // Helm values of a HelmRelease or an Argo CD Application, judged as pod settings.
+    ctx.hits.extend(crate::helm::check(obj, settings));
     if obj.patch.is_some() {
         // A patch holds only what it changes: a field it leaves out is not "unset".
         ctx.hits.retain(|h| !is_absence_key(&h.key));
@@ -280,7 +282,7 @@ const SENSITIVE_PATHS: [&str; 22] = [
 ];
 
 /// Normalises `.`, `..`, repeated and trailing slashes, as the kubelet's mount would.
-fn normalize_path(p: &str) -> String {
+pub(crate) fn normalize_path(p: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in p.split('/') {
         match part {
@@ -294,7 +296,7 @@ fn normalize_path(p: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-fn is_sensitive(path: &str) -> bool {
+pub(crate) fn is_sensitive(path: &str) -> bool {
     let p = normalize_path(path);
     SENSITIVE_PATHS.iter().any(|s| {
         if *s == "/" {
@@ -308,7 +310,14 @@ fn is_sensitive(path: &str) -> bool {
     })
 }
 
-const DANGEROUS_CAPS: [&str; 14] = [
+/// Capabilities whose `add` breaks isolation (`dangerous-capabilities`). None of them is in the
+/// Pod Security baseline's allowed list (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID,
+/// KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT: the container
+/// runtimes' default set, minus NET_RAW), so adding back a default capability after
+/// `drop: [ALL]` is hardening, not a finding. NET_RAW is here although containerd grants it by
+/// default: baseline forbids adding it, CRI-O leaves it out of its default set, and with it a
+/// container forges packets (ARP and DNS spoofing).
+pub(crate) const DANGEROUS_CAPS: [&str; 13] = [
     "ALL",
     "SYS_ADMIN",
     "NET_ADMIN",
@@ -318,7 +327,6 @@ const DANGEROUS_CAPS: [&str; 14] = [
     "SYS_BOOT",
     "SYS_TIME",
     "DAC_READ_SEARCH",
-    "DAC_OVERRIDE",
     "BPF",
     "PERFMON",
     "NET_RAW",
@@ -820,25 +828,78 @@ fn rbac_rules(ctx: &mut Ctx<'_>, obj: &Object) {
             }
         }
         if ctx.on(RuleId::RbacSystemGroups) {
-            for s in obj.root.get("subjects").map(Node::as_seq).unwrap_or(&[]) {
-                let name = s.get("name").and_then(Node::as_str).unwrap_or("");
-                if matches!(
-                    name,
-                    "system:anonymous" | "system:unauthenticated" | "system:authenticated"
-                ) {
-                    ctx.hit(
-                        RuleId::RbacSystemGroups,
-                        format!("subject/{name}"),
-                        s.get("name").unwrap_or(s),
-                        None,
-                        format!("{kind} grants its role to `{name}`"),
-                        "bind named users, groups or service accounts instead",
-                    );
-                }
-            }
+            broad_subjects(ctx, obj);
         }
     }
 }
+
+/// Built-in ClusterRoles that grant write access to workloads and secrets (`admin` and `edit`
+/// in a namespace, `cluster-admin` everywhere).
+const POWERFUL_CLUSTER_ROLES: [&str; 3] = ["cluster-admin", "admin", "edit"];
+
+/// Who a broad subject is, or None for a named user, group or service account. Anyone
+/// (anonymous, unauthenticated, authenticated) is broad whatever role it gets; the groups of
+/// all service accounts (`system:serviceaccounts`, `system:serviceaccounts:<namespace>`) are
+/// broad for a powerful role: any pod of any workload could act with it.
+fn broad_subject(name: &str, powerful: bool) -> Option<String> {
+    match name {
+        "system:anonymous" => Some("every anonymous request".to_string()),
+        "system:unauthenticated" => Some("every unauthenticated request".to_string()),
+        "system:authenticated" => Some("every authenticated user and service account".to_string()),
+        "system:serviceaccounts" if powerful => {
+            Some("every service account of the cluster".to_string())
+        }
+        _ if powerful => name
+            .strip_prefix("system:serviceaccounts:")
+            .filter(|ns| !ns.is_empty())
+            .map(|ns| format!("every service account of namespace `{ns}`")),
+        _ => None,
+    }
+}
+
+/// `rbac-system-groups`: a RoleBinding or ClusterRoleBinding that grants its role to everyone
+/// (`system:anonymous`, `system:unauthenticated`, `system:authenticated`), or a powerful
+/// built-in ClusterRole (`cluster-admin`, `admin`, `edit`) to every service account
+/// (`system:serviceaccounts`, `system:serviceaccounts:<ns>`).
+fn broad_subjects(ctx: &mut Ctx<'_>, obj: &Object) {
+    let kind = obj.kind();
+    let role = obj
+        .root
+        .path(&["roleRef", "name"])
+        .and_then(Node::as_str)
+        .unwrap_or("");
+    let ref_kind = obj.root.path(&["roleRef", "kind"]).and_then(Node::as_str);
+    // A namespaced Role that happens to be called `admin` is not the built-in one.
+    let powerful = ref_kind != Some("Role") && POWERFUL_CLUSTER_ROLES.contains(&role);
+    for s in obj.root.get("subjects").map(Node::as_seq).unwrap_or(&[]) {
+        let name = s.get("name").and_then(Node::as_str).unwrap_or("");
+        let Some(who) = broad_subject(name, powerful) else {
+            continue;
+        };
+        ctx.hit(
+            RuleId::RbacSystemGroups,
+            format!("subject/{name}/{role}"),
+            s.get("name").unwrap_or(s),
+            None,
+            format!("{kind} grants the role `{role}` to `{name}` ({who})"),
+            "bind named users, groups or service accounts instead",
+        );
+    }
+}
+
+/// The resources of the escalation checks that are cluster-scoped (see [`rbac_escalation`]).
+const CLUSTER_SCOPED_RESOURCES: [&str; 10] = [
+    "clusterroles",
+    "clusterrolebindings",
+    "users",
+    "groups",
+    "userextras/scopes",
+    "uids",
+    "nodes/proxy",
+    "mutatingwebhookconfigurations",
+    "validatingwebhookconfigurations",
+    "certificatesigningrequests/approval",
+];
 
 fn rbac_escalation(ctx: &mut Ctx<'_>, kind: &str, rules: &[Node]) {
     type Check = (
@@ -928,14 +989,20 @@ fn rbac_escalation(ctx: &mut Ctx<'_>, kind: &str, rules: &[Node]) {
             "approving certificate signing requests lets it mint client certificates",
         ),
     ];
+    // A RoleBinding grants only requests within its namespace: a Role's rules on
+    // cluster-scoped resources (webhooks, CSR approval, nodes/proxy, ClusterRoles, users and
+    // groups to impersonate) grant nothing, explicitly or through `*`.
+    let namespaced_only = kind == "Role";
     for (id, targets, verbs, why) in CHECKS {
         let found = rules.iter().find(|r| {
             targets
                 .iter()
+                .filter(|(_, res)| !(namespaced_only && CLUSTER_SCOPED_RESOURCES.contains(res)))
                 .any(|(g, res)| verbs.iter().any(|v| grants(r, g, res, v)))
         });
         let Some(rule) = found else { continue };
         if id == "csr-approve" {
+            // (Unreachable for a Role: both resources are cluster-scoped.)
             let approves = rules
                 .iter()
                 .any(|r| grants(r, "certificates.k8s.io", "signers", "approve"));
@@ -1009,27 +1076,125 @@ fn secret_rules(ctx: &mut Ctx<'_>, obj: &Object) {
         }
     }
     if obj.kind() == "SealedSecret" && obj.identity.group == "bitnami.com" {
+        sealed_secret_template(ctx, root);
+    }
+    private_keys(ctx, root, 0);
+}
+
+/// `spec.template.data` of a SealedSecret is rendered by the controller as Go templates over
+/// the decrypted `spec.encryptedData` (newer controllers also expose the template's own
+/// plaintext keys). A value is sealed only when every `{{ }}` action of it renders a key of
+/// `encryptedData` (`{{ .key }}`, `{{ index . "key" }}`, optionally piped through functions
+/// without arguments); a value without actions, an action holding a constant
+/// (`{{ "hunter2" }}`, `{{ printf "%s" "x" }}`) or one naming a key outside `encryptedData`
+/// is plaintext in Git. Text around the actions (`postgres://{{ .user }}@db`) is structure,
+/// not a secret, and passes. `stringData` is not a template field: any value there is
+/// plaintext too. A null value removes the key and passes.
+fn sealed_secret_template(ctx: &mut Ctx<'_>, root: &Node) {
+    let sealed: Vec<&str> = root
+        .path(&["spec", "encryptedData"])
+        .map(Node::as_map)
+        .unwrap_or(&[])
+        .iter()
+        .map(|(k, _)| k.name.as_str())
+        .collect();
+    for field in ["data", "stringData"] {
         for (k, v) in root
-            .path(&["spec", "template", "data"])
+            .path(&["spec", "template", field])
             .map(Node::as_map)
             .unwrap_or(&[])
         {
-            if !v.as_str().is_some_and(|s| s.contains("{{")) {
+            if v.is_null() {
+                continue;
+            }
+            let problem = match v.as_str() {
+                Some(text) if field == "data" => template_problem(text, &sealed),
+                _ => Some("is plaintext".to_string()),
+            };
+            if let Some(problem) = problem {
                 ctx.hit(
                     RuleId::PlaintextSecrets,
                     format!("sealed/template/{}", k.name),
                     v,
                     None,
                     format!(
-                        "SealedSecret spec.template.data `{}` is plaintext (only spec.encryptedData is encrypted)",
+                        "SealedSecret spec.template.{field} `{}` {problem} (only spec.encryptedData is encrypted)",
                         k.name
                     ),
-                    "move the value to spec.encryptedData with kubeseal",
+                    "move the value to spec.encryptedData with kubeseal and render it with {{ index . \"key\" }}",
                 );
             }
         }
     }
-    private_keys(ctx, root, 0);
+}
+
+/// Most `{{ }}` actions a template value may hold before it is refused as unreadable.
+const MAX_TEMPLATE_ACTIONS: usize = 64;
+
+/// Why a SealedSecret template value is not sealed, or None when every action renders a key of
+/// `sealed` (see [`sealed_secret_template`]).
+fn template_problem(text: &str, sealed: &[&str]) -> Option<String> {
+    let mut rest = text;
+    let mut actions = 0;
+    while let Some(start) = rest.find("{{") {
+        let after = rest.get(start + 2..).unwrap_or("");
+        let Some(end) = after.find("}}") else {
+            return Some("holds an unterminated `{{` template action".to_string());
+        };
+        actions += 1;
+        if actions > MAX_TEMPLATE_ACTIONS {
+            return Some(format!(
+                "holds more than {MAX_TEMPLATE_ACTIONS} template actions"
+            ));
+        }
+        let inner = after.get(..end).unwrap_or("");
+        let inner = inner.strip_prefix('-').unwrap_or(inner);
+        let inner = inner.strip_suffix('-').unwrap_or(inner).trim();
+        match sealed_reference(inner) {
+            Some(key) if sealed.contains(&key) => {}
+            Some(key) => {
+                return Some(format!(
+                    "renders `{key}`, which is not a key of spec.encryptedData"
+                ))
+            }
+            None => {
+                return Some(format!(
+                    "holds the template action `{{{{ {inner} }}}}`, which does not render only a key of spec.encryptedData (a constant in a template is plaintext)"
+                ))
+            }
+        }
+        rest = after.get(end + 2..).unwrap_or("");
+    }
+    if actions == 0 {
+        return Some("is plaintext".to_string());
+    }
+    None
+}
+
+/// The key a template action renders when it is `.key` or `index . "key"` (quoted with `"` or
+/// backquotes), optionally piped through argument-less functions (`| b64dec`).
+fn sealed_reference(action: &str) -> Option<&str> {
+    let mut stages = action.split('|').map(str::trim);
+    let head = stages.next()?;
+    let is_ident = |s: &str| {
+        !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !s.starts_with(|c: char| c.is_ascii_digit())
+    };
+    if !stages.all(is_ident) {
+        return None;
+    }
+    if let Some(field) = head.strip_prefix('.') {
+        return is_ident(field).then_some(field);
+    }
+    let args = head.strip_prefix("index")?.trim_start();
+    let quoted = args.strip_prefix('.')?.trim();
+    ['"', '`'].iter().find_map(|q| {
+        quoted
+            .strip_prefix(*q)
+            .and_then(|k| k.strip_suffix(*q))
+            .filter(|k| !k.is_empty() && !k.contains(['"', '`', '\\']))
+    })
 }
 
 fn private_keys(ctx: &mut Ctx<'_>, node: &Node, depth: usize) {
@@ -1086,7 +1251,7 @@ fn ingress_snippets(ctx: &mut Ctx<'_>, obj: &Object) {
 }
 
 /// Why a source URL is refused, or None when an allow-listed prefix covers it.
-fn url_problem(settings: &Settings, url: &str) -> Option<String> {
+pub fn url_problem(settings: &Settings, url: &str) -> Option<String> {
     if url.contains("{{") || url.contains("${") {
         return Some("is templated, so its target cannot be checked".to_string());
     }
@@ -1174,6 +1339,9 @@ fn gitops_sources(ctx: &mut Ctx<'_>, obj: &Object) {
             }
         }
     }
+    if group == "source.toolkit.fluxcd.io" && kind == "GitRepository" {
+        flux_git_refs(ctx, obj);
+    }
     if group == "argoproj.io" && (kind == "Application" || kind == "ApplicationSet") {
         if let Some(spec) = root.get("spec") {
             let mut urls = Vec::new();
@@ -1181,6 +1349,7 @@ fn gitops_sources(ctx: &mut Ctx<'_>, obj: &Object) {
             for n in urls {
                 check_url(ctx, "repoURL", n, n.as_str().unwrap_or(""));
             }
+            argo_revisions(ctx, kind, spec);
             if kind == "ApplicationSet" {
                 let mut found = Vec::new();
                 collect_keys(spec, &["scmProvider", "pullRequest"], &mut found, 0);
@@ -1278,6 +1447,214 @@ fn gitops_sources(ctx: &mut Ctx<'_>, obj: &Object) {
     }
     // A HelmRelease holds no URL itself: its chart comes through a source object
     // (spec.chart.spec.sourceRef, spec.chartRef), which is checked where it is defined.
+}
+
+/// How a `gitops-sources` ref finding is fixed.
+const REF_FIX: &str = "deploy from a ref the repository's rules protect (source_refs), or pin a full commit SHA; or add the ref to source_refs (reviewed change of the policy)";
+
+/// True for a full commit SHA (SHA-1 or SHA-256 object name): a pin that cannot move.
+fn is_commit_sha(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The names a ref written without saying what it is (Argo CD `targetRevision`, kustomize
+/// `?ref=`) is matched by: as written, and its short name when written in full.
+fn written_ref_names(r: &str) -> Vec<String> {
+    let mut names = vec![r.to_string()];
+    for prefix in ["refs/heads/", "refs/tags/"] {
+        if let Some(short) = r.strip_prefix(prefix) {
+            names.push(short.to_string());
+        }
+    }
+    names
+}
+
+/// Why a ref (given by the names it is matched by) may not be deployed from, or None when a
+/// `source_refs` glob allows one of its names. A full commit SHA is always allowed.
+fn ref_problem(settings: &Settings, names: &[String]) -> Option<String> {
+    let Some(first) = names.first() else {
+        return Some("is empty".to_string());
+    };
+    if first.contains("{{") || first.contains("${") {
+        return Some("is templated, so what it deploys cannot be checked".to_string());
+    }
+    if is_commit_sha(first) {
+        return None;
+    }
+    let allowed = settings
+        .source_refs
+        .iter()
+        .any(|g| names.iter().any(|n| crate::glob_matches(g, n, false)));
+    if allowed {
+        None
+    } else {
+        Some(format!(
+            "is not in source_refs ({}): changes pushed there would be deployed without this repository's review",
+            if settings.source_refs.is_empty() {
+                "empty: only commit SHAs".to_string()
+            } else {
+                settings.source_refs.join(", ")
+            }
+        ))
+    }
+}
+
+/// `gitops-sources` on a Flux `GitRepository`'s `spec.ref`. A commit SHA takes precedence
+/// over every other field (Flux); otherwise every field that is set is checked (`name`,
+/// `semver`, `tag`, `branch`: Flux uses the first, judging all of them needs no precedence
+/// table), and with none the default branch `master` (Flux's default). A semver range picks
+/// whichever tag matches, so only a glob admitting every tag (`*`, `refs/tags/*`) allows it.
+fn flux_git_refs(ctx: &mut Ctx<'_>, obj: &Object) {
+    let root = &obj.root;
+    let kind = obj.kind();
+    let r = root.path(&["spec", "ref"]);
+    let field = |k: &str| r.and_then(|r| r.get(k));
+    if let Some(commit) = field("commit") {
+        let sha = commit.as_str().unwrap_or("");
+        if is_commit_sha(sha) {
+            return;
+        }
+        ctx.hit(
+            RuleId::GitopsSources,
+            format!("source-ref/spec.ref.commit/{sha}"),
+            commit,
+            None,
+            format!(
+                "{kind} spec.ref.commit `{}` is not a full commit SHA",
+                commit.display()
+            ),
+            "write the full 40-character (or 64 for SHA-256) commit SHA",
+        );
+        return;
+    }
+    let mut checked = false;
+    for (k, what) in [
+        ("name", "ref"),
+        ("semver", "semver range"),
+        ("tag", "tag"),
+        ("branch", "branch"),
+    ] {
+        let Some(n) = field(k) else { continue };
+        checked = true;
+        let text = n.as_str().unwrap_or("").to_string();
+        let names = match k {
+            "semver" => vec!["*".to_string(), "refs/tags/*".to_string()],
+            "tag" => vec![text.clone(), format!("refs/tags/{text}")],
+            "branch" => vec![text.clone(), format!("refs/heads/{text}")],
+            _ => written_ref_names(&text),
+        };
+        let names = if k == "semver" && (text.contains("{{") || text.contains("${")) {
+            vec![text.clone()]
+        } else {
+            names
+        };
+        if let Some(problem) = ref_problem(ctx.settings, &names) {
+            ctx.hit(
+                RuleId::GitopsSources,
+                format!("source-ref/spec.ref.{k}/{text}"),
+                n,
+                None,
+                format!("{kind} deploys from the {what} `{text}` (spec.ref.{k}), which {problem}"),
+                REF_FIX,
+            );
+        }
+    }
+    if !checked {
+        let names = vec!["master".to_string(), "refs/heads/master".to_string()];
+        if let Some(problem) = ref_problem(ctx.settings, &names) {
+            ctx.hit(
+                RuleId::GitopsSources,
+                "source-ref/spec.ref=unset".to_string(),
+                r.or_else(|| root.get("spec")).unwrap_or(root),
+                None,
+                format!(
+                    "{kind} sets no spec.ref, so Flux deploys from the branch `master`, which {problem}"
+                ),
+                REF_FIX,
+            );
+        }
+    }
+}
+
+/// `gitops-sources` on the revisions of an Argo CD Application or ApplicationSet: every map
+/// with a `repoURL` under `spec` (`source`, each of `sources`, the ApplicationSet template and
+/// git generators) deploys its `targetRevision` (generators: `revision`), `HEAD` when absent.
+/// A source with `chart` names a Helm chart version there, not a Git ref, and is skipped.
+fn argo_revisions(ctx: &mut Ctx<'_>, kind: &str, spec: &Node) {
+    let mut sources = Vec::new();
+    collect_repo_maps(spec, &mut sources, 0);
+    for source in sources {
+        if source.get("chart").is_some() {
+            continue;
+        }
+        let (field, node) = match (source.get("targetRevision"), source.get("revision")) {
+            (Some(n), _) => ("targetRevision", Some(n)),
+            (None, Some(n)) => ("revision", Some(n)),
+            (None, None) => ("targetRevision", None),
+        };
+        let written = node.map(|n| n.display());
+        let r = written
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("HEAD");
+        let Some(problem) = ref_problem(ctx.settings, &written_ref_names(r)) else {
+            continue;
+        };
+        let repo = source.get("repoURL").map(Node::display).unwrap_or_default();
+        let (key, at, how) = match node {
+            Some(n) => (
+                format!("source-ref/{field}/{repo}/{r}"),
+                n,
+                format!("`{r}`"),
+            ),
+            None => (
+                format!("source-ref/{repo}/{field}=unset"),
+                source,
+                format!("`{r}` (no {field})"),
+            ),
+        };
+        ctx.hit(
+            RuleId::GitopsSources,
+            key,
+            at,
+            None,
+            format!("{kind} deploys `{repo}` at {how}, which {problem}"),
+            REF_FIX,
+        );
+    }
+}
+
+/// Maps holding a `repoURL` key, anywhere under `node`.
+fn collect_repo_maps<'a>(node: &'a Node, out: &mut Vec<&'a Node>, depth: usize) {
+    if depth > crate::yaml::MAX_DEPTH_CAP {
+        return;
+    }
+    match &node.value {
+        Value::Map(entries) => {
+            if entries.iter().any(|(k, _)| k.name == "repoURL") {
+                out.push(node);
+            }
+            for (_, v) in entries {
+                collect_repo_maps(v, out, depth + 1);
+            }
+        }
+        Value::Seq(items) => {
+            for i in items {
+                collect_repo_maps(i, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The ref a kustomize remote resource names (`?ref=` or the older `?version=`), if any.
+fn remote_ref(url: &str) -> Option<&str> {
+    let (_, query) = url.split_once('?')?;
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "ref" || *k == "version")
+        .map(|(_, v)| v)
 }
 
 /// `secret-stores`: every store an ExternalSecret, PushSecret or ClusterExternalSecret names.
@@ -1441,6 +1818,25 @@ fn kustomization_sources(ctx: &mut Ctx<'_>, obj: &Object) {
         for n in root.get(field).map(Node::as_seq).unwrap_or(&[]) {
             let s = n.as_str().unwrap_or("");
             if is_remote_resource(s) {
+                let written = remote_ref(s);
+                let r = written.unwrap_or("HEAD");
+                if let Some(problem) = ref_problem(ctx.settings, &written_ref_names(r)) {
+                    let how = if written.is_some() {
+                        format!("the ref `{r}`")
+                    } else {
+                        "the default branch (`HEAD`, no `?ref=`)".to_string()
+                    };
+                    ctx.hit(
+                        RuleId::GitopsSources,
+                        format!("source-ref/kustomization/{field}/{s}"),
+                        n,
+                        None,
+                        format!(
+                            "kustomization `{field}` pulls the remote base `{s}` at {how}, which {problem}"
+                        ),
+                        REF_FIX,
+                    );
+                }
                 if let Some(problem) = url_problem(ctx.settings, s) {
                     ctx.hit(
                         RuleId::GitopsSources,

@@ -377,6 +377,10 @@ fn default_match() -> Vec<String> {
     ]
 }
 
+fn default_source_refs() -> Vec<String> {
+    vec!["main".to_string(), "master".to_string(), "HEAD".to_string()]
+}
+
 fn default_protected_namespaces() -> Vec<String> {
     vec![
         "flux-system".to_string(),
@@ -420,6 +424,16 @@ pub struct Settings {
     /// `gitops-sources`: allowed source URL prefixes.
     #[serde(default)]
     pub source_urls: Vec<String>,
+    /// `gitops-sources`: the Git refs sources may deploy from (Flux `GitRepository`
+    /// `spec.ref`, Argo CD `targetRevision`, a kustomization's remote `?ref=`), as globs (`*`
+    /// within a `/`-separated segment, `**` across, `?` one character) matched against the ref
+    /// as written and, where the source says it is a branch or a tag, its full name
+    /// (`refs/heads/main`, `refs/tags/v1.2.0`). A full commit SHA is always allowed: it
+    /// cannot move. Default `["main", "master", "HEAD"]`: the branches a repository's rules
+    /// conventionally protect, and `HEAD` (the default branch, which Argo CD and kustomize
+    /// use when no ref is given).
+    #[serde(default = "default_source_refs")]
+    pub source_refs: Vec<String>,
     /// `external-endpoints`: URLs and hosts the cluster may be made to contact (the
     /// `source_urls` prefixes count too).
     #[serde(default)]
@@ -438,6 +452,11 @@ pub struct Settings {
     /// (Removing one that was set is reported whatever this says.)
     #[serde(default)]
     pub flux_service_account: bool,
+    /// Allow gitlinks (submodules) in the block's files. Off by default: what a gitlink holds
+    /// is another repository's, never judged here, yet Flux (`recurseSubmodules`) and a
+    /// `--recurse-submodules` clone deploy it.
+    #[serde(default)]
+    pub allow_submodules: bool,
     /// Custom rules.
     #[serde(default)]
     pub deny: Vec<CustomRule>,
@@ -458,11 +477,13 @@ impl Default for Settings {
             judge: JudgeMode::Changes,
             image_registries: Vec::new(),
             source_urls: Vec::new(),
+            source_refs: default_source_refs(),
             allowed_endpoints: Vec::new(),
             secret_stores: BTreeMap::new(),
             protected_namespaces: default_protected_namespaces(),
             deny_delete: default_deny_delete(),
             flux_service_account: false,
+            allow_submodules: false,
             deny: Vec::new(),
             exceptions: Vec::new(),
         }

@@ -6,11 +6,12 @@
 //! produce: YAML 1.1 booleans (`yes`, `on`), Go integers (`0644` is octal, `1_000` is 1000),
 //! documents split by `---` lines before any YAML parsing, only the first document of each chunk.
 //! `saphyr-parser` gives events with positions (YAML 1.2 syntax); plain scalars are resolved
-//! here, quoted ones stay strings. Anything two readers could read differently (duplicate keys,
+//! here, quoted ones stay strings. Anything two readers could read differently (a key repeated
+//! with another value — repeated with the same value it is read alike, and kept once —
 //! merge keys, non-string keys, unknown tags) is rejected with a position, and budgets on bytes,
 //! documents, nodes (after alias expansion) and depth keep a hostile push cheap to refuse.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 
@@ -130,7 +131,8 @@ pub enum Value {
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
-    /// Keys are unique (duplicates are rejected while loading); order is the file's.
+    /// Keys are unique (a key repeated with another value is rejected while loading, one
+    /// repeated with the same value is kept once); order is the file's.
     Map(Vec<(Key, Node)>),
 }
 
@@ -299,7 +301,7 @@ impl Node {
 
 /// Loads every document of a file. Documents that are empty or null are dropped, as the
 /// cluster drops them. JSON files go through the same reader (JSON is YAML flow syntax) and
-/// get the same ambiguity checks (a duplicate key in JSON is refused too).
+/// get the same ambiguity checks (a key repeated with another value in JSON is refused too).
 pub fn load(bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, LoadError> {
     load_with_stats(bytes, limits, &mut LoadStats::default())
 }
@@ -510,8 +512,11 @@ enum Frame {
     },
     Map {
         entries: Vec<(Key, Node)>,
-        seen: HashSet<String>,
+        /// Key name -> index in `entries`, filled once the map is large.
+        seen: HashMap<String, usize>,
         pending: Option<Key>,
+        /// For a pending key that repeats an earlier one: that entry's index.
+        repeats: Option<usize>,
         anchor: usize,
         line: u32,
         column: u32,
@@ -676,28 +681,31 @@ fn load_chunk(
                         pending,
                         seen,
                         entries,
+                        repeats,
                         ..
                     }) = stack.last_mut()
                     {
-                        // Small maps: a linear scan is cheaper than hashing every key.
-                        let duplicate = if entries.len() < 16 {
-                            entries.iter().any(|(k, _)| k.name == name)
+                        // Small maps: a linear scan is cheaper than hashing every key. A
+                        // repeated key is decided when its value is complete (see below).
+                        *repeats = if entries.len() < 16 {
+                            entries.iter().position(|(k, _)| k.name == name)
                         } else {
                             if seen.is_empty() {
-                                seen.extend(entries.iter().map(|(k, _)| k.name.clone()));
+                                seen.extend(
+                                    entries
+                                        .iter()
+                                        .enumerate()
+                                        .map(|(i, (k, _))| (k.name.clone(), i)),
+                                );
                             }
-                            !seen.insert(name.clone())
+                            match seen.get(&name) {
+                                Some(i) => Some(*i),
+                                None => {
+                                    seen.insert(name.clone(), entries.len());
+                                    None
+                                }
+                            }
                         };
-                        if duplicate {
-                            return Err(parse_err(
-                                line,
-                                column,
-                                format!(
-                                    "duplicate key `{}`: Argo CD keeps the last value, Flux fails; remove one",
-                                    truncate(&name, 60)
-                                ),
-                            ));
-                        }
                         *pending = Some(Key { name, line, column });
                     }
                     if anchor != 0 {
@@ -749,8 +757,9 @@ fn load_chunk(
                 stack.push(if is_map {
                     Frame::Map {
                         entries: Vec::new(),
-                        seen: HashSet::new(),
+                        seen: HashMap::new(),
                         pending: None,
+                        repeats: None,
                         anchor,
                         line,
                         column,
@@ -854,14 +863,29 @@ fn load_chunk(
             Some(Frame::Map {
                 entries,
                 pending,
+                repeats,
                 height,
                 ..
             }) => {
                 *height = (*height).max(done.height);
-                if let Some(key) = pending.take() {
-                    entries.push((key, done.node));
-                } else {
+                let Some(key) = pending.take() else {
                     return Err(parse_err(line, column, "a value used as a key"));
+                };
+                match repeats.take().and_then(|i| entries.get(i)) {
+                    None => entries.push((key, done.node)),
+                    // The same value again: kubectl and Argo CD (last value wins) read what
+                    // the first one says, and kustomize refuses the file; keep the first.
+                    Some((_, first)) if first.same_as(&done.node) => {}
+                    Some(_) => {
+                        return Err(parse_err(
+                            key.line,
+                            key.column,
+                            format!(
+                                "duplicate key `{}` with a different value: kubectl and Argo CD keep the last value, kustomize (Flux) fails; remove one",
+                                truncate(&key.name, 60)
+                            ),
+                        ))
+                    }
                 }
             }
         }

@@ -560,3 +560,172 @@ fn unreadable_new_version_is_not_also_a_deletion() {
     );
     assert_eq!(rules_of(&f), ["manifest-parse"]);
 }
+
+/// An exception scoped to one file (`path`) covers that file's object only: a same-named
+/// object in another file is judged on its own, even when the commit also touches the
+/// excepted file (whose old version must not excuse the other file's object).
+#[test]
+fn an_exception_scoped_to_a_file_does_not_cover_a_same_named_object_elsewhere() {
+    let s = policy(
+        "rules = [\"privileged\"]\n[[exception]]\nrule = \"privileged\"\nobject = \"Deployment prod/api\"\npath = \"apps/cilium.yaml\"\nreason = \"cilium needs it\"\nexpires = \"2027-01-01\"\n",
+    );
+    let excepted = deployment("api", "{privileged: true}");
+    let touched = excepted.replace(
+        "name: api\n  namespace",
+        "name: api\n  labels: {a: b}\n  namespace",
+    );
+    assert_ne!(excepted, touched);
+    for copy in [excepted.clone(), touched.clone()] {
+        let changes = [
+            FileChange {
+                old: Some(FileVersion {
+                    path: "apps/cilium.yaml",
+                    bytes: excepted.as_bytes(),
+                }),
+                new: Some(FileVersion {
+                    path: "apps/cilium.yaml",
+                    bytes: touched.as_bytes(),
+                }),
+            },
+            FileChange {
+                old: None,
+                new: Some(FileVersion {
+                    path: "apps/evil.yaml",
+                    bytes: copy.as_bytes(),
+                }),
+            },
+        ];
+        let f = judge(&changes, &s, &Limits::default(), TODAY);
+        assert_eq!(rules_of(&f), ["privileged"], "{f:?}");
+        assert_eq!(f[0].path, "apps/evil.yaml");
+        assert_eq!(f[0].change, ChangeKind::Added);
+        // Control: the excepted file alone passes.
+        let f = judge(&changes[..1], &s, &Limits::default(), TODAY);
+        assert!(f.is_empty(), "{f:?}");
+    }
+}
+
+/// An old violation in one file does not excuse a same-named object in another file either
+/// (no exception involved).
+#[test]
+fn old_violations_are_not_pooled_across_files() {
+    let s = settings(&[RuleId::Privileged]);
+    let old = deployment("api", "{privileged: true}");
+    let touched = old.replace(
+        "name: api\n  namespace",
+        "name: api\n  labels: {a: b}\n  namespace",
+    );
+    let changes = [
+        FileChange {
+            old: Some(FileVersion {
+                path: "a.yaml",
+                bytes: old.as_bytes(),
+            }),
+            new: Some(FileVersion {
+                path: "a.yaml",
+                bytes: touched.as_bytes(),
+            }),
+        },
+        FileChange {
+            old: None,
+            new: Some(FileVersion {
+                path: "b.yaml",
+                bytes: old.as_bytes(),
+            }),
+        },
+    ];
+    let f = judge(&changes, &s, &Limits::default(), TODAY);
+    assert_eq!(rules_of(&f), ["privileged"], "{f:?}");
+    assert_eq!(f[0].path, "b.yaml");
+}
+
+/// A move is still a move: an object that leaves one file for another, with its violation, is
+/// not new — by rename, or by deleting one file and adding another, changed on the way too.
+#[test]
+fn a_moved_object_keeps_its_old_violations() {
+    let s = settings(&[RuleId::Privileged]);
+    let old = deployment("api", "{privileged: true}");
+    let changed = old.replace(
+        "name: api\n  namespace",
+        "name: api\n  labels: {a: b}\n  namespace",
+    );
+    for new in [old.clone(), changed.clone()] {
+        let rename = [FileChange {
+            old: Some(FileVersion {
+                path: "a.yaml",
+                bytes: old.as_bytes(),
+            }),
+            new: Some(FileVersion {
+                path: "b.yaml",
+                bytes: new.as_bytes(),
+            }),
+        }];
+        assert!(judge(&rename, &s, &Limits::default(), TODAY).is_empty());
+        // The object leaves a file that keeps other content.
+        let other = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: prod}\n";
+        let old_a = format!("{other}---\n{old}");
+        let split = [
+            FileChange {
+                old: Some(FileVersion {
+                    path: "a.yaml",
+                    bytes: old_a.as_bytes(),
+                }),
+                new: Some(FileVersion {
+                    path: "a.yaml",
+                    bytes: other.as_bytes(),
+                }),
+            },
+            FileChange {
+                old: None,
+                new: Some(FileVersion {
+                    path: "b.yaml",
+                    bytes: new.as_bytes(),
+                }),
+            },
+        ];
+        assert!(judge(&split, &s, &Limits::default(), TODAY).is_empty());
+        // Control: a move that also adds a violation reports that one.
+        let worse = new.replace(
+            "{privileged: true}",
+            "{privileged: true, procMount: Unmasked}",
+        );
+        let s2 = settings(&[RuleId::Privileged, RuleId::ProcMount]);
+        let moved = [FileChange {
+            old: Some(FileVersion {
+                path: "a.yaml",
+                bytes: old.as_bytes(),
+            }),
+            new: Some(FileVersion {
+                path: "b.yaml",
+                bytes: worse.as_bytes(),
+            }),
+        }];
+        assert_eq!(
+            rules_of(&judge(&moved, &s2, &Limits::default(), TODAY)),
+            ["proc-mount"]
+        );
+    }
+    // Moved into two files at once: one of them is a copy, and which cannot be told, so both
+    // are judged as added.
+    let two = [
+        FileChange {
+            old: Some(FileVersion {
+                path: "a.yaml",
+                bytes: old.as_bytes(),
+            }),
+            new: Some(FileVersion {
+                path: "b.yaml",
+                bytes: old.as_bytes(),
+            }),
+        },
+        FileChange {
+            old: None,
+            new: Some(FileVersion {
+                path: "c.yaml",
+                bytes: old.as_bytes(),
+            }),
+        },
+    ];
+    let f = judge(&two, &s, &Limits::default(), TODAY);
+    assert_eq!(rules_of(&f), ["privileged", "privileged"], "{f:?}");
+}

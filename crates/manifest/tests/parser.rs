@@ -115,6 +115,56 @@ fn duplicate_keys_are_rejected_with_position() {
     assert!(e.message().contains("duplicate"), "{e}");
 }
 
+/// A key repeated with the same value: kubectl and Argo CD (go-yaml v2, last value wins) read
+/// that value, kustomize (Flux) refuses the file, the API server never sees the repetition
+/// (kubectl sends JSON). No reader reads another value, so it is accepted; a repeated key with
+/// another value stays refused, in maps of every size.
+#[test]
+fn duplicate_keys_with_the_same_value_are_accepted() {
+    for same in [
+        "a: 1\na: 1\n",
+        "a: \"x\"\na: 'x'\n",
+        "a: yes\na: true\n",
+        "a: 0x10\na: 16\n",
+        "a: {b: [1, 2]}\na:\n  b:\n  - 1\n  - 2\n",
+        "{\"a\": 1, \"a\": 1}\n",
+    ] {
+        let docs =
+            load(same.as_bytes(), &Limits::default()).unwrap_or_else(|e| panic!("{same}: {e}"));
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].as_map().len(), 1, "{same}");
+    }
+    for differs in [
+        "a: 1\na: 2\n",
+        "a: 1\na: \"1\"\n",
+        "a: {b: 1}\na: {b: 1, c: 2}\n",
+        "a: [1, 2]\na: [2, 1]\n",
+        "a: null\na: ~\na: 0\n",
+    ] {
+        let e = load(differs.as_bytes(), &Limits::default()).unwrap_err();
+        assert!(e.message().contains("different value"), "{differs}: {e}");
+    }
+    // Large maps (hashed keys) behave the same, and the position is the repeated key's.
+    let mut big: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+    big.push_str("k7: 7\n");
+    assert_eq!(
+        load(big.as_bytes(), &Limits::default()).unwrap()[0]
+            .as_map()
+            .len(),
+        40
+    );
+    big.push_str("k8: 9\n");
+    let e = load(big.as_bytes(), &Limits::default()).unwrap_err();
+    assert_eq!(e.position(), (42, 1));
+    // Judged: the privileged flag repeated with the same value is still seen.
+    let text = pod("{privileged: true, privileged: true}");
+    let f = judge_added("p.yaml", &text, &settings(&[RuleId::Privileged]));
+    assert_eq!(rules_of(&f), ["privileged"]);
+    let text = pod("{privileged: false, privileged: true}");
+    let f = judge_added("p.yaml", &text, &settings(&[RuleId::Privileged]));
+    assert_eq!(rules_of(&f), ["manifest-parse"]);
+}
+
 #[test]
 fn merge_keys_are_rejected() {
     let text = "base: &b {privileged: false}\nsc:\n  <<: *b\n  privileged: true\n";

@@ -167,7 +167,10 @@ fn flux_service_account() {
 
 #[test]
 fn kustomization_remote_bases() {
-    let s = gitops();
+    let s = Settings {
+        source_refs: vec!["main".to_string(), "HEAD".to_string(), "v*".to_string()],
+        ..gitops()
+    };
     let k = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml\n- ../base\n- https://github.com/acme/base//deploy?ref=v1\n- github.com/evil/base//x?ref=main\ncomponents:\n- git::https://evil.example.com/c.git\n";
     let f = judge_added("apps/kustomization.yaml", k, &s);
     assert_eq!(f.len(), 2, "{f:?}");
@@ -679,4 +682,371 @@ fn external_secrets_read_only_the_stores_their_namespace_may_use() {
     assert_eq!(rules_of(&removed), ["secret-stores"]);
     // Off unless named in `rules`.
     assert!(judge_added("c.yaml", css, &settings(&[])).is_empty());
+}
+
+/// A SealedSecret template value is sealed only when its actions render keys of
+/// `encryptedData`; a Go-template constant is plaintext in Git.
+#[test]
+fn sealed_secret_templates_must_render_encrypted_data() {
+    let s = settings(&[RuleId::PlaintextSecrets]);
+    let sealed = |data: &str| {
+        format!("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {{name: x, namespace: prod}}\nspec:\n  encryptedData: {{password: AgBy3i4OJSWK, user: AgC9sd}}\n  template:\n    data:\n      {data}\n")
+    };
+    for bad in [
+        r#"password: '{{ "hunter2" }}'"#,
+        r#"password: '{{- "hunter2" -}}'"#,
+        r#"password: '{{ printf "%s" "hunter2" }}'"#,
+        r#"password: '{{ index . "password" }}{{ "hunter2" }}'"#,
+        r#"password: '{{ $p := "hunter2" }}{{ $p }}'"#,
+        r#"password: '{{ .unsealed }}'"#,
+        r#"password: '{{ index . "other" }}'"#,
+        r#"password: '{{ .password | printf "%s-hunter2" }}'"#,
+        r#"password: '{{ index . "password" '"#,
+        r#"password: hunter2"#,
+        r#"password: 12345"#,
+    ] {
+        let f = judge_added("ss.yaml", &sealed(bad), &s);
+        assert_eq!(rules_of(&f), ["plaintext-secrets"], "{bad}: {f:?}");
+        assert_eq!(f[0].line, 8, "{bad}");
+        assert!(f[0].message.contains("`password`"), "{}", f[0].message);
+    }
+    let stringdata = sealed("password: '{{ .password }}'").replace("    data:", "    stringData:");
+    assert_eq!(
+        rules_of(&judge_added("ss.yaml", &stringdata, &s)),
+        ["plaintext-secrets"]
+    );
+    // Controls: references to encrypted keys, with structure around them and filters.
+    for good in [
+        r#"password: '{{ index . "password" }}'"#,
+        r#"password: '{{- index . `password` -}}'"#,
+        r#"password: '{{ .password }}'"#,
+        r#"dsn: 'postgres://{{ .user }}:{{ index . "password" }}@db:5432/app'"#,
+        r#"password: '{{ .password | b64dec }}'"#,
+        r#"password: null"#,
+    ] {
+        let f = judge_added("ss.yaml", &sealed(good), &s);
+        assert!(f.is_empty(), "{good}: {f:?}");
+    }
+}
+
+/// Powerful built-in ClusterRoles granted to every service account (or everyone), by a
+/// ClusterRoleBinding or a RoleBinding.
+#[test]
+fn powerful_roles_bound_to_broad_groups() {
+    let s = settings(&[RuleId::RbacSystemGroups]);
+    let binding = |kind: &str, ref_kind: &str, role: &str, subject: &str| {
+        let ns = if kind == "RoleBinding" {
+            ", namespace: team-a"
+        } else {
+            ""
+        };
+        format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata: {{name: b{ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: {ref_kind}, name: {role}}}\nsubjects:\n- {{apiGroup: rbac.authorization.k8s.io, kind: Group, name: '{subject}'}}\n")
+    };
+    for kind in ["ClusterRoleBinding", "RoleBinding"] {
+        for role in ["admin", "edit", "cluster-admin"] {
+            for subject in [
+                "system:serviceaccounts",
+                "system:serviceaccounts:team-a",
+                "system:authenticated",
+                "system:unauthenticated",
+                "system:anonymous",
+            ] {
+                let f = judge_added("b.yaml", &binding(kind, "ClusterRole", role, subject), &s);
+                assert_eq!(
+                    rules_of(&f),
+                    ["rbac-system-groups"],
+                    "{kind} {role} {subject}"
+                );
+                assert_eq!((f[0].line, f[0].column), (6, 60), "{kind} {role} {subject}");
+                assert!(f[0].message.contains(role), "{}", f[0].message);
+            }
+        }
+        // Controls: `view` for every service account, a named group, a namespaced Role that
+        // is merely called `admin`.
+        for (ref_kind, role, subject) in [
+            ("ClusterRole", "view", "system:serviceaccounts"),
+            ("ClusterRole", "admin", "team-a-admins"),
+            ("ClusterRole", "edit", "system:serviceaccounts-not"),
+            ("Role", "admin", "system:serviceaccounts:team-a"),
+        ] {
+            let f = judge_added("b.yaml", &binding(kind, ref_kind, role, subject), &s);
+            assert!(f.is_empty(), "{kind} {ref_kind} {role} {subject}: {f:?}");
+        }
+        // Anyone is broad whatever the role.
+        let f = judge_added(
+            "b.yaml",
+            &binding(kind, "ClusterRole", "view", "system:authenticated"),
+            &s,
+        );
+        assert_eq!(rules_of(&f), ["rbac-system-groups"]);
+    }
+    // Raising the role of an existing broad binding is a new violation.
+    let old = binding(
+        "ClusterRoleBinding",
+        "ClusterRole",
+        "view",
+        "system:serviceaccounts",
+    );
+    let new = binding(
+        "ClusterRoleBinding",
+        "ClusterRole",
+        "edit",
+        "system:serviceaccounts",
+    );
+    assert_eq!(
+        rules_of(&judge_modified("b.yaml", &old, &new, &s)),
+        ["rbac-system-groups"]
+    );
+}
+
+/// A Role's rules on cluster-scoped resources grant nothing (a RoleBinding only grants
+/// requests within its namespace): they are not escalation there, while the same rules in a
+/// ClusterRole are.
+#[test]
+fn role_rules_on_cluster_scoped_resources_grant_nothing() {
+    let s = settings(&[RuleId::RbacEscalation]);
+    let role = |kind: &str, rule: &str| {
+        let ns = if kind == "Role" {
+            ", namespace: team-a"
+        } else {
+            ""
+        };
+        format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata: {{name: r{ns}}}\nrules:\n- {rule}\n")
+    };
+    let cluster_only = [
+        "{apiGroups: [admissionregistration.k8s.io], resources: [mutatingwebhookconfigurations], verbs: [create, update]}",
+        "{apiGroups: [admissionregistration.k8s.io], resources: [validatingwebhookconfigurations], verbs: [patch]}",
+        "{apiGroups: [''], resources: [nodes/proxy], verbs: [get]}",
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [escalate, bind]}",
+        "{apiGroups: [''], resources: [users, groups], verbs: [impersonate]}",
+        "{apiGroups: [admissionregistration.k8s.io, certificates.k8s.io], resources: ['*'], verbs: [create, update, approve]}",
+    ];
+    for rule in cluster_only {
+        let f = judge_added("r.yaml", &role("Role", rule), &s);
+        assert!(f.is_empty(), "Role {rule}: {f:?}");
+        let f = judge_added("r.yaml", &role("ClusterRole", rule), &s);
+        assert!(!f.is_empty(), "ClusterRole {rule}");
+        assert!(f.iter().all(|f| f.rule == "rbac-escalation"), "{f:?}");
+    }
+    // CSR approval needs both resources, both cluster-scoped.
+    let csr = "{apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval, signers], verbs: [update, approve]}";
+    assert!(judge_added("r.yaml", &role("Role", csr), &s).is_empty());
+    assert_eq!(
+        rules_of(&judge_added("r.yaml", &role("ClusterRole", csr), &s)),
+        ["rbac-escalation"]
+    );
+    // Controls: namespaced escalations stay findings in a Role, explicit or through `*`.
+    for rule in [
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [escalate]}",
+        "{apiGroups: [''], resources: [pods/exec], verbs: [create]}",
+        "{apiGroups: [''], resources: [serviceaccounts], verbs: [impersonate]}",
+        "{apiGroups: ['*'], resources: ['*'], verbs: ['*']}",
+    ] {
+        let f = judge_added("r.yaml", &role("Role", rule), &s);
+        assert!(
+            rules_of(&f).contains(&"rbac-escalation"),
+            "Role {rule}: {f:?}"
+        );
+    }
+    let everything = judge_added(
+        "r.yaml",
+        &role("Role", "{apiGroups: ['*'], resources: ['*'], verbs: ['*']}"),
+        &s,
+    );
+    assert!(
+        everything.iter().all(|f| !f.message.contains("webhooks")
+            && !f.message.contains("certificate")
+            && !f.message.contains("kubelet")),
+        "{everything:?}"
+    );
+}
+
+/// Adding back a capability of the runtime's default set (the Pod Security baseline list)
+/// after dropping ALL is hardening; capabilities beyond it are dangerous whatever is dropped.
+#[test]
+fn default_capabilities_added_back_are_not_dangerous() {
+    let s = settings(&[RuleId::DangerousCapabilities]);
+    for cap in [
+        "NET_BIND_SERVICE",
+        "DAC_OVERRIDE",
+        "CHOWN",
+        "SETUID",
+        "CAP_KILL",
+    ] {
+        let d = deployment(
+            "api",
+            &format!("{{capabilities: {{drop: [ALL], add: [{cap}]}}}}"),
+        );
+        assert!(judge_added("d.yaml", &d, &s).is_empty(), "{cap}");
+    }
+    for cap in ["SYS_ADMIN", "NET_ADMIN", "NET_RAW", "ALL", "CAP_SYS_PTRACE"] {
+        let d = deployment(
+            "api",
+            &format!("{{capabilities: {{drop: [ALL], add: [{cap}]}}}}"),
+        );
+        assert_eq!(
+            rules_of(&judge_added("d.yaml", &d, &s)),
+            ["dangerous-capabilities"],
+            "{cap}"
+        );
+    }
+}
+
+/// Sources pinned by URL only: the ref they deploy must be one `source_refs` allows.
+#[test]
+fn flux_git_repository_refs() {
+    let s = gitops();
+    let with_ref = |r: &str| format!("{}  ref: {r}\n", gitrepo("https://github.com/acme/fleet"));
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    // Allowed by the default (main, master, HEAD), or pinned.
+    for ok in [
+        "{branch: main}".to_string(),
+        "{branch: master}".to_string(),
+        "{name: refs/heads/main}".to_string(),
+        format!("{{commit: {sha}}}"),
+        format!("{{branch: feature-x, commit: {sha}}}"),
+    ] {
+        let f = judge_added("gr.yaml", &with_ref(&ok), &s);
+        assert!(f.is_empty(), "{ok}: {f:?}");
+    }
+    // No ref: Flux deploys `master`.
+    assert!(judge_added("gr.yaml", &gitrepo("https://github.com/acme/fleet"), &s).is_empty());
+    for (bad, named) in [
+        ("{branch: feature-x}", "`feature-x`"),
+        ("{tag: v1.2.0}", "`v1.2.0`"),
+        ("{semver: '>=1.0.0'}", "`>=1.0.0`"),
+        ("{name: refs/pull/7/head}", "`refs/pull/7/head`"),
+        ("{commit: abc1234}", "`abc1234`"),
+        ("{branch: '{{ .branch }}'}", "templated"),
+        ("{branch: main, tag: v9}", "`v9`"),
+    ] {
+        let f = judge_added("gr.yaml", &with_ref(bad), &s);
+        assert_eq!(rules_of(&f), ["gitops-sources"], "{bad}");
+        assert_eq!(f[0].line, 9, "{bad}");
+        assert!(f[0].message.contains(named), "{bad}: {}", f[0].message);
+        assert!(
+            f[0].fix.contains("source_refs") || f[0].fix.contains("commit SHA"),
+            "{}",
+            f[0].fix
+        );
+    }
+    // Tags allowed by a glob over the full name; a semver range only by one admitting every tag.
+    let tags = Settings {
+        source_refs: vec!["main".to_string(), "refs/tags/v*".to_string()],
+        ..gitops()
+    };
+    assert!(judge_added("gr.yaml", &with_ref("{tag: v1.2.0}"), &tags).is_empty());
+    assert!(judge_added("gr.yaml", &with_ref("{name: refs/tags/v1.2.0}"), &tags).is_empty());
+    assert_eq!(
+        judge_added("gr.yaml", &with_ref("{semver: '>=1.0.0'}"), &tags).len(),
+        1
+    );
+    assert_eq!(
+        judge_added("gr.yaml", &with_ref("{tag: x1}"), &tags).len(),
+        1
+    );
+    let all_tags = Settings {
+        source_refs: vec!["refs/tags/*".to_string()],
+        ..gitops()
+    };
+    assert!(judge_added("gr.yaml", &with_ref("{semver: '>=1.0.0'}"), &all_tags).is_empty());
+    // Without master in the list, no ref at all is a finding; a patch without ref is not.
+    let main_only = Settings {
+        source_refs: vec!["main".to_string()],
+        ..gitops()
+    };
+    let f = judge_added(
+        "gr.yaml",
+        &gitrepo("https://github.com/acme/fleet"),
+        &main_only,
+    );
+    assert_eq!(rules_of(&f), ["gitops-sources"]);
+    assert!(f[0].message.contains("`master`"), "{}", f[0].message);
+    let patch = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\npatches:\n- patch: |\n    apiVersion: source.toolkit.fluxcd.io/v1\n    kind: GitRepository\n    metadata: {name: fleet}\n    spec: {interval: 5m}\n";
+    assert!(judge_added("kustomization.yaml", patch, &main_only).is_empty());
+    // Switching an existing source to another branch is new.
+    let f = judge_modified(
+        "gr.yaml",
+        &with_ref("{branch: main}"),
+        &with_ref("{branch: dev}"),
+        &s,
+    );
+    assert_eq!(rules_of(&f), ["gitops-sources"]);
+}
+
+#[test]
+fn argo_cd_target_revisions() {
+    let s = gitops();
+    let app = |source: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: a, namespace: argocd}}\nspec:\n  project: p\n  destination: {{server: https://kubernetes.default.svc, namespace: prod}}\n  {source}\n")
+    };
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    for ok in [
+        "source: {repoURL: https://github.com/acme/app, path: deploy, targetRevision: HEAD}".to_string(),
+        "source: {repoURL: https://github.com/acme/app, path: deploy}".to_string(),
+        "source: {repoURL: https://github.com/acme/app, path: deploy, targetRevision: main}".to_string(),
+        "source: {repoURL: https://github.com/acme/app, path: deploy, targetRevision: refs/heads/main}".to_string(),
+        format!("source: {{repoURL: https://github.com/acme/app, path: deploy, targetRevision: {sha}}}"),
+        // A Helm chart's targetRevision is a chart version, not a Git ref.
+        "source: {repoURL: https://github.com/acme/charts, chart: app, targetRevision: 1.2.3}".to_string(),
+    ] {
+        let f = judge_added("app.yaml", &app(&ok), &s);
+        assert!(f.is_empty(), "{ok}: {f:?}");
+    }
+    let f = judge_added(
+        "app.yaml",
+        &app("source: {repoURL: https://github.com/acme/app, path: deploy, targetRevision: dev}"),
+        &s,
+    );
+    assert_eq!(rules_of(&f), ["gitops-sources"]);
+    assert!(f[0].message.contains("`dev`"), "{}", f[0].message);
+    assert_eq!(f[0].line, 7);
+    // Each of several sources.
+    let multi = app("sources:\n  - {repoURL: https://github.com/acme/app, path: a, targetRevision: main}\n  - {repoURL: https://github.com/acme/values, targetRevision: feature/x, ref: values}");
+    let f = judge_added("app.yaml", &multi, &s);
+    assert_eq!(rules_of(&f), ["gitops-sources"], "{f:?}");
+    assert!(f[0].message.contains("`feature/x`"), "{}", f[0].message);
+    assert_eq!(f[0].line, 9);
+    // ApplicationSet: the template and the git generator's revision.
+    let appset = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: s, namespace: argocd}\nspec:\n  generators:\n  - git: {repoURL: https://github.com/acme/fleet, revision: dev, directories: [{path: apps/*}]}\n  template:\n    metadata: {name: '{{path.basename}}'}\n    spec:\n      project: p\n      source: {repoURL: https://github.com/acme/fleet, path: '{{path}}', targetRevision: staging}\n      destination: {server: https://kubernetes.default.svc, namespace: prod}\n";
+    let f = judge_added("appset.yaml", appset, &s);
+    let lines: Vec<u32> = f.iter().map(|f| f.line).collect();
+    assert_eq!(rules_of(&f), ["gitops-sources", "gitops-sources"], "{f:?}");
+    assert_eq!(lines, [6, 11]);
+}
+
+#[test]
+fn kustomize_remote_refs() {
+    let s = gitops();
+    let k = |r: &str| {
+        format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- https://github.com/acme/base//deploy{r}\n")
+    };
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    for ok in [
+        String::new(),
+        "?ref=main".to_string(),
+        format!("?ref={sha}"),
+        "?timeout=90s&ref=master".to_string(),
+    ] {
+        assert!(
+            judge_added("kustomization.yaml", &k(&ok), &s).is_empty(),
+            "{ok}"
+        );
+    }
+    for bad in ["?ref=dev", "?version=v2", "?timeout=9s&ref=feature/y"] {
+        let f = judge_added("kustomization.yaml", &k(bad), &s);
+        assert_eq!(rules_of(&f), ["gitops-sources"], "{bad}");
+        assert_eq!(f[0].line, 4);
+    }
+}
+
+#[test]
+fn source_refs_in_the_policy() {
+    let s: Settings = toml::from_str(
+        "rules = [\"gitops-sources\"]\nsource_refs = [\"main\", \"refs/tags/v*\"]\n",
+    )
+    .unwrap();
+    assert_eq!(s.source_refs, ["main", "refs/tags/v*"]);
+    let default: Settings = toml::from_str("rules = [\"gitops-sources\"]\n").unwrap();
+    assert_eq!(default.source_refs, ["main", "master", "HEAD"]);
 }

@@ -11,8 +11,22 @@
 //! field) is a [`Finding`] with rule `manifest-render`, which fails closed under a protected
 //! root; it is never skipped silently.
 
+mod argo;
+mod flux;
+mod generate;
+mod kustomize;
+mod nodes;
+pub mod patch;
+mod patches;
+mod resources;
+mod transform;
 pub mod tree;
 
+pub use argo::argo_application;
+pub use flux::{flux_build, flux_kustomization};
+pub use generate::content_hash;
+pub use kustomize::{kustomize_build, KUSTOMIZATION_FILES};
+pub use transform::is_cluster_scoped;
 pub use tree::{join, join_relative, MemTree, RawKind, RawTree, Resolved, Tree, TreeError};
 
 use crate::object::Object;

@@ -82,15 +82,17 @@ impl<'a> Tree<'a> {
         self.reads.borrow_mut().insert(path.to_string());
     }
 
-    /// Every path asked about since the last call (as asked, and every real path and symlink
-    /// passed on the way), then forgets them.
+    /// What was read since the last call, then forgets it: every path a lookup ended at (a
+    /// file, a gitlink, the first missing component, a link leading out), every symlink passed on
+    /// the way, and every directory listed, written with a trailing `/`. Whatever changes at one
+    /// of these paths (or, for a listed directory, directly below it) can change what was
+    /// rendered from them.
     pub fn take_reads(&self) -> BTreeSet<String> {
         std::mem::take(&mut *self.reads.borrow_mut())
     }
 
     /// Follows `path` (relative to the root, may hold `.` and `..`) to what it names.
     pub fn resolve(&self, path: &str) -> Result<Resolved, TreeError> {
-        self.note(path);
         let Some(mut pending) = normalize_parts(path) else {
             return Ok(Resolved::Outside {
                 link: path.to_string(),
@@ -112,10 +114,13 @@ impl<'a> Tree<'a> {
             }
             done.push(part);
             let here = done.join("/");
-            self.note(&here);
             match self.raw.lookup(&here)? {
-                None => return Ok(Resolved::Missing),
+                None => {
+                    self.note(&here);
+                    return Ok(Resolved::Missing);
+                }
                 Some(RawKind::Symlink) => {
+                    self.note(&here);
                     links += 1;
                     if links > MAX_LINKS {
                         return Ok(Resolved::Loop(here));
@@ -135,12 +140,14 @@ impl<'a> Tree<'a> {
                     pending.extend(parts);
                 }
                 Some(RawKind::Gitlink) => {
+                    self.note(&here);
                     if pending.is_empty() {
                         return Ok(Resolved::Gitlink(here));
                     }
                     return Ok(Resolved::Missing);
                 }
                 Some(RawKind::File) => {
+                    self.note(&here);
                     if !pending.is_empty() {
                         return Ok(Resolved::Missing);
                     }
@@ -171,6 +178,7 @@ impl<'a> Tree<'a> {
         let Resolved::Dir(real) = self.resolve(dir)? else {
             return Ok(None);
         };
+        self.note(&format!("{real}/"));
         let mut out = Vec::new();
         for (name, _) in self.raw.list(&real)? {
             let path = join(&real, &name);
@@ -335,6 +343,7 @@ mod tests {
         let reads = t.take_reads();
         assert!(reads.contains("clusters/prod/base"), "{reads:?}");
         assert!(reads.contains("apps/base/deploy.yaml"), "{reads:?}");
+        assert!(!reads.contains("clusters"), "{reads:?}");
         assert!(t.take_reads().is_empty());
         assert_eq!(
             t.read("clusters/prod/./base/../base/deploy.yaml")
@@ -372,8 +381,10 @@ mod tests {
             }
         );
         assert_eq!(t.resolve("nope").unwrap(), Resolved::Missing);
+        t.take_reads();
         let listed = t.list("clusters/prod").unwrap().unwrap();
         assert_eq!(listed.len(), 4);
+        assert!(t.take_reads().contains("clusters/prod/"));
     }
 
     #[test]

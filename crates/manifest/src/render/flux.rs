@@ -1,0 +1,602 @@
+//! What Flux's kustomize-controller applies: a path built with kustomize (a kustomization
+//! generated for a directory without one), a `Kustomization` object's overlay, and post-build
+//! variable substitution.
+//!
+//! Semantics follow `fluxcd/pkg/kustomize` and `kustomize-controller`:
+//! - A directory without a kustomization gets a generated one listing every `.yaml`/`.yml`
+//!   file under it, recursively in lexical order, and every subdirectory holding its own
+//!   kustomization (not descended into). Symlinked directories are not walked (Go's
+//!   `filepath.Walk`). Kustomize then builds it with `LoadRestrictionsNone`.
+//! - The overlay is written into the root kustomization: `targetNamespace` (kustomize's
+//!   `namespace`), `namePrefix`, `nameSuffix`, `patches` (appended), `patchesStrategicMerge`
+//!   and `patchesJson6902` (v1beta2), `images` (merged by name), `components` (appended;
+//!   `ignoreMissingComponents` drops missing ones).
+//! - After the build: `spec.postBuild` substitution on every object not annotated or labelled
+//!   `kustomize.toolkit.fluxcd.io/substitute: disabled`, when any variable is defined
+//!   (`substitute`, `substituteFrom`) or `substituteStrategy: Always`; then
+//!   `spec.commonMetadata` labels and annotations on every object's metadata.
+//!
+//! Variables from `substituteFrom` live in the cluster (ConfigMaps, Secrets) and are unknown
+//! here: they render as Flux renders a variable without a value (empty, so `${var:=default}`
+//! and `${var:-default}` take the default). Substitution works on the YAML text in Flux; here
+//! it works on each string, re-read as the plain scalar kustomize would have written
+//! (`privileged: "${priv:=true}"` becomes the boolean `true`), and a result that would change
+//! the YAML structure is a problem.
+
+use std::sync::Arc;
+
+use super::kustomize::{
+    build_root, finalize, find_kustomization, rendered, Overlay, OverlayOp, RootKustomization,
+};
+use super::nodes::{entry, map_node, scalar_text, set, str_node, string_map};
+use super::patches::OVERLAY_MARK;
+use super::resources::{Ctx, Res, MAX_DEPTH};
+use super::tree::{join, join_relative, Resolved, Tree, TreeError};
+use super::Rendered;
+use crate::object::Origin;
+use crate::yaml::{self, Key, Limits, Node, Value};
+
+const SUBSTITUTE_KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";
+
+/// What kustomize-controller applies from `dir` with no overlay.
+pub fn flux_build(tree: &Tree, dir: &str, limits: &Limits) -> Result<Rendered, TreeError> {
+    let mut ctx = Ctx::new(tree, limits);
+    let root = Arc::new(Origin {
+        root: format!("flux build {}", if dir.is_empty() { "." } else { dir }),
+        changed_by: Vec::new(),
+    });
+    let mut resources = flux_resources(&mut ctx, dir, &Overlay::default())?;
+    finalize(&mut resources);
+    Ok(rendered(ctx, resources, &root))
+}
+
+/// Builds `dir` as Flux does (generating a kustomization when there is none).
+fn flux_resources(
+    ctx: &mut Ctx<'_, '_>,
+    dir: &str,
+    overlay: &Overlay,
+) -> Result<Vec<Res>, TreeError> {
+    let at = Node {
+        value: Value::Null,
+        line: 1,
+        column: 1,
+    };
+    let from = if overlay.file.is_empty() {
+        dir.to_string()
+    } else {
+        overlay.file.clone()
+    };
+    let real = match ctx.tree.resolve(dir)? {
+        Resolved::Dir(real) => real,
+        other => {
+            ctx.unreachable(&other, dir, &from, &at);
+            return Ok(Vec::new());
+        }
+    };
+    if !find_kustomization(ctx, &real)?.is_empty() {
+        return build_root(ctx, &real, RootKustomization::Find, overlay);
+    }
+    let mut found = Vec::new();
+    scan(ctx, &real, &real, 0, &from, &mut found)?;
+    let (line, column) = (1, 1);
+    let mut kust = map_node(line, column);
+    let list: Vec<Node> = found
+        .iter()
+        .map(|p| str_node(&format!("./{p}"), line, column))
+        .collect();
+    set(
+        &mut kust,
+        "resources",
+        Node {
+            value: Value::Seq(list),
+            line,
+            column,
+        },
+    );
+    let file = if real.is_empty() {
+        ".".to_string()
+    } else {
+        real.clone()
+    };
+    build_root(ctx, &real, RootKustomization::Given(file, kust), overlay)
+}
+
+/// Flux's manifest scan: `.yaml`/`.yml` files and kustomization directories, relative to `base`.
+fn scan(
+    ctx: &mut Ctx<'_, '_>,
+    base: &str,
+    dir: &str,
+    depth: usize,
+    from: &str,
+    out: &mut Vec<String>,
+) -> Result<(), TreeError> {
+    let at = Node {
+        value: Value::Null,
+        line: 1,
+        column: 1,
+    };
+    if depth > MAX_DEPTH || !ctx.follow(from, &at) {
+        return Ok(());
+    }
+    let Some(entries) = ctx.tree.list(dir)? else {
+        return Ok(());
+    };
+    for (name, resolved) in entries {
+        let path = join(dir, &name);
+        let rel = path
+            .strip_prefix(base)
+            .map(|p| p.trim_start_matches('/'))
+            .unwrap_or(&path)
+            .to_string();
+        let is_manifest = name.ends_with(".yaml") || name.ends_with(".yml");
+        match resolved {
+            Resolved::Dir(real) if real == path => {
+                if find_kustomization(ctx, &path)?.is_empty() {
+                    scan(ctx, base, &path, depth + 1, from, out)?;
+                } else {
+                    out.push(rel);
+                }
+            }
+            Resolved::File(_) if is_manifest => out.push(rel),
+            Resolved::Gitlink(_) | Resolved::File(_) => {}
+            // A symlinked directory is not walked; named like a manifest, Flux fails reading it.
+            Resolved::Dir(_) if !is_manifest => {}
+            other if is_manifest => ctx.unreachable(&other, &path, from, &at),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What kustomize-controller applies for a Flux `Kustomization` object (`ks`, read from
+/// `file`), its `spec.path` taken in this repository.
+pub fn flux_kustomization(
+    tree: &Tree,
+    ks: &Node,
+    file: &str,
+    limits: &Limits,
+) -> Result<Rendered, TreeError> {
+    let mut ctx = Ctx::new(tree, limits);
+    let name = ks
+        .path(&["metadata", "name"])
+        .and_then(Node::as_str)
+        .unwrap_or("");
+    let namespace = ks
+        .path(&["metadata", "namespace"])
+        .and_then(Node::as_str)
+        .unwrap_or("");
+    let root = Arc::new(Origin {
+        root: format!("Flux Kustomization {namespace}/{name} ({file})"),
+        changed_by: Vec::new(),
+    });
+    let empty = map_node(ks.line, ks.column);
+    let spec = ks.get("spec").unwrap_or(&empty);
+    let path_node = spec.get("path");
+    let path_text = path_node.and_then(Node::as_str).unwrap_or("");
+    let Some(dir) = join_relative("", path_text) else {
+        ctx.problem(
+            file,
+            path_node.unwrap_or(ks),
+            format!("spec.path `{path_text}` leads out of the repository"),
+            "use a path inside the repository",
+        );
+        return Ok(rendered(ctx, Vec::new(), &root));
+    };
+    let overlay = overlay_of(&mut ctx, spec, file, &dir)?;
+    let mut resources = flux_resources(&mut ctx, &dir, &overlay)?;
+    finalize(&mut resources);
+    if let Some(post) = spec.get("postBuild").filter(|p| !p.is_null()) {
+        post_build(&mut ctx, post, file, &mut resources);
+    }
+    if let Some(meta) = spec.get("commonMetadata") {
+        let labels = string_map(meta.get("labels"));
+        let annotations = string_map(meta.get("annotations"));
+        for r in resources.iter_mut() {
+            for (field, pairs) in [("labels", &labels), ("annotations", &annotations)] {
+                if pairs.is_empty() {
+                    continue;
+                }
+                let (line, column) = (meta.line, meta.column);
+                let Some(m) = entry(&mut r.node, "metadata", || map_node(line, column)) else {
+                    continue;
+                };
+                let Some(target) = entry(m, field, || map_node(line, column)) else {
+                    continue;
+                };
+                for (k, v) in pairs.iter() {
+                    set(target, k, str_node(v, line, column));
+                }
+                r.changed(file);
+            }
+        }
+    }
+    Ok(rendered(ctx, resources, &root))
+}
+
+/// The root-kustomization fields a Flux Kustomization's spec adds.
+fn overlay_of(
+    ctx: &mut Ctx<'_, '_>,
+    spec: &Node,
+    file: &str,
+    dir: &str,
+) -> Result<Overlay, TreeError> {
+    let mut fields: Vec<(String, OverlayOp, Node)> = Vec::new();
+    for (from, to) in [
+        ("targetNamespace", "namespace"),
+        ("namePrefix", "namePrefix"),
+        ("nameSuffix", "nameSuffix"),
+    ] {
+        if let Some(n) = spec.get(from).filter(|n| n.as_str().is_some()) {
+            fields.push((to.to_string(), OverlayOp::Set, n.clone()));
+        }
+    }
+    let marked = |items: &[Node]| -> Node {
+        let list = items
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                let (l, c) = (p.line, p.column);
+                set(&mut p, OVERLAY_MARK, str_node("", l, c));
+                p
+            })
+            .collect();
+        Node {
+            value: Value::Seq(list),
+            line: spec.line,
+            column: spec.column,
+        }
+    };
+    for key in ["patches", "patchesStrategicMerge", "patchesJson6902"] {
+        if let Some(items) = spec.get(key).map(Node::as_seq).filter(|s| !s.is_empty()) {
+            fields.push((key.to_string(), OverlayOp::Append, marked(items)));
+        }
+    }
+    if let Some(images) = spec.get("images").filter(|n| !n.as_seq().is_empty()) {
+        fields.push(("images".into(), OverlayOp::MergeByName, images.clone()));
+    }
+    if let Some(components) = spec.get("components").filter(|n| !n.as_seq().is_empty()) {
+        let ignore_missing = spec
+            .get("ignoreMissingComponents")
+            .and_then(Node::as_bool)
+            .unwrap_or(false);
+        let mut keep = Vec::new();
+        for c in components.as_seq() {
+            let Some(text) = c.as_str() else { continue };
+            if ignore_missing {
+                let exists = join_relative(dir, text)
+                    .map(|p| ctx.tree.resolve(&p))
+                    .transpose()?
+                    .is_some_and(|r| !matches!(r, Resolved::Missing));
+                if !exists {
+                    continue;
+                }
+            }
+            if text.starts_with('/') || text.contains("://") {
+                ctx.problem(
+                    file,
+                    c,
+                    format!("component `{text}` must be a local relative path: Flux fails"),
+                    "use a relative path",
+                );
+                continue;
+            }
+            keep.push(c.clone());
+        }
+        fields.push((
+            "components".into(),
+            OverlayOp::Append,
+            Node {
+                value: Value::Seq(keep),
+                line: components.line,
+                column: components.column,
+            },
+        ));
+    }
+    Ok(Overlay {
+        fields,
+        file: file.to_string(),
+    })
+}
+
+/// `spec.postBuild`: variable substitution on every object.
+fn post_build(ctx: &mut Ctx<'_, '_>, post: &Node, file: &str, resources: &mut [Res]) {
+    let mut vars: Vec<(String, String)> = Vec::new();
+    for (k, v) in post.get("substitute").map(Node::as_map).unwrap_or(&[]) {
+        let valid = {
+            let mut chars = k.name.chars();
+            matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_')
+        };
+        if !valid {
+            let at = Node {
+                value: Value::Null,
+                line: k.line,
+                column: k.column,
+            };
+            ctx.problem(
+                file,
+                &at,
+                format!("variable name `{}` is invalid: Flux fails", k.name),
+                "use letters, digits and `_`",
+            );
+            return;
+        }
+        let value = scalar_text(v).unwrap_or_default().replace('\n', "");
+        vars.push((k.name.clone(), value));
+    }
+    let from_cluster = !post
+        .get("substituteFrom")
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+        .is_empty();
+    let always = post.get("substituteStrategy").and_then(Node::as_str) == Some("Always");
+    if vars.is_empty() && !from_cluster && !always {
+        return;
+    }
+    for r in resources.iter_mut() {
+        let disabled = |field: &str| {
+            r.node
+                .path(&["metadata", field, SUBSTITUTE_KEY])
+                .and_then(Node::as_str)
+                == Some("disabled")
+        };
+        if disabled("labels") || disabled("annotations") {
+            continue;
+        }
+        let mut changed = false;
+        let mut errors = Vec::new();
+        substitute_node(&mut r.node, &vars, &mut changed, &mut errors, 0);
+        for e in errors {
+            let label = r.cur().label();
+            ctx.problem(
+                file,
+                post,
+                format!("postBuild substitution in {label}: {e}"),
+                "write the variable as `${name}` or `${name:=default}` in a plain value",
+            );
+        }
+        if changed {
+            r.changed(file);
+        }
+    }
+}
+
+fn substitute_node(
+    node: &mut Node,
+    vars: &[(String, String)],
+    changed: &mut bool,
+    errors: &mut Vec<String>,
+    depth: usize,
+) {
+    if depth > yaml::MAX_DEPTH_CAP {
+        return;
+    }
+    match &mut node.value {
+        Value::Str(s) => {
+            if !s.contains('$') {
+                return;
+            }
+            match envsubst(s, vars, 0) {
+                Ok(new) if new != *s => {
+                    *changed = true;
+                    node.value = reread(s, new, errors);
+                }
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        Value::Seq(items) => {
+            for i in items.iter_mut() {
+                substitute_node(i, vars, changed, errors, depth + 1);
+            }
+        }
+        Value::Map(entries) => {
+            for (k, v) in entries.iter_mut() {
+                substitute_key(k, vars, changed, errors);
+                substitute_node(v, vars, changed, errors, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn substitute_key(
+    k: &mut Key,
+    vars: &[(String, String)],
+    changed: &mut bool,
+    errors: &mut Vec<String>,
+) {
+    if !k.name.contains('$') {
+        return;
+    }
+    match envsubst(&k.name, vars, 0) {
+        Ok(new) if new != k.name => {
+            if !plain_safe(&new) {
+                errors.push(format!(
+                    "key `{}` becomes `{new}`, which changes the YAML structure",
+                    k.name
+                ));
+            }
+            k.name = new;
+            *changed = true;
+        }
+        Ok(_) => {}
+        Err(e) => errors.push(e),
+    }
+}
+
+/// The value a substituted string has once Flux re-reads the YAML text kustomize wrote: a
+/// string written plain is re-resolved (`true` becomes a boolean); a quoted or block one stays
+/// a string.
+fn reread(old: &str, new: String, errors: &mut Vec<String>) -> Value {
+    if old.contains('\n') {
+        return Value::Str(new);
+    }
+    let written_plain = plain_safe(old) && matches!(yaml::resolve_plain(old), Value::Str(_));
+    if written_plain {
+        if new.is_empty() {
+            return Value::Null;
+        }
+        if !plain_safe(&new) {
+            errors.push(format!(
+                "`{old}` becomes `{new}`, which changes the YAML structure"
+            ));
+            return Value::Str(new);
+        }
+        return yaml::resolve_plain(&new);
+    }
+    if new.contains(['"', '\'', '\\', '\n']) {
+        errors.push(format!(
+            "`{old}` becomes `{new}` inside a quoted string, which Flux re-reads differently"
+        ));
+    }
+    Value::Str(new)
+}
+
+/// True when a string can be written as a plain YAML scalar (roughly go-yaml's rule).
+fn plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if s.starts_with(' ') || s.ends_with(' ') || s.contains('\n') || s.contains('\t') {
+        return false;
+    }
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
+        return false;
+    }
+    !(s.contains(": ") || s.contains(" #") || s.ends_with(':'))
+}
+
+/// Flux's envsubst: `${var}`, `${var:=d}`, `${var:-d}`, `${var=d}`, `${var-d}` and the other
+/// default forms (Flux treats them all as "the default when empty"); `$$` escapes.
+fn envsubst(s: &str, vars: &[(String, String)], depth: usize) -> Result<String, String> {
+    if depth > 16 {
+        return Err("nested substitutions too deep".into());
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars.get(i).copied().unwrap_or('\0');
+        let next = chars.get(i + 1).copied();
+        if c == '$' && next == Some('$') {
+            // `$$` drops one `$`.
+            i += 1;
+            if chars.get(i + 1) != Some(&'{') {
+                out.push('$');
+                i += 1;
+            }
+            continue;
+        }
+        if c != '$' || next != Some('{') {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        // Find the matching brace.
+        let mut level = 0usize;
+        let mut end = None;
+        let mut j = i + 1;
+        while j < chars.len() {
+            match chars.get(j) {
+                Some('{') => level += 1,
+                Some('}') => {
+                    level -= 1;
+                    if level == 0 {
+                        end = Some(j);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        let Some(end) = end else {
+            return Err(format!("missing closing brace in `{s}`"));
+        };
+        let body: String = chars
+            .get(i + 2..end)
+            .map(|b| b.iter().collect())
+            .unwrap_or_default();
+        let name_len = body
+            .char_indices()
+            .take_while(|(k, ch)| {
+                ch.is_alphabetic() || *ch == '_' || (*k > 0 && ch.is_ascii_digit())
+            })
+            .count();
+        let name: String = body.chars().take(name_len).collect();
+        if name.is_empty() {
+            return Err(format!("bad substitution `${{{body}}}`"));
+        }
+        let rest: String = body.chars().skip(name_len).collect();
+        let value = vars
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let default = ["::=", ":=", ":-", ":?", ":+", "=", "-", "+", "?"]
+            .iter()
+            .find_map(|op| rest.strip_prefix(op));
+        let result = if rest.is_empty() {
+            value
+        } else if let Some(d) = default {
+            if value.is_empty() {
+                envsubst(d, vars, depth + 1)?
+            } else {
+                value
+            }
+        } else {
+            return Err(format!(
+                "`${{{body}}}` uses a string operation pushguard does not render"
+            ));
+        };
+        out.push_str(&result);
+        i = end + 1;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vec<(String, String)> {
+        vec![
+            ("env".into(), "prod".into()),
+            ("empty".into(), String::new()),
+        ]
+    }
+
+    #[test]
+    fn envsubst_defaults_like_flux() {
+        assert_eq!(envsubst("${env}", &vars(), 0).unwrap(), "prod");
+        assert_eq!(envsubst("a-${env}-b", &vars(), 0).unwrap(), "a-prod-b");
+        assert_eq!(envsubst("${nope:=true}", &vars(), 0).unwrap(), "true");
+        assert_eq!(envsubst("${empty:-x}", &vars(), 0).unwrap(), "x");
+        assert_eq!(envsubst("${env:=x}", &vars(), 0).unwrap(), "prod");
+        assert_eq!(envsubst("${nope}", &vars(), 0).unwrap(), "");
+        assert_eq!(envsubst("$env", &vars(), 0).unwrap(), "$env");
+        assert_eq!(envsubst("$$x", &vars(), 0).unwrap(), "$x");
+        assert!(envsubst("${env", &vars(), 0).is_err());
+        assert!(envsubst("${env/a/b}", &vars(), 0).is_err());
+    }
+
+    #[test]
+    fn substituted_plain_strings_are_reread() {
+        let mut errors = Vec::new();
+        assert!(matches!(
+            reread("${p:=true}", "true".into(), &mut errors),
+            Value::Bool(true)
+        ));
+        assert!(matches!(
+            reread("${n}", "3".into(), &mut errors),
+            Value::Int(3)
+        ));
+        assert!(errors.is_empty());
+        assert!(matches!(
+            reread("${x}", "a: b".into(), &mut errors),
+            Value::Str(_)
+        ));
+        assert_eq!(errors.len(), 1);
+    }
+}

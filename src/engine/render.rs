@@ -1,0 +1,475 @@
+//! Rendered roots: what the controllers apply from the tree a ref will hold, judged against
+//! what they applied from the tree it held.
+//!
+//! Files are not what the cluster gets. A root — a Flux `Kustomization`, an Argo CD
+//! `Application`, or (as a fallback) a directory with a kustomization file that no other root
+//! renders — is built the way its controller builds it (`pushguard_manifest::render`), at the
+//! update's new tip and at its base, and the two rendered sets are judged object against object.
+//! Three things follow from a root's rendering:
+//! - its *closure* (every path the rendering read) decides whether the update affects it: only
+//!   affected roots are rendered at the base and judged;
+//! - a root a `[[path]]` block protects extends that protection to its closure (as an alias, like
+//!   a symlink does), so editing `apps/base` that `clusters/prod` renders needs prod's signers;
+//! - what leaves the rendered set is pruned by the controller: `deny_delete` judges that.
+//!
+//! Discovery reads the whole tree listing, and the blobs of files that may hold a Flux or Argo CD
+//! object (a byte search for their API groups before any parsing).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use pushguard_manifest::object::{objects_of, Object};
+use pushguard_manifest::render::{self, Rendered, Tree, TreeError, RENDER_RULE};
+use pushguard_manifest::yaml::{self, Node};
+use pushguard_manifest::{ChangeKind, Finding, Limits};
+
+use super::{at_ref, EngineError};
+use crate::facts::{Alias, AliasVia, ManifestFinding, UpdateFacts, UpdateKind};
+use crate::hook::Oid;
+use crate::plan::UpdatePlan;
+use crate::policy::Policy;
+use crate::repo::tree::{BlobCache, GitTree};
+use crate::repo::{Repo, RepoError};
+
+/// Most roots rendered per tree: each costs a build.
+const MAX_ROOTS: usize = 2_000;
+/// Most tree entries listed to find roots.
+const LIST_BUDGET: usize = 500_000;
+/// Most closure paths turned into protection aliases per update.
+const MAX_ALIASES: usize = 20_000;
+
+/// What makes a root.
+#[derive(Clone, Debug)]
+enum Kind {
+    /// A directory with a kustomization file, built by `kustomize build`.
+    Kustomize { dir: String },
+    /// A Flux `Kustomization` object.
+    Flux(Arc<Node>),
+    /// An Argo CD `Application` object.
+    Argo(Arc<Node>),
+}
+
+/// A root in one tree.
+#[derive(Clone, Debug)]
+struct Root {
+    /// Pairs a root across the two trees: `kustomize <dir>`, `Flux Kustomization ns/name`.
+    key: String,
+    /// The file that defines it (the kustomization file, or the file holding the object).
+    path: String,
+    kind: Kind,
+}
+
+/// One root rendered in one tree.
+struct Built {
+    root: Root,
+    rendered: Rendered,
+    /// Paths read (see [`Tree::take_reads`]), plus the defining file.
+    closure: BTreeSet<String>,
+}
+
+/// The new tip's roots, rendered, kept between the alias stage and the judging stage.
+#[derive(Default)]
+pub struct NewSide {
+    built: Vec<Built>,
+}
+
+fn tree_err(e: TreeError) -> RepoError {
+    RepoError::Object {
+        id: String::new(),
+        context: format!("path {}", e.path),
+        message: e.message,
+    }
+}
+
+fn is_kustomization_name(name: &str) -> bool {
+    matches!(
+        name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    )
+}
+
+/// The roots of one commit's tree.
+fn discover(
+    repo: &Repo,
+    commit: &Oid,
+    tree: &Tree,
+    limits: &Limits,
+) -> Result<Vec<Root>, RepoError> {
+    let mut trees = HashMap::new();
+    let entries = repo.entries_under(commit, "", LIST_BUDGET, &mut trees)?;
+    let mut roots = Vec::new();
+    let mut dirs_done = BTreeSet::new();
+    for (path, mode, _) in &entries {
+        if *mode == 0o040000 || *mode == 0o160000 {
+            continue;
+        }
+        let (dir, name) = match path.rsplit_once('/') {
+            Some((d, n)) => (d, n),
+            None => ("", path.as_str()),
+        };
+        if is_kustomization_name(name) {
+            // kustomize refuses a directory with two kustomization files; the renderer says so.
+            if dirs_done.insert(dir.to_string()) {
+                roots.push(Root {
+                    key: format!("kustomize build {}", if dir.is_empty() { "." } else { dir }),
+                    path: path.clone(),
+                    kind: Kind::Kustomize {
+                        dir: dir.to_string(),
+                    },
+                });
+            }
+            continue;
+        }
+        if *mode == 0o120000 || !has_manifest_extension(name) {
+            continue;
+        }
+        let Some(bytes) = tree.read(path).map_err(tree_err)? else {
+            continue;
+        };
+        if !(contains(&bytes, b"kustomize.toolkit.fluxcd.io") || contains(&bytes, b"argoproj.io")) {
+            continue;
+        }
+        // A file that does not load is reported by the file rules; it defines no root here.
+        let Ok(docs) = yaml::load(&bytes, limits) else {
+            continue;
+        };
+        let mut stats = yaml::LoadStats::default();
+        let Ok(objects) = objects_of(path, docs, limits, &mut stats) else {
+            continue;
+        };
+        for o in objects {
+            if let Some(root) = controller_root(&o) {
+                roots.push(root);
+            }
+        }
+        if roots.len() > MAX_ROOTS {
+            return Err(RepoError::Object {
+                id: commit.to_string(),
+                context: "tree".into(),
+                message: format!(
+                    "more than {MAX_ROOTS} kustomizations, Flux Kustomizations and Argo CD Applications: too many to render"
+                ),
+            });
+        }
+    }
+    Ok(roots)
+}
+
+/// A Flux Kustomization or Argo CD Application as a root.
+fn controller_root(o: &Object) -> Option<Root> {
+    let id = &o.identity;
+    let kind = match (id.group.as_str(), id.kind.as_str()) {
+        ("kustomize.toolkit.fluxcd.io", "Kustomization") => Kind::Flux(o.root.clone()),
+        ("argoproj.io", "Application") => Kind::Argo(o.root.clone()),
+        _ => return None,
+    };
+    Some(Root {
+        key: format!("{} {}/{}", id.kind, id.namespace, id.name),
+        path: o.path.clone(),
+        kind,
+    })
+}
+
+fn has_manifest_extension(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json")
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Renders one root, with its closure.
+fn build(tree: &Tree, root: &Root, limits: &Limits) -> Result<Built, RepoError> {
+    tree.take_reads();
+    let rendered = match &root.kind {
+        Kind::Kustomize { dir } => render::kustomize_build(tree, dir, limits),
+        Kind::Flux(node) => render::flux_kustomization(tree, node, &root.path, limits),
+        Kind::Argo(node) => render::argo_application(tree, node, &root.path, limits),
+    }
+    .map_err(tree_err)?;
+    let mut closure = tree.take_reads();
+    closure.insert(root.path.clone());
+    Ok(Built {
+        root: root.clone(),
+        rendered,
+        closure,
+    })
+}
+
+/// Renders roots, controllers first, then kustomize directories from the shallowest: a
+/// kustomize directory another root already rendered (its kustomization file is in that root's
+/// closure) is part of that root and is not built again on its own — unless `keep` says its
+/// defining file is protected, when its own closure is needed for the protection it extends.
+fn build_all(
+    tree: &Tree,
+    mut roots: Vec<Root>,
+    limits: &Limits,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Built>, RepoError> {
+    roots.sort_by_key(|r| match r.kind {
+        Kind::Kustomize { .. } => (1, r.path.matches('/').count(), r.path.clone()),
+        _ => (0, 0, r.path.clone()),
+    });
+    let mut covered: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::with_capacity(roots.len());
+    for root in roots {
+        if matches!(root.kind, Kind::Kustomize { .. })
+            && covered.contains(&root.path)
+            && !keep(&root.path)
+        {
+            continue;
+        }
+        let b = build(tree, &root, limits)?;
+        covered.extend(b.closure.iter().cloned());
+        out.push(b);
+    }
+    Ok(out)
+}
+
+/// Whether the plan needs rendering at all.
+fn wanted(plan: &UpdatePlan, f: &UpdateFacts) -> bool {
+    (!plan.manifest_blocks.is_empty() || !plan.path_blocks.is_empty())
+        && !matches!(f.kind, UpdateKind::Delete | UpdateKind::Unchanged)
+}
+
+/// Renders the roots of the new tip, and extends each protected root's protection to what it
+/// renders from outside the protected paths (aliases, as for symlinks).
+pub fn new_side(
+    repo: &Repo,
+    policy: &Policy,
+    f: &mut UpdateFacts,
+    plan: &UpdatePlan,
+    blobs: &BlobCache,
+) -> Result<NewSide, EngineError> {
+    if !wanted(plan, f) {
+        return Ok(NewSide::default());
+    }
+    let Some(tip) = f.tip.clone() else {
+        return Ok(NewSide::default());
+    };
+    let at = at_ref(&f.update.name);
+    let limits = Limits::default();
+    let git = GitTree::new(repo, &tip, blobs).map_err(&at)?;
+    let tree = Tree::new(&git);
+    let roots = discover(repo, &tip, &tree, &limits).map_err(&at)?;
+    let protected = |path: &str| {
+        plan.path_blocks
+            .iter()
+            .any(|&i| policy.paths[i].patterns.is_match(path))
+    };
+    let built = build_all(&tree, roots, &limits, &protected).map_err(&at)?;
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    for &i in &plan.path_blocks {
+        let rule = &policy.paths[i];
+        for b in built
+            .iter()
+            .filter(|b| rule.patterns.is_match(&b.root.path))
+        {
+            for p in &b.closure {
+                let target = p.trim_end_matches('/');
+                if target.is_empty() || rule.patterns.is_match(target) {
+                    continue;
+                }
+                if seen.insert((target.to_string(), b.root.path.clone())) {
+                    if seen.len() > MAX_ALIASES {
+                        return Err(at(RepoError::Object {
+                            id: tip.to_string(),
+                            context: "rendered roots".into(),
+                            message: format!(
+                                "protected roots render more than {MAX_ALIASES} paths from outside their protection: too many to follow"
+                            ),
+                        }));
+                    }
+                    f.aliases.push(Alias {
+                        target: target.to_string(),
+                        link: b.root.path.clone(),
+                        via: AliasVia::Rendered,
+                    });
+                }
+            }
+        }
+    }
+    Ok(NewSide { built })
+}
+
+/// Whether a change at `changed` can change what was rendered from `closure`.
+fn touches(closure: &BTreeSet<String>, changed: &str) -> bool {
+    if closure.contains(changed) {
+        return true;
+    }
+    // A listed directory: an entry added, removed or changed directly below it; and any path
+    // at or below a read path (a file replaced by a directory).
+    let mut cur = changed;
+    while let Some((parent, _)) = cur.rsplit_once('/') {
+        if closure.contains(&format!("{parent}/")) || closure.contains(parent) {
+            return true;
+        }
+        cur = parent;
+    }
+    closure.contains("/")
+}
+
+/// Judges the rendered roots the update affects: each rendered at the base and at the tip,
+/// object against object, by every `[[manifests]]` block whose `match` covers the root's
+/// defining file. The findings go to the net effect, attributed to the tip.
+pub fn judge(
+    repo: &Repo,
+    policy: &Policy,
+    f: &mut UpdateFacts,
+    plan: &UpdatePlan,
+    new: NewSide,
+    blobs: &BlobCache,
+    today: i64,
+) -> Result<(), EngineError> {
+    if plan.manifest_blocks.is_empty() || !wanted(plan, f) {
+        return Ok(());
+    }
+    let Some(net) = f.net.as_ref() else {
+        return Ok(());
+    };
+    let changed: Vec<String> = net.changes.iter().map(|c| c.path.clone()).collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let at = at_ref(&f.update.name);
+    let limits = Limits::default();
+    let affected = |b: &Built| changed.iter().any(|c| touches(&b.closure, c));
+
+    // The base's roots: rendered only for roots the update affects, or that it removes.
+    let mut old: BTreeMap<String, Built> = BTreeMap::new();
+    if let Some(base) = net.base.clone() {
+        let git = GitTree::new(repo, &base, blobs).map_err(&at)?;
+        let tree = Tree::new(&git);
+        let new_keys: BTreeMap<&str, &Built> =
+            new.built.iter().map(|b| (b.root.key.as_str(), b)).collect();
+        let roots: Vec<Root> = discover(repo, &base, &tree, &limits)
+            .map_err(&at)?
+            .into_iter()
+            .filter(|root| match new_keys.get(root.key.as_str()) {
+                Some(b) => affected(b) || changed.contains(&root.path),
+                None => true,
+            })
+            .collect();
+        for b in build_all(&tree, roots, &limits, &|_: &str| false).map_err(&at)? {
+            if new_keys.contains_key(b.root.key.as_str()) || affected(&b) {
+                old.insert(b.root.key.clone(), b);
+            }
+        }
+    }
+    let nested_new = nested(&new.built.iter().collect::<Vec<_>>());
+    let nested_old = nested(&old.values().collect::<Vec<_>>());
+
+    let mut findings = Vec::new();
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    for b in &new.built {
+        if affected(b) || old.contains_key(&b.root.key) {
+            keys.insert(&b.root.key);
+        }
+    }
+    for k in old.keys() {
+        keys.insert(k);
+    }
+    for key in keys {
+        let n = new.built.iter().find(|b| b.root.key == key);
+        let o = old.get(key);
+        let is_nested = match n {
+            Some(_) => nested_new.contains(key),
+            None => nested_old.contains(key),
+        };
+        if is_nested {
+            continue;
+        }
+        let path = n.or(o).map(|b| b.root.path.as_str()).unwrap_or_default();
+        let empty = Vec::new();
+        let new_objects = n.map_or(&empty, |b| &b.rendered.objects);
+        let old_objects = o.map_or(&empty, |b| &b.rendered.objects);
+        let old_problems: BTreeSet<(&str, &str, &str)> = o
+            .map(|b| {
+                b.rendered
+                    .problems
+                    .iter()
+                    .map(|p| (p.rule.as_str(), p.path.as_str(), p.message.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut problems: Vec<Finding> = n
+            .map(|b| {
+                b.rendered
+                    .problems
+                    .iter()
+                    .filter(|p| {
+                        !old_problems.contains(&(
+                            p.rule.as_str(),
+                            p.path.as_str(),
+                            p.message.as_str(),
+                        ))
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for &i in &plan.manifest_blocks {
+            let block = &policy.manifests[i];
+            if !block.files.is_match(path) {
+                continue;
+            }
+            // What the base rendered with problems cannot tell what this update prunes.
+            if let Some(o) = o.filter(|o| !o.rendered.problems.is_empty()) {
+                if !block.settings.deny_delete.is_empty()
+                    && block
+                        .settings
+                        .rules
+                        .contains(&pushguard_manifest::RuleId::DenyDelete)
+                {
+                    let p = &o.rendered.problems[0];
+                    problems.push(Finding {
+                        rule: RENDER_RULE.into(),
+                        path: o.root.path.clone(),
+                        line: 1,
+                        column: 1,
+                        object: None,
+                        container: None,
+                        message: format!(
+                            "{} could not be rendered before this update ({}: {}), so what the update makes the controller prune cannot be judged",
+                            o.root.key, p.path, p.message
+                        ),
+                        fix: "fix the root in a change of its own first (one that does not remove objects)".into(),
+                        change: ChangeKind::Changed,
+                    });
+                }
+            }
+            for finding in pushguard_manifest::judge_objects(
+                problems.clone(),
+                old_objects,
+                new_objects,
+                &block.settings,
+                today,
+            ) {
+                findings.push(ManifestFinding { block: i, finding });
+            }
+        }
+    }
+    if let Some(net) = f.net.as_mut() {
+        net.rendered_findings = findings;
+    }
+    Ok(())
+}
+
+/// Keys of the kustomize roots another root renders (their kustomization file is in its
+/// closure): they are judged as part of that root, not again on their own.
+fn nested(built: &[&Built]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for b in built {
+        if !matches!(b.root.kind, Kind::Kustomize { .. }) {
+            continue;
+        }
+        if built
+            .iter()
+            .any(|other| other.root.key != b.root.key && other.closure.contains(&b.root.path))
+        {
+            out.insert(b.root.key.clone());
+        }
+    }
+    out
+}

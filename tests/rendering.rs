@@ -1,0 +1,590 @@
+//! What the controllers apply, through real pushes: kustomize roots, Flux `Kustomization`s and
+//! Argo CD `Application`s are rendered at the old and the new tip and judged object against
+//! object. Each attack changes what the cluster gets without a dangerous-looking file (a patch
+//! in its own file, an image rewrite, a generator, a resource of another extension, a namespace
+//! set elsewhere, a pruned object, a base a protected root renders); each has a control push
+//! that must land.
+
+mod common;
+
+use common::*;
+
+const POLICY: &str = r#"version = 1
+[host]
+pusher_variable = "REMOTE_USER"
+
+[[path]]
+match = ["clusters/prod/**"]
+refs = "refs/heads/main"
+pushers = ["sre-anna"]
+
+[[manifests]]
+match = ["**/*.yaml", "**/*.yml", "**/*.json", "**/Kustomization"]
+rules = ["privileged", "plaintext-secrets", "image-registries", "deny-delete", "protected-namespaces", "host-namespaces", "gitops-sources"]
+source_urls = ["https://git.example.com/"]
+image_registries = ["registry.example.com"]
+deny_delete = ["Namespace"]
+protected_namespaces = ["kube-system"]
+"#;
+
+const DEPLOY: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+      - name: api
+        image: registry.example.com/api:1.0
+";
+
+const NAMESPACE: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n";
+
+/// `apps/base` (a Deployment) rendered by `clusters/prod` into namespace `shop`, with the
+/// Namespace; pushed by the SRE.
+fn fixture() -> Fixture {
+    let f = Fixture::new(POLICY);
+    write(&f, "apps/base/deploy.yaml", DEPLOY);
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
+    write(&f, "apps/other/note.yaml", "note: not rendered by prod\n");
+    write(&f, "clusters/prod/namespace.yaml", NAMESPACE);
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\n",
+    );
+    f.git(&["add", "-A"]);
+    f.git(&["commit", "-q", "-s", "-m", "layout"]);
+    assert_accepted(&as_sre(&f));
+    f
+}
+
+fn write(f: &Fixture, path: &str, content: &str) {
+    let p = f.work.join(path);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, content).unwrap();
+}
+
+fn commit_all(f: &Fixture, message: &str) {
+    f.git(&["add", "-A"]);
+    f.git(&["commit", "-q", "-s", "-m", message]);
+}
+
+fn as_sre(f: &Fixture) -> Run {
+    f.push_as(&[("REMOTE_USER", "sre-anna")], &["origin", "HEAD:main"])
+}
+
+fn as_dev(f: &Fixture) -> Run {
+    f.push_as(&[("REMOTE_USER", "dev-bob")], &["origin", "HEAD:main"])
+}
+
+fn reset(f: &Fixture) {
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+}
+
+fn assert_rule(r: &Run, rule: &str, text: &str) {
+    assert_rejected(r);
+    assert!(
+        r.out.contains(&format!("error[{rule}] refs/heads/main")),
+        "{rule}: {r:?}"
+    );
+    assert!(r.out.contains(text), "{text}: {r:?}");
+}
+
+#[test]
+fn a_json6902_patch_in_its_own_file_is_judged_on_the_object_it_patches() {
+    let f = fixture();
+    write(
+        &f,
+        "clusters/prod/debug.json6902",
+        "- op: add\n  path: /spec/template/spec/containers/0/securityContext\n  value: {privileged: true}\n",
+    );
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\npatches:\n- path: debug.json6902\n  target: {kind: Deployment, name: api}\n",
+    );
+    commit_all(&f, "debug the api");
+    assert_rule(&as_sre(&f), "privileged", "Deployment shop/api");
+    reset(&f);
+
+    // Control: the same patch turning it off lands.
+    write(
+        &f,
+        "clusters/prod/debug.json6902",
+        "- op: add\n  path: /spec/template/spec/containers/0/securityContext\n  value: {privileged: false}\n",
+    );
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\npatches:\n- path: debug.json6902\n  target: {kind: Deployment, name: api}\n",
+    );
+    commit_all(&f, "harden the api");
+    assert_accepted(&as_sre(&f));
+}
+
+#[test]
+fn an_images_rewrite_to_an_unlisted_registry_is_rejected() {
+    let f = fixture();
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\nimages:\n- name: registry.example.com/api\n  newName: evil.example.net/api\n",
+    );
+    commit_all(&f, "mirror");
+    assert_rule(&as_sre(&f), "image-registries", "evil.example.net/api");
+    reset(&f);
+
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\nimages:\n- name: registry.example.com/api\n  newTag: \"1.1\"\n",
+    );
+    commit_all(&f, "bump");
+    assert_accepted(&as_sre(&f));
+}
+
+#[test]
+fn a_secret_generator_with_literals_is_a_plaintext_secret() {
+    let f = fixture();
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\nsecretGenerator:\n- name: db\n  literals:\n  - password=hunter2\n",
+    );
+    commit_all(&f, "db password");
+    assert_rule(&as_sre(&f), "plaintext-secrets", "Secret shop/db-");
+    reset(&f);
+
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\nconfigMapGenerator:\n- name: settings\n  literals:\n  - mode=fast\n",
+    );
+    commit_all(&f, "settings");
+    assert_accepted(&as_sre(&f));
+}
+
+#[test]
+fn a_resource_of_any_extension_is_rendered() {
+    let f = fixture();
+    write(
+        &f,
+        "clusters/prod/debug.pod",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  hostPID: true\n  containers:\n  - name: sh\n    image: registry.example.com/sh:1\n",
+    );
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\n- debug.pod\n",
+    );
+    commit_all(&f, "debug pod");
+    assert_rule(&as_sre(&f), "host-namespaces", "Pod shop/debug");
+    reset(&f);
+
+    write(
+        &f,
+        "clusters/prod/debug.pod",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  containers:\n  - name: sh\n    image: registry.example.com/sh:1\n",
+    );
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\n- debug.pod\n",
+    );
+    commit_all(&f, "plain debug pod");
+    assert_accepted(&as_sre(&f));
+}
+
+#[test]
+fn a_namespace_set_by_an_unchanged_kustomization_is_protected() {
+    let f = Fixture::new(POLICY);
+    write(
+        &f,
+        "system/kustomization.yaml",
+        "namespace: kube-system\nresources:\n- cm.yaml\n",
+    );
+    write(
+        &f,
+        "system/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {a: b}\n",
+    );
+    commit_all(&f, "system, before pushguard judged namespaces");
+    f.set_policy("version = 1\n");
+    assert_accepted(&as_sre(&f));
+    f.set_policy(POLICY);
+
+    // Only the ConfigMap file changes; the kustomization that puts it in kube-system does not.
+    write(
+        &f,
+        "system/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {a: c}\n",
+    );
+    commit_all(&f, "edit");
+    assert_rule(
+        &as_sre(&f),
+        "protected-namespaces",
+        "ConfigMap kube-system/x",
+    );
+    reset(&f);
+
+    // Control: the same edit in a namespace nobody protects.
+    write(
+        &f,
+        "system/kustomization.yaml",
+        "namespace: tools\nresources:\n- cm.yaml\n",
+    );
+    f.set_policy("version = 1\n");
+    commit_all(&f, "move to tools");
+    assert_accepted(&as_sre(&f));
+    f.set_policy(POLICY);
+    write(
+        &f,
+        "system/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {a: d}\n",
+    );
+    commit_all(&f, "edit in tools");
+    assert_accepted(&as_sre(&f));
+}
+
+#[test]
+fn what_leaves_the_rendered_set_is_pruned_and_judged() {
+    let f = fixture();
+    // Dropping the Namespace from resources deletes it: the file stays.
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- ../../apps/base\n",
+    );
+    commit_all(&f, "tidy");
+    assert_rule(&as_sre(&f), "deny-delete", "Namespace shop");
+    reset(&f);
+
+    // local-config: kustomize drops it from the output.
+    write(
+        &f,
+        "clusters/prod/namespace.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\n",
+    );
+    commit_all(&f, "local");
+    assert_rule(&as_sre(&f), "deny-delete", "Namespace shop");
+    reset(&f);
+
+    // Control: a label on the Namespace keeps it.
+    write(
+        &f,
+        "clusters/prod/namespace.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {team: shop}\n",
+    );
+    commit_all(&f, "label");
+    assert_accepted(&as_sre(&f));
+}
+
+#[test]
+fn a_base_a_protected_root_renders_is_protected() {
+    let f = fixture();
+    write(
+        &f,
+        "apps/base/deploy.yaml",
+        &DEPLOY.replace("api:1.0", "api:1.1"),
+    );
+    commit_all(&f, "bump the base prod renders");
+    let r = as_dev(&f);
+    assert_rule(&r, "path.pushers", "apps/base/deploy.yaml");
+    assert!(
+        r.out
+            .contains("the protected root clusters/prod/kustomization.yaml renders it"),
+        "{r:?}"
+    );
+    reset(&f);
+
+    // A new file in the base directory is read by a root that lists it only if named; a new
+    // kustomization entry in the base is.
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n- extra.yaml\n",
+    );
+    write(
+        &f,
+        "apps/base/extra.yaml",
+        NAMESPACE.replace("shop", "extra").as_str(),
+    );
+    commit_all(&f, "extra");
+    assert_rule(&as_dev(&f), "path.pushers", "apps/base/kustomization.yaml");
+    reset(&f);
+
+    // Control: what no protected root renders stays the developers'.
+    write(&f, "apps/other/note.yaml", "note: changed\n");
+    commit_all(&f, "note");
+    assert_accepted(&as_dev(&f));
+}
+
+#[test]
+fn a_symlinked_manifest_is_read_through() {
+    let f = fixture();
+    write(
+        &f,
+        "shared/debug.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  hostNetwork: true\n  containers:\n  - name: sh\n    image: registry.example.com/sh:1\n",
+    );
+    std::os::unix::fs::symlink(
+        "../../shared/debug.yaml",
+        f.work.join("clusters/prod/debug.yaml"),
+    )
+    .unwrap();
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\n- debug.yaml\n",
+    );
+    commit_all(&f, "debug through a link");
+    assert_rule(&as_sre(&f), "host-namespaces", "Pod shop/debug");
+    reset(&f);
+
+    write(
+        &f,
+        "shared/debug.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  containers:\n  - name: sh\n    image: registry.example.com/sh:1\n",
+    );
+    std::os::unix::fs::symlink(
+        "../../shared/debug.yaml",
+        f.work.join("clusters/prod/debug.yaml"),
+    )
+    .unwrap();
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\n- debug.yaml\n",
+    );
+    commit_all(&f, "plain pod through a link");
+    assert_accepted(&as_sre(&f));
+}
+
+const FLUX_KS: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./apps/base
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+";
+
+#[test]
+fn a_flux_kustomization_is_rendered_with_its_patches_and_substitutions() {
+    let f = Fixture::new(POLICY);
+    write(&f, "apps/base/deploy.yaml", DEPLOY);
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
+    write(&f, "clusters/dev/apps.yaml", FLUX_KS);
+    commit_all(&f, "flux");
+    assert_accepted(&as_sre(&f));
+
+    // spec.patches in the Flux object.
+    write(
+        &f,
+        "clusters/dev/apps.yaml",
+        &format!(
+            "{FLUX_KS}  patches:\n  - target: {{kind: Deployment}}\n    patch: |\n      - op: add\n        path: /spec/template/spec/hostNetwork\n        value: true\n"
+        ),
+    );
+    commit_all(&f, "flux patch");
+    assert_rule(&as_sre(&f), "host-namespaces", "Deployment");
+    reset(&f);
+
+    // A postBuild default turned on in the base, with no variable set.
+    write(
+        &f,
+        "apps/base/deploy.yaml",
+        &DEPLOY.replace(
+            "        image: registry.example.com/api:1.0\n",
+            "        image: registry.example.com/api:1.0\n        securityContext:\n          privileged: ${debug:=true}\n",
+        ),
+    );
+    write(
+        &f,
+        "clusters/dev/apps.yaml",
+        &format!("{FLUX_KS}  postBuild:\n    substitute:\n      tier: dev\n"),
+    );
+    commit_all(&f, "substitution");
+    assert_rule(&as_sre(&f), "privileged", "Deployment");
+    reset(&f);
+
+    // Control: a substitution that turns it off.
+    write(
+        &f,
+        "apps/base/deploy.yaml",
+        &DEPLOY.replace(
+            "        image: registry.example.com/api:1.0\n",
+            "        image: registry.example.com/api:1.0\n        securityContext:\n          privileged: ${debug:=false}\n",
+        ),
+    );
+    write(
+        &f,
+        "clusters/dev/apps.yaml",
+        &format!("{FLUX_KS}  postBuild:\n    substitute:\n      tier: dev\n"),
+    );
+    commit_all(&f, "substitution off");
+    assert_accepted(&as_sre(&f));
+}
+
+const ARGO_APP: &str = "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: api
+  namespace: argocd
+spec:
+  project: default
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: shop
+  source:
+    repoURL: https://git.example.com/ops/fleet
+    path: apps/base
+    targetRevision: main
+";
+
+#[test]
+fn an_argo_cd_application_is_rendered_with_its_overrides() {
+    let f = Fixture::new(POLICY);
+    write(&f, "apps/base/deploy.yaml", DEPLOY);
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
+    write(&f, "argocd/api.yaml", ARGO_APP);
+    commit_all(&f, "argo");
+    assert_accepted(&as_sre(&f));
+
+    write(
+        &f,
+        "argocd/api.yaml",
+        &format!("{ARGO_APP}    kustomize:\n      images:\n      - registry.example.com/api=evil.example.net/api:1\n"),
+    );
+    commit_all(&f, "argo image override");
+    assert_rule(&as_sre(&f), "image-registries", "evil.example.net/api");
+    reset(&f);
+
+    write(
+        &f,
+        "argocd/api.yaml",
+        &format!("{ARGO_APP}    kustomize:\n      images:\n      - registry.example.com/api=registry.example.com/api:2\n"),
+    );
+    commit_all(&f, "argo image bump");
+    assert_accepted(&as_sre(&f));
+}
+
+#[test]
+fn ci_files_and_chart_templates_are_not_manifests() {
+    let f = fixture();
+    let workflow = "name: ci\non:\n  push: {}\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n    - run: make\n";
+    write(&f, ".github/workflows/ci.yml", workflow);
+    write(
+        &f,
+        "charts/api/templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
+    );
+    write(
+        &f,
+        "charts/api/Chart.yaml",
+        "apiVersion: v2\nname: api\nversion: 1.0.0\n",
+    );
+    commit_all(&f, "ci and chart");
+    assert_accepted(&as_sre(&f));
+
+    // Control: the same unreadable YAML where manifests live is refused.
+    write(&f, "clusters/prod/ci.yml", workflow);
+    commit_all(&f, "misplaced");
+    assert_rule(&as_sre(&f), "manifest-parse", "clusters/prod/ci.yml");
+}
+
+/// Adds a gitlink at `path` (to `id`, a commit of another repository) with its .gitmodules entry.
+fn add_submodule(f: &Fixture, path: &str, url: &str) {
+    let id = "1111111111111111111111111111111111111111";
+    f.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{id},{path}"),
+    ]);
+    f.git(&[
+        "config",
+        "-f",
+        ".gitmodules",
+        &format!("submodule.{path}.path"),
+        path,
+    ]);
+    f.git(&[
+        "config",
+        "-f",
+        ".gitmodules",
+        &format!("submodule.{path}.url"),
+        url,
+    ]);
+    f.git(&["add", ".gitmodules"]);
+    f.git(&["commit", "-q", "-s", "-m", &format!("submodule {path}")]);
+}
+
+#[test]
+fn submodules_are_sources_and_protected_paths() {
+    let f = fixture();
+    // A gitlink where manifests live: its content is never judged.
+    add_submodule(&f, "apps/vendor", "https://git.example.com/ops/vendor");
+    assert_rule(&as_dev(&f), "manifest-submodule", "apps/vendor");
+    reset(&f);
+
+    // Allowed by the block, its URL is still a source like any other.
+    let mut policy = POLICY.replace("rules = [", "allow_submodules = true\nrules = [");
+    policy.push('\n');
+    f.set_policy(&policy);
+    add_submodule(&f, "tools/lib", "https://evil.example.net/lib");
+    assert_rule(&as_dev(&f), "gitops-sources", "evil.example.net/lib");
+    reset(&f);
+
+    // Control: an allowed submodule from an allowed host.
+    add_submodule(&f, "tools/lib", "https://git.example.com/ops/lib");
+    assert_accepted(&as_dev(&f));
+
+    // A protected submodule: only prod's pushers may re-point it.
+    add_submodule(
+        &f,
+        "clusters/prod/lib",
+        "https://git.example.com/ops/prod-lib",
+    );
+    assert_accepted(&as_sre(&f));
+    f.git(&[
+        "config",
+        "-f",
+        ".gitmodules",
+        "submodule.clusters/prod/lib.url",
+        "https://git.example.com/ops/other",
+    ]);
+    commit_all(&f, "re-point prod's lib");
+    let r = as_dev(&f);
+    assert_rule(&r, "path.pushers", ".gitmodules");
+    assert!(
+        r.out.contains("protected submodule clusters/prod/lib"),
+        "{r:?}"
+    );
+    assert_accepted(&as_sre(&f));
+}
