@@ -1109,9 +1109,11 @@ pub fn touched_paths(ch: &FileChange) -> Vec<String> {
 fn via_text(u: &UpdateFacts, ch: &FileChange, hit: &str) -> String {
     for a in u.aliases.iter().filter(|a| a.link == hit) {
         match a.via {
-            AliasVia::Rendered => return format!(
+            AliasVia::Rendered => {
+                return format!(
                 " (the protected root {hit} renders it: Flux or Argo CD apply it as part of {hit})"
-            ),
+            )
+            }
             AliasVia::Submodule => {
                 return format!(
                     " ({} says where the protected submodule {hit} is fetched from)",
