@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use pushguard_manifest::render::{self, RawKind, RawTree, Tree, TreeError};
@@ -52,6 +53,26 @@ const MUST_RENDER: &[&str] = &[
     "own/replicas",
     "own/patches",
     "own/legacy-patches",
+    "own/patch-targets",
+    "own/patch-semantics",
+    "own/images-registries",
+    "own/yaml-forms",
+    "own/custom-resource-patch",
+    "own/images-everywhere",
+    "own/generator-merge-secret/base",
+    "own/generator-merge-secret/overlay",
+    "own/generator-env-lookup",
+    "own/diamond",
+    "own/namespace-references",
+    "own/selector-labels",
+    "own/prefix-kinds",
+    "own/patch-namespaces",
+    "own/images-tags",
+    "own/kustomization-types-ok",
+    "own/kustomization-scalars",
+    "own/json6902-forms",
+    "own/json6902-annotations",
+    "own/transformer-order",
     "own/generators",
     "own/generator-behavior/base",
     "own/generator-behavior/overlay",
@@ -67,7 +88,34 @@ const KUBECTL_FAILS: &[&str] = &[
     "own/errors/missing-resource",
     "own/errors/replicas-absent",
     "own/errors/two-kustomization-files",
+    "own/errors/duplicate-ids",
+    "own/yaml-duplicate-key",
+    "own/components/as-resource",
+    "own/errors/unknown-field",
+    "own/errors/patch-ambiguous",
+    "own/errors/patch-wrong-namespace",
+    "own/errors/patch-no-namespace",
+    "own/errors/cycle/a",
+    "own/errors/cycle/b",
+    "own/errors/self-include",
+    "own/errors/label-not-string",
+    "own/errors/generate-name",
+    "own/errors/json6902/annotations-bool-key",
+    "own/errors/json6902/labels-missing",
+    "own/errors/json6902/move-missing",
+    "own/errors/json6902/op-case",
+    "own/errors/json6902/remove-missing",
+    "own/errors/json6902/test-fails",
+    "own/errors/kustomization-types/annotation-bool",
+    "own/errors/kustomization-types/count-string",
+    "own/errors/kustomization-types/image-tag-number",
+    "own/errors/kustomization-types/label-yes",
+    "own/errors/kustomization-types/namespace-number",
+    "own/errors/kustomization-types/prefix-bool",
 ];
+
+/// Differing objects explained field by field, per root.
+const MAX_EXPLAINED: usize = 5;
 
 /// Deepest fixture directory walked (the fixtures are a few levels deep).
 const MAX_WALK_DEPTH: usize = 16;
@@ -312,6 +360,11 @@ fn missing<'a>(
     out
 }
 
+/// A value on one line: its canonical text with line breaks shown as `\n`.
+fn shown(node: &Node) -> String {
+    node.canonical().replace('\n', "\\n")
+}
+
 fn kind_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -346,11 +399,11 @@ fn diff(path: &str, k: &Node, p: &Node, out: &mut Vec<String>, cap: usize) {
                     (Some(a), Some(b)) => diff(&sub, a, b, out, cap),
                     (Some(a), None) => out.push(format!(
                         "{sub}: kubectl {}, pushguard has no such field",
-                        a.canonical()
+                        shown(a)
                     )),
                     (None, Some(b)) => out.push(format!(
                         "{sub}: kubectl has no such field, pushguard {}",
-                        b.canonical()
+                        shown(b)
                     )),
                     (None, None) => {}
                 }
@@ -368,21 +421,21 @@ fn diff(path: &str, k: &Node, p: &Node, out: &mut Vec<String>, cap: usize) {
             "{here}: kubectl has {} items, pushguard {}: kubectl {}, pushguard {}",
             ks.len(),
             ps.len(),
-            k.canonical(),
-            p.canonical()
+            shown(k),
+            shown(p)
         )),
         (a, b) => out.push(format!(
             "{here}: kubectl {} {}, pushguard {} {}",
             kind_name(a),
-            k.canonical(),
+            shown(k),
             kind_name(b),
-            p.canonical()
+            shown(p)
         )),
     }
 }
 
-/// A readable account of how two object sets differ: the first differing object with a field
-/// diff when both sides have an object of that name, and the unmatched objects of each side.
+/// A readable account of how two object sets differ: the unmatched objects of each side, and
+/// the first few of kubectl's with a field diff against their counterpart in pushguard's.
 fn explain(kubectl: &[Node], pushguard: &[Arc<Node>]) -> String {
     let k = counts(kubectl.iter());
     let p = counts(pushguard.iter().map(|n| n.as_ref()));
@@ -405,10 +458,11 @@ fn explain(kubectl: &[Node], pushguard: &[Arc<Node>]) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     );
-    if let Some(first) = only_k.first() {
+    // The first few differing objects, each against its counterpart: pushguard's object of
+    // the same name, else the closest of its kind (a wrong name prefix or hash suffix is then
+    // one of the differences shown).
+    for first in only_k.iter().take(MAX_EXPLAINED) {
         let name = label(first);
-        // Its counterpart: pushguard's object of the same name, else the closest of its kind
-        // (a wrong name prefix or hash suffix is then one of the differences shown).
         let kind = first.get("kind").map(|n| n.display());
         let counterpart = only_p.iter().find(|n| label(n) == name).or_else(|| {
             only_p
@@ -426,7 +480,7 @@ fn explain(kubectl: &[Node], pushguard: &[Arc<Node>]) -> String {
                 diff("", first, other, &mut lines, 20);
                 let _ = writeln!(
                     out,
-                    "    first differing object: kubectl's {name} against pushguard's {}:",
+                    "    kubectl's {name} against pushguard's {}:",
                     label(other)
                 );
                 for l in lines {
@@ -434,16 +488,19 @@ fn explain(kubectl: &[Node], pushguard: &[Arc<Node>]) -> String {
                 }
             }
             None => {
-                let _ = writeln!(out, "    kubectl's {name}: {}", first.canonical());
+                let _ = writeln!(out, "    kubectl's {name}: {}", shown(first));
             }
         }
-    } else if let Some(first) = only_p.first() {
-        let _ = writeln!(
-            out,
-            "    pushguard's {}: {}",
-            label(first),
-            first.canonical()
-        );
+    }
+    if only_k.is_empty() {
+        if let Some(first) = only_p.first() {
+            let _ = writeln!(
+                out,
+                "    pushguard's {}: {}",
+                label(first),
+                first.canonical()
+            );
+        }
     }
     out
 }
@@ -508,6 +565,35 @@ fn judge_root(kubectl_bin: &Path, raw: &FsTree, root: &str) -> Row {
     }
 }
 
+/// Judges every root, a few at a time (kubectl's start-up dominates), in the order given.
+fn judge_all(kubectl_bin: &Path, raw: &FsTree, roots: &[String]) -> Vec<Row> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
+    let next = AtomicUsize::new(0);
+    let mut rows: Vec<(usize, Row)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(root) = roots.get(i) else { break };
+                        done.push((i, judge_root(kubectl_bin, raw, root)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    rows.sort_by_key(|(i, _)| *i);
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
 #[test]
 fn pushguard_renders_what_kustomize_renders() {
     let kubectl_bin = kubectl();
@@ -522,13 +608,16 @@ fn pushguard_renders_what_kustomize_renders() {
         );
     }
     let raw = FsTree { root: base };
-    let rows: Vec<Row> = all
-        .iter()
-        .map(|root| judge_root(&kubectl_bin, &raw, root))
-        .collect();
+    let rows = judge_all(&kubectl_bin, &raw, &all);
 
     let width = rows.iter().map(|r| r.root.len()).max().unwrap_or(4);
     let mut report = String::new();
+    let version = Command::new(&kubectl_bin)
+        .args(["version", "--client"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).replace('\n', "; "))
+        .unwrap_or_else(|e| format!("`kubectl version` failed: {e}"));
+    let _ = writeln!(report, "oracle: {} ({version})", kubectl_bin.display());
     let _ = writeln!(
         report,
         "{:width$}  {:8}  {:12}  pushguard",
@@ -556,6 +645,7 @@ fn pushguard_renders_what_kustomize_renders() {
         n(Outcome::Refused),
         n(Outcome::Differ)
     );
+    // Shown by cargo when the test fails, or with `-- --nocapture`.
     println!("{report}");
 
     let mut failures = Vec::new();
@@ -586,5 +676,9 @@ fn pushguard_renders_what_kustomize_renders() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{}\n{report}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{}\n(details in the table above)",
+        failures.join("\n")
+    );
 }

@@ -677,3 +677,495 @@ fn argo_directory_helm_and_plugins() {
     assert_eq!(render_rules(&r), [RENDER_RULE, RENDER_RULE, RENDER_RULE]);
     assert!(r.problems[0].fix.contains("values are judged separately"));
 }
+
+fn privileged(o: &Object, spec: &[&str]) -> Option<bool> {
+    container(o, spec, "containers", 0)
+        .path(&["securityContext", "privileged"])
+        .and_then(Node::as_bool)
+}
+
+#[test]
+fn json6902_patch_in_its_own_file_makes_the_container_privileged() {
+    let tree = MemTree::new()
+        .file(
+            "app/kustomization.yaml",
+            "resources: [deploy.yaml]\npatches:\n- path: patches/escalate.json\n  target: {kind: Deployment, name: api}\n",
+        )
+        .file("app/deploy.yaml", DEPLOY)
+        .file(
+            "app/patches/escalate.json",
+            r#"[{"op": "add", "path": "/spec/template/spec/containers/0/securityContext", "value": {"privileged": true}}]"#,
+        );
+    let r = build(&tree, "app");
+    clean(&r);
+    let d = one(&r, "Deployment");
+    assert_eq!(privileged(d, &["spec", "template", "spec"]), Some(true));
+    let origin = d.origin.as_ref().unwrap();
+    assert_eq!(origin.changed_by, ["app/patches/escalate.json"]);
+    assert_eq!(d.path, "app/deploy.yaml");
+}
+
+#[test]
+fn legacy_patch_fields_from_files_and_inline() {
+    let tree = MemTree::new()
+        .file(
+            "app/kustomization.yaml",
+            "resources: [deploy.yaml, debug.pod]\n\
+             patchesStrategicMerge: [smp.yaml]\n\
+             patchesJson6902:\n- target: {version: v1, kind: Pod, name: debug}\n  path: pod-ops.yaml\n\
+             patches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: api}\n    spec:\n      template:\n        spec:\n          hostPID: true\n",
+        )
+        .file("app/deploy.yaml", DEPLOY)
+        .file("app/debug.pod", POD)
+        .file(
+            "app/smp.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  template:\n    spec:\n      containers:\n      - name: main\n        securityContext: {privileged: true}\n",
+        )
+        .file(
+            "app/pod-ops.yaml",
+            "- op: add\n  path: /spec/hostNetwork\n  value: true\n",
+        );
+    let r = build(&tree, "app");
+    clean(&r);
+    let d = one(&r, "Deployment");
+    assert_eq!(privileged(d, &["spec", "template", "spec"]), Some(true));
+    assert_eq!(
+        d.root
+            .path(&["spec", "template", "spec", "hostPID"])
+            .and_then(Node::as_bool),
+        Some(true)
+    );
+    let changed = &d.origin.as_ref().unwrap().changed_by;
+    assert_eq!(changed, &["app/smp.yaml", "app/kustomization.yaml"]);
+    let p = one(&r, "Pod");
+    assert_eq!(
+        p.root
+            .path(&["spec", "hostNetwork"])
+            .and_then(Node::as_bool),
+        Some(true)
+    );
+}
+
+#[test]
+fn patch_targets_select_by_labels_and_regex_and_reach_renamed_objects() {
+    let tree = MemTree::new()
+        .file(
+            "app/kustomization.yaml",
+            "namePrefix: x-\nresources: [base]\npatches:\n- target: {kind: Deployment, name: \"a.*\"}\n  patch: |\n    - {op: add, path: /metadata/labels, value: {hit: name}}\n- target: {labelSelector: app=web}\n  patch: |\n    - {op: add, path: /metadata/annotations, value: {hit: label}}\n",
+        )
+        .file("app/base/kustomization.yaml", "namePrefix: b-\nresources: [deploy.yaml, pod.yaml]\n")
+        .file("app/base/deploy.yaml", DEPLOY)
+        .file("app/base/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: {app: web}\n");
+    let r = build(&tree, "app");
+    clean(&r);
+    // `a.*` matches the original name `api` (kustomize tries original and current names).
+    let d = one(&r, "Deployment");
+    assert_eq!(d.identity.name, "x-b-api");
+    assert_eq!(text(d, &["metadata", "labels", "hit"]), Some("name"));
+    assert_eq!(text(d, &["metadata", "annotations", "hit"]), None);
+    assert_eq!(
+        text(one(&r, "Pod"), &["metadata", "annotations", "hit"]),
+        Some("label")
+    );
+}
+
+#[test]
+fn a_patch_that_matches_nothing_or_cannot_apply_is_a_problem() {
+    let tree = MemTree::new()
+        .file(
+            "app/kustomization.yaml",
+            "resources: [pod.yaml]\npatches:\n- patch: |\n    apiVersion: v1\n    kind: Pod\n    metadata: {name: other}\n- target: {kind: Pod}\n  patch: |\n    - {op: replace, path: /spec/nothing/here, value: 1}\n- patch: |\n    - {op: add, path: /x, value: 1}\n",
+        )
+        .file("app/pod.yaml", POD);
+    let r = build(&tree, "app");
+    assert_eq!(render_rules(&r), [RENDER_RULE, RENDER_RULE, RENDER_RULE]);
+    let lines: Vec<u32> = r.problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [3, 7, 10]);
+}
+
+#[test]
+fn flux_spec_patches_apply_after_the_build() {
+    let tree = MemTree::new()
+        .file("apps/kustomization.yaml", "resources: [deploy.yaml]\n")
+        .file("apps/deploy.yaml", DEPLOY);
+    let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  path: ./apps
+  patches:
+  - target: {kind: Deployment}
+    patch: |
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: not-used}
+      spec:
+        template:
+          spec:
+            containers:
+            - name: main
+              securityContext:
+                privileged: ${priv:=true}
+  postBuild:
+    substitute: {unused: x}
+");
+    let t = Tree::new(&tree);
+    let r = flux_kustomization(&t, &ks, "clusters/prod/apps.yaml", &Limits::default()).unwrap();
+    clean(&r);
+    let d = one(&r, "Deployment");
+    assert_eq!(d.identity.name, "api");
+    assert_eq!(privileged(d, &["spec", "template", "spec"]), Some(true));
+    assert_eq!(
+        d.origin.as_ref().unwrap().changed_by,
+        ["clusters/prod/apps.yaml"]
+    );
+}
+
+#[test]
+fn argo_patches_override() {
+    let tree = MemTree::new()
+        .file("apps/web/kustomization.yaml", "resources: [deploy.yaml]\n")
+        .file("apps/web/deploy.yaml", DEPLOY);
+    let app = doc("apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  destination: {namespace: kube-system}
+  source:
+    path: apps/web
+    kustomize:
+      namespace: kube-system
+      patches:
+      - target: {kind: Deployment, name: api}
+        patch: |
+          - {op: add, path: /spec/template/spec/hostNetwork, value: true}
+");
+    let t = Tree::new(&tree);
+    let r = argo_application(&t, &app, "argo/web.yaml", &Limits::default()).unwrap();
+    clean(&r);
+    let d = one(&r, "Deployment");
+    assert_eq!(d.identity.namespace, "kube-system");
+    assert_eq!(
+        d.root
+            .path(&["spec", "template", "spec", "hostNetwork"])
+            .and_then(Node::as_bool),
+        Some(true)
+    );
+    assert_eq!(d.origin.as_ref().unwrap().changed_by, ["argo/web.yaml"]);
+}
+
+#[test]
+fn generator_behavior_merge_and_replace_from_an_overlay() {
+    let tree = MemTree::new()
+        .file(
+            "base/kustomization.yaml",
+            "configMapGenerator:\n- {name: conf, literals: [a=1, b=2]}\nsecretGenerator:\n- {name: token, literals: [t=old]}\n",
+        )
+        .file(
+            "overlay/kustomization.yaml",
+            "resources: [../base]\nconfigMapGenerator:\n- {name: conf, behavior: merge, literals: [b=3, c=4]}\nsecretGenerator:\n- {name: token, behavior: replace, literals: [admin=yes]}\n",
+        );
+    let r = build(&tree, "overlay");
+    clean(&r);
+    let cm = one(&r, "ConfigMap");
+    assert_eq!(text(cm, &["data", "a"]), Some("1"));
+    assert_eq!(text(cm, &["data", "b"]), Some("3"));
+    assert_eq!(text(cm, &["data", "c"]), Some("4"));
+    let s = one(&r, "Secret");
+    assert_eq!(text(s, &["data", "t"]), None);
+    assert_eq!(text(s, &["data", "admin"]), Some("eWVz"));
+    assert!(s
+        .origin
+        .as_ref()
+        .unwrap()
+        .changed_by
+        .iter()
+        .any(|f| f == "overlay/kustomization.yaml"));
+}
+
+#[test]
+fn many_objects_patches_and_references_stay_cheap() {
+    // 8000 pods in one file, each referring to a generated ConfigMap, 50 regex-targeted
+    // patches, a prefix: must finish quickly and render everything.
+    let mut pods = String::new();
+    for i in 0..8000 {
+        pods.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, labels: {{idx: \"{i}\"}}}}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    envFrom: [{{configMapRef: {{name: conf}}}}]\n"
+        ));
+    }
+    let mut kust = String::from("namePrefix: x-\nresources: [pods.yaml]\nconfigMapGenerator:\n- {name: conf, literals: [a=b]}\npatches:\n");
+    for i in 0..50 {
+        kust.push_str(&format!(
+            "- target: {{kind: Pod, name: \"p{i}.*\"}}\n  patch: |\n    - {{op: add, path: /metadata/annotations, value: {{p: \"{i}\"}}}}\n"
+        ));
+    }
+    let tree = MemTree::new()
+        .file("app/kustomization.yaml", &kust)
+        .file("app/pods.yaml", &pods);
+    let started = std::time::Instant::now();
+    let r = build(&tree, "app");
+    let took = started.elapsed();
+    clean(&r);
+    assert_eq!(find(&r, "Pod").len(), 8000);
+    let cm = one(&r, "ConfigMap").identity.name.clone();
+    let p = r
+        .objects
+        .iter()
+        .find(|o| o.identity.name == "x-p7999")
+        .unwrap();
+    assert_eq!(
+        container(p, &["spec"], "containers", 0)
+            .path(&["envFrom"])
+            .unwrap()
+            .as_seq()[0]
+            .path(&["configMapRef", "name"])
+            .and_then(Node::as_str),
+        Some(cm.as_str())
+    );
+    assert!(took.as_secs() < 60, "took {took:?}");
+}
+
+#[test]
+fn flux_images_set_tag_and_digest_together_and_missing_components_are_skipped() {
+    let tree = MemTree::new()
+        .file(
+            "apps/kustomization.yaml",
+            "resources: [pod.yaml]\nimages:\n- {name: busybox, digest: \"sha256:1111\"}\n",
+        )
+        .file("apps/pod.yaml", POD)
+        .file(
+            "comp/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamespace: kube-system\n",
+        );
+    let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps}
+spec:
+  path: apps
+  images:
+  - {name: busybox, newTag: \"9.9\"}
+  components: [../comp, ../absent]
+  ignoreMissingComponents: true
+");
+    let t = Tree::new(&tree);
+    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+    clean(&r);
+    let p = one(&r, "Pod");
+    // The Kustomization's newTag clears the kustomization's digest, as Flux merges them.
+    assert_eq!(
+        container(p, &["spec"], "containers", 0)
+            .get("image")
+            .and_then(Node::as_str),
+        Some("busybox:9.9")
+    );
+    assert_eq!(p.identity.namespace, "kube-system");
+    // Without ignoreMissingComponents the missing one fails the build.
+    let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps}\nspec:\n  path: apps\n  components: [../absent]\n");
+    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+    assert_eq!(render_rules(&r), [RENDER_RULE]);
+}
+
+#[test]
+fn flux_does_not_walk_symlinked_directories_and_reads_yml_kustomizations() {
+    let tree = MemTree::new()
+        .file("shared/pod.yaml", POD)
+        .symlink("apps/linked", "../shared")
+        .file(
+            "apps/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        )
+        .file(
+            "other/kustomization.yml",
+            "resources: [../shared/pod.yaml]\nnamespace: x\n",
+        );
+    let t = Tree::new(&tree);
+    let r = flux_build(&t, "apps", &Limits::default()).unwrap();
+    clean(&r);
+    assert_eq!(names(&r), ["ConfigMap /c"]);
+    let r = flux_build(&t, "other", &Limits::default()).unwrap();
+    clean(&r);
+    assert_eq!(names(&r), ["Pod x/debug"]);
+}
+
+#[test]
+fn argo_app_specific_source_file_wins_over_the_generic_one() {
+    let tree = MemTree::new()
+        .file("apps/web/kustomization.yaml", "resources: [pod.yaml]\n")
+        .file("apps/web/pod.yaml", POD)
+        .file(
+            "apps/web/.argocd-source.yaml",
+            "kustomize:\n  namePrefix: generic-\n  namespace: kube-system\n",
+        )
+        .file(
+            "apps/web/.argocd-source-web.yaml",
+            "kustomize:\n  namePrefix: web-\n",
+        );
+    let app = doc("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web}\nspec:\n  destination: {namespace: prod}\n  source: {path: apps/web}\n");
+    let t = Tree::new(&tree);
+    let r = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
+    clean(&r);
+    let p = one(&r, "Pod");
+    assert_eq!(p.identity.name, "web-debug");
+    assert_eq!(p.identity.namespace, "kube-system");
+    let changed = &p.origin.as_ref().unwrap().changed_by;
+    assert!(
+        changed.contains(&"apps/web/.argocd-source.yaml".to_string()),
+        "{changed:?}"
+    );
+    assert!(
+        changed.contains(&"apps/web/.argocd-source-web.yaml".to_string()),
+        "{changed:?}"
+    );
+}
+
+#[test]
+fn kustomization_fields_spelled_otherwise_still_apply() {
+    // encoding/json matches field names case-insensitively: `NewName` is `newName`.
+    let tree = MemTree::new()
+        .file("app/kustomization.yaml", "Resources: [pod.yaml]\nImages:\n- Name: busybox\n  NewName: evil.example.com/busybox\n")
+        .file("app/pod.yaml", POD);
+    let r = build(&tree, "app");
+    clean(&r);
+    let p = one(&r, "Pod");
+    assert_eq!(
+        container(p, &["spec"], "containers", 0)
+            .get("image")
+            .and_then(Node::as_str),
+        Some("evil.example.com/busybox:1.36")
+    );
+}
+
+#[test]
+fn deep_directories_are_a_limits_problem_not_a_silent_skip() {
+    let mut tree = MemTree::new();
+    let mut path = String::from("apps");
+    for i in 0..60 {
+        path.push_str(&format!("/d{i}"));
+    }
+    tree = tree.file(&format!("{path}/pod.yaml"), POD).file(
+        "apps/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    let t = Tree::new(&tree);
+    let r = flux_build(&t, "apps", &Limits::default()).unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.rule == "manifest-limits"),
+        "{:#?}",
+        r.problems
+    );
+    let app = doc("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec:\n  source: {path: apps, directory: {recurse: true}}\n");
+    let r = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.rule == "manifest-limits"),
+        "{:#?}",
+        r.problems
+    );
+}
+
+#[test]
+fn an_overlay_that_moves_or_rewrites_a_base_object_is_named_as_its_changer() {
+    let tree = MemTree::new()
+        .file("base/kustomization.yaml", "resources: [pod.yaml]\n")
+        .file("base/pod.yaml", POD)
+        .file(
+            "overlay/kustomization.yaml",
+            "resources: [../base]\nnamespace: kube-system\nimages:\n- {name: busybox, newName: evil.example.com/busybox}\n",
+        );
+    let r = build(&tree, "overlay");
+    clean(&r);
+    let p = one(&r, "Pod");
+    assert_eq!(p.path, "base/pod.yaml");
+    assert_eq!(
+        p.origin.as_ref().unwrap().changed_by,
+        ["overlay/kustomization.yaml"]
+    );
+    assert!(
+        p.label().contains("changed by overlay/kustomization.yaml"),
+        "{}",
+        p.label()
+    );
+    // A Flux targetNamespace names the Flux Kustomization, not the root's kustomization.
+    let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n  path: base\n  targetNamespace: kube-system\n");
+    let t = Tree::new(&tree);
+    let r = flux_kustomization(&t, &ks, "clusters/a.yaml", &Limits::default()).unwrap();
+    clean(&r);
+    assert_eq!(
+        one(&r, "Pod").origin.as_ref().unwrap().changed_by,
+        ["clusters/a.yaml"]
+    );
+}
+
+#[test]
+fn hostile_shapes_are_problems_never_panics() {
+    let kusts = [
+        "resources: {a: b}\n",
+        "resources: [[x]]\npatches: x\nimages: 5\nreplicas: [1]\n",
+        "configMapGenerator: [[]]\nsecretGenerator: [{name: s, literals: [5, \"=x\", novalue], files: [\"a=b=c\", \"=p\", \"k=\"], envs: [missing.env]}]\n",
+        "labels: [{pairs: [1]}, 7]\nnamespace: []\ncommonLabels: []\ncomponents: {}\n",
+        "patchesJson6902: [{target: 5, patch: 5}, {target: {kind: Pod}, patch: \"- {op: add}\"}]\npatchesStrategicMerge: [5, \"{kind: Pod\"]\n",
+        "patches: [{patch: \"- op: add\\n  path: /a\\n---\\nkind: Pod\"}, {path: ../../../../etc/passwd}, {path: kustomization.yaml, target: {kind: \"(\"}}]\n",
+        "kind: Component\nresources: [pod.yaml]\n",
+        "kind: Weird\n",
+        "- just\n- a list\n",
+        "images: [{name: \"[\", newName: x}, {name: busybox, newTag: \"${x}\"}]\nreplicas: [{name: debug, count: -1}]\nresources: [pod.yaml]\n",
+    ];
+    for k in kusts {
+        let tree = MemTree::new()
+            .file("app/kustomization.yaml", k)
+            .file("app/pod.yaml", POD);
+        let r = build(&tree, "app");
+        let _ = r.objects.len();
+        if k.starts_with("kind: Component") {
+            // A Component is a valid root (kustomize builds it on an empty resource map).
+            assert_eq!(r.objects.len(), 1, "{:#?}", r.problems);
+        } else if !k.starts_with("images") {
+            assert!(!r.problems.is_empty(), "no problem for {k:?}");
+        }
+    }
+    let specs = [
+        "spec: 5\n",
+        "spec: {path: [x], patches: 5, images: {a: b}, components: [5], postBuild: {substitute: [1]}, commonMetadata: {labels: [x]}}\n",
+        "spec: {path: ../../x}\n",
+        "spec: {path: app, postBuild: {substitute: {\"bad-name\": x}}}\n",
+        "spec: {path: app, postBuild: {substitute: {a: b}}, patches: [{patch: \"kind: Pod\\nmetadata: {name: debug}\\nspec: {x: \\\"${a\\\"}\"}]}\n",
+    ];
+    let tree = MemTree::new().file("app/pod.yaml", POD);
+    let t = Tree::new(&tree);
+    for s in specs {
+        let ks = doc(&format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: a}}\n{s}"));
+        let _ = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+        let app = doc(&format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: a}}\n{s}"
+        ));
+        let _ = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
+    }
+    let app = doc("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\nspec:\n  source: {path: app, kustomize: {images: [5, \"=\"], replicas: [{name: x, count: y}], commonLabels: [1], patches: 3, components: [[]]}, directory: {include: \"[\", exclude: \"{\"}}\n");
+    let r = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
+    let _ = r.objects.len();
+}
+
+#[test]
+fn argo_image_overrides_replace_the_kustomization_entry_whole() {
+    // `kustomize edit set image busybox:2` replaces the entry: its newName goes.
+    let tree = MemTree::new()
+        .file(
+            "apps/web/kustomization.yaml",
+            "resources: [pod.yaml]\nimages:\n- {name: busybox, newName: mirror.example.com/busybox, newTag: \"1\"}\n",
+        )
+        .file("apps/web/pod.yaml", POD);
+    let t = Tree::new(&tree);
+    let image_of = |images: &str| {
+        let app = doc(&format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  source:\n    path: apps/web\n    kustomize: {{images: [{images}]}}\n"));
+        let r = argo_application(&t, &app, "app.yaml", &Limits::default()).unwrap();
+        clean(&r);
+        container(one(&r, "Pod"), &["spec"], "containers", 0)
+            .get("image")
+            .and_then(Node::as_str)
+            .map(str::to_string)
+    };
+    assert_eq!(image_of("\"busybox:2\"").as_deref(), Some("busybox:2"));
+    assert_eq!(
+        image_of("\"busybox=*:3\"").as_deref(),
+        Some("mirror.example.com/busybox:3")
+    );
+}

@@ -86,7 +86,7 @@ pub fn argo_application(
             let id = r.cur();
             if id.namespace.is_empty()
                 && !dest_ns.is_empty()
-                && !is_cluster_scoped(&id.group, &id.kind)
+                && !cluster_scoped_in_cluster(&id.group, &id.kind)
             {
                 set_meta_str(&mut r.node, "namespace", &dest_ns);
             }
@@ -94,6 +94,37 @@ pub fn argo_application(
         all.extend(out);
     }
     Ok(rendered(ctx, all, &root))
+}
+
+/// Cluster-scoped kinds as the API server knows them (Argo CD asks the cluster), beyond the
+/// ones kustomize knows.
+fn cluster_scoped_in_cluster(group: &str, kind: &str) -> bool {
+    const MORE: &[(&str, &str)] = &[
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingAdmissionPolicyBinding",
+        ),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+        (
+            "admissionregistration.k8s.io",
+            "MutatingAdmissionPolicyBinding",
+        ),
+        ("authentication.k8s.io", "TokenReview"),
+        ("authentication.k8s.io", "SelfSubjectReview"),
+        ("authorization.k8s.io", "SubjectAccessReview"),
+        ("authorization.k8s.io", "SelfSubjectAccessReview"),
+        ("authorization.k8s.io", "SelfSubjectRulesReview"),
+        ("certificates.k8s.io", "ClusterTrustBundle"),
+        ("networking.k8s.io", "IPAddress"),
+        ("networking.k8s.io", "ServiceCIDR"),
+        ("resource.k8s.io", "DeviceClass"),
+        ("resource.k8s.io", "ResourceSlice"),
+        ("storage.k8s.io", "VolumeAttributesClass"),
+        ("internal.apiserver.k8s.io", "StorageVersion"),
+        ("storagemigration.k8s.io", "StorageVersionMigration"),
+    ];
+    is_cluster_scoped(group, kind) || MORE.iter().any(|(g, k)| *g == group && *k == kind)
 }
 
 fn render_source(
@@ -204,7 +235,7 @@ fn render_source(
         }
         let overlay = overlay_of(ctx, src.get("kustomize"), file, &real)?;
         let mut res = build_root(ctx, &real, RootKustomization::Find, &overlay)?;
-        finalize(&mut res);
+        finalize(ctx, &mut res, file);
         res
     } else {
         directory(ctx, &real, src.get("directory"), file, path_node)?
@@ -287,7 +318,7 @@ fn overlay_of(
         }
         fields.push((
             "images".into(),
-            OverlayOp::MergeByName,
+            OverlayOp::ReplaceByName,
             Node {
                 value: Value::Seq(list),
                 line: images.line,
@@ -438,7 +469,7 @@ fn overlay_of(
 }
 
 /// `kustomize edit set image` argument: `name=newName:tag`, `name=newName@digest`,
-/// `name:tag`, `name@digest`, `name=newName`.
+/// `name:tag`, `name@digest`, `name=newName`, `*` keeping a field of the entry it replaces.
 fn image_override(text: &str, at: &Node) -> Node {
     let (l, c) = (at.line, at.column);
     let mut e = map_node(l, c);
@@ -470,17 +501,18 @@ fn image_override(text: &str, at: &Node) -> Node {
 }
 
 fn split_reference(image: &str) -> (String, String, String) {
-    if let Some((n, d)) = image.split_once('@') {
-        return (n.to_string(), String::new(), d.to_string());
-    }
-    let slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match image.get(slash..).and_then(|tail| tail.rfind(':')) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, d.to_string()),
+        None => (image, String::new()),
+    };
+    let slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match rest.get(slash..).and_then(|tail| tail.rfind(':')) {
         Some(i) => (
-            image.get(..slash + i).unwrap_or(image).to_string(),
-            image.get(slash + i + 1..).unwrap_or("").to_string(),
-            String::new(),
+            rest.get(..slash + i).unwrap_or(rest).to_string(),
+            rest.get(slash + i + 1..).unwrap_or("").to_string(),
+            digest,
         ),
-        None => (image.to_string(), String::new(), String::new()),
+        None => (rest.to_string(), String::new(), digest),
     }
 }
 
@@ -583,7 +615,11 @@ fn walk(
     at: &Node,
     out: &mut Vec<(String, String)>,
 ) -> Result<(), TreeError> {
-    if depth > MAX_DEPTH || !ctx.follow(file, at) {
+    if depth > MAX_DEPTH {
+        ctx.too_deep(file, at);
+        return Ok(());
+    }
+    if !ctx.follow(file, at) {
         return Ok(());
     }
     let Some(entries) = ctx.tree.list(dir)? else {

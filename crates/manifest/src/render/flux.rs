@@ -46,7 +46,7 @@ pub fn flux_build(tree: &Tree, dir: &str, limits: &Limits) -> Result<Rendered, T
         changed_by: Vec::new(),
     });
     let mut resources = flux_resources(&mut ctx, dir, &Overlay::default())?;
-    finalize(&mut resources);
+    finalize(&mut ctx, &mut resources, dir);
     Ok(rendered(ctx, resources, &root))
 }
 
@@ -115,7 +115,11 @@ fn scan(
         line: 1,
         column: 1,
     };
-    if depth > MAX_DEPTH || !ctx.follow(from, &at) {
+    if depth > MAX_DEPTH {
+        ctx.too_deep(from, &at);
+        return Ok(());
+    }
+    if !ctx.follow(from, &at) {
         return Ok(());
     }
     let Some(entries) = ctx.tree.list(dir)? else {
@@ -184,7 +188,7 @@ pub fn flux_kustomization(
     };
     let overlay = overlay_of(&mut ctx, spec, file, &dir)?;
     let mut resources = flux_resources(&mut ctx, &dir, &overlay)?;
-    finalize(&mut resources);
+    finalize(&mut ctx, &mut resources, file);
     if let Some(post) = spec.get("postBuild").filter(|p| !p.is_null()) {
         post_build(&mut ctx, post, file, &mut resources);
     }
@@ -252,7 +256,37 @@ fn overlay_of(
         }
     }
     if let Some(images) = spec.get("images").filter(|n| !n.as_seq().is_empty()) {
-        fields.push(("images".into(), OverlayOp::MergeByName, images.clone()));
+        // Flux sets newTag and digest as one: setting either clears the other.
+        let list = images
+            .as_seq()
+            .iter()
+            .map(|i| {
+                let mut i = i.clone();
+                let has = |n: &Node, k: &str| {
+                    n.get(k)
+                        .and_then(Node::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                };
+                if has(&i, "newTag") || has(&i, "digest") {
+                    for k in ["newTag", "digest"] {
+                        if !has(&i, k) {
+                            let (l, c) = (i.line, i.column);
+                            set(&mut i, k, str_node("", l, c));
+                        }
+                    }
+                }
+                i
+            })
+            .collect();
+        fields.push((
+            "images".into(),
+            OverlayOp::MergeByName,
+            Node {
+                value: Value::Seq(list),
+                line: images.line,
+                column: images.column,
+            },
+        ));
     }
     if let Some(components) = spec.get("components").filter(|n| !n.as_seq().is_empty()) {
         let ignore_missing = spec

@@ -244,15 +244,18 @@ fn generate(
             column,
         };
         if kind == "Secret" {
-            text_data.push((key, str_node(&base64(&v), line, column)));
+            text_data.push((key, str_node(&kyaml_base64(&v), line, column)));
         } else {
             match String::from_utf8(v) {
                 Ok(s) => text_data.push((key, str_node(&s, line, column))),
-                Err(e) => binary_data.push((key, str_node(&base64(e.as_bytes()), line, column))),
+                Err(e) => {
+                    binary_data.push((key, str_node(&kyaml_base64(e.as_bytes()), line, column)))
+                }
             }
         }
     }
-    if !text_data.is_empty() {
+    // kyaml creates a Secret's `data` even when empty, a ConfigMap's only with a key.
+    if !text_data.is_empty() || kind == "Secret" {
         set(
             &mut node,
             "data",
@@ -625,6 +628,22 @@ fn go_json_str(s: &str) -> String {
     out
 }
 
+/// kyaml's `encodeBase64`: standard base64, and once it is 70 characters or longer, cut into
+/// lines of 70, each ending in a newline (the hash sees those newlines).
+fn kyaml_base64(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let encoded = base64(bytes);
+    if encoded.len() < LINE {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for chunk in encoded.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
+        out.push('\n');
+    }
+    out
+}
+
 /// Standard base64 with padding.
 pub(crate) fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -658,6 +677,17 @@ mod tests {
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(base64(b"abc"), "YWJj");
         assert_eq!(base64(b""), "");
+    }
+
+    #[test]
+    fn long_base64_is_cut_like_kyaml() {
+        let short = kyaml_base64(&[b'a'; 51]); // 68 characters
+        assert!(!short.contains('\n'));
+        let long = kyaml_base64(&[b'a'; 60]); // 80 characters
+        let lines: Vec<&str> = long.split_terminator('\n').collect();
+        assert_eq!(lines.iter().map(|l| l.len()).collect::<Vec<_>>(), [70, 10]);
+        assert!(long.ends_with('\n'));
+        assert_eq!(kyaml_base64(&[b'a'; 54]).len(), 74); // 72 characters: 70 and 2, each ending a line
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use super::generate;
 use super::nodes::{str_list, string_map};
 use super::patches;
-use super::resources::{append_all, resources_of, Ctx, Res};
+use super::resources::{append_all, id_key, resources_of, Ctx, IdKey, Res};
 use super::transform;
 use super::tree::{join, join_relative, Resolved, Tree, TreeError};
 use super::Rendered;
@@ -86,7 +86,7 @@ pub fn kustomize_build(tree: &Tree, dir: &str, limits: &Limits) -> Result<Render
         changed_by: Vec::new(),
     });
     let mut resources = build_root(&mut ctx, dir, RootKustomization::Find, &Overlay::default())?;
-    finalize(&mut resources);
+    finalize(&mut ctx, &mut resources, dir);
     Ok(rendered(ctx, resources, &root))
 }
 
@@ -102,6 +102,9 @@ pub(crate) enum OverlayOp {
     /// List entries replace the entry with the same `name`, others are appended (`images`,
     /// `replicas`); the fields the overlay entry sets win.
     MergeByName,
+    /// `kustomize edit set image`: an entry replaces the one with the same `name` whole (a
+    /// field `*` keeps the old value), and the list ends sorted by name.
+    ReplaceByName,
 }
 
 /// Fields a controller adds to the root kustomization before building it (Flux's
@@ -165,9 +168,16 @@ pub(crate) fn build_root(
 
 /// The final steps of a top-level build (kustomize's `makeCustomizedResMap`): content hashes,
 /// name references, local-config objects dropped.
-pub(crate) fn finalize(resources: &mut Vec<Res>) {
+pub(crate) fn finalize(ctx: &mut Ctx<'_, '_>, resources: &mut Vec<Res>, from: &str) {
     generate::add_hashes(resources);
-    transform::fix_name_references(resources);
+    let at = Node {
+        value: Value::Null,
+        line: 1,
+        column: 1,
+    };
+    for message in transform::fix_name_references(resources) {
+        ctx.problem(from, &at, message, "give the objects distinct names");
+    }
     resources.retain(|r| !r.is_local_config());
 }
 
@@ -269,6 +279,19 @@ fn build_dir(
             column: 1,
         },
     };
+    for e in super::decode::canonicalize(&mut kust) {
+        let at = Node {
+            value: Value::Null,
+            line: e.line,
+            column: e.column,
+        };
+        ctx.problem(
+            &file,
+            &at,
+            e.message,
+            "fix the kustomization; kustomize fails on it",
+        );
+    }
     if let Some(overlay) = overlay {
         apply_overlay(&mut kust, overlay);
     }
@@ -310,8 +333,68 @@ fn apply_overlay(kust: &mut Node, overlay: &Overlay) {
                     }
                 }
             }
+            (OverlayOp::ReplaceByName, Some(old)) if matches!(old.value, Value::Seq(_)) => {
+                if let Value::Seq(list) = &mut old.value {
+                    for item in value.as_seq() {
+                        let name = item.get("name").and_then(Node::as_str);
+                        let existing = list.iter().position(|e| {
+                            name.is_some() && e.get("name").and_then(Node::as_str) == name
+                        });
+                        let mut new = item.clone();
+                        let keys: Vec<String> =
+                            item.as_map().iter().map(|(k, _)| k.name.clone()).collect();
+                        for k in keys {
+                            if new.get(&k).and_then(Node::as_str) != Some("*") {
+                                continue;
+                            }
+                            let kept = existing
+                                .and_then(|i| list.get(i))
+                                .and_then(|e| e.get(&k))
+                                .cloned();
+                            match kept {
+                                Some(v) => super::nodes::set(&mut new, &k, v),
+                                None => {
+                                    super::nodes::remove(&mut new, &k);
+                                }
+                            }
+                        }
+                        match existing.and_then(|i| list.get_mut(i)) {
+                            Some(slot) => *slot = new,
+                            None => list.push(new),
+                        }
+                    }
+                    list.sort_by(|a, b| {
+                        let n = |x: &Node| {
+                            x.get("name")
+                                .and_then(Node::as_str)
+                                .unwrap_or("")
+                                .to_string()
+                        };
+                        n(a).cmp(&n(b))
+                    });
+                }
+            }
             _ => super::nodes::set(kust, key, value.clone()),
         }
+    }
+}
+
+/// True when the kustomization itself sets `key` (not only the overlay that was merged in; a
+/// `Set` overlay field replaces the file's own value).
+fn kust_has_own(kust: &Node, overlay: Option<&Overlay>, key: &str) -> bool {
+    let Some(o) = overlay else {
+        return kust.get(key).is_some_and(|n| !n.is_null());
+    };
+    match o.fields.iter().find(|(k, _, _)| k == key) {
+        Some((_, OverlayOp::Set, _)) => false,
+        Some((_, _, added)) => {
+            let total = kust
+                .get(key)
+                .map(|n| n.as_seq().len() + n.as_map().len())
+                .unwrap_or(0);
+            total > added.as_seq().len() + added.as_map().len()
+        }
+        None => kust.get(key).is_some_and(|n| !n.is_null()),
     }
 }
 
@@ -343,7 +426,10 @@ fn build_kustomization(
             continue;
         }
         if let Some((_, why)) = REFUSED_FIELDS.iter().find(|(f, _)| *f == key.name) {
-            if !value.is_null() {
+            let empty = value.is_null()
+                || matches!(&value.value, Value::Seq(v) if v.is_empty())
+                || matches!(&value.value, Value::Map(m) if m.is_empty());
+            if !empty {
                 ctx.problem(
                     file,
                     &at,
@@ -353,15 +439,7 @@ fn build_kustomization(
             }
             continue;
         }
-        ctx.problem(
-            file,
-            &at,
-            format!(
-                "unknown kustomization field `{}`: kustomize fails on it",
-                key.name
-            ),
-            "remove or correct the field",
-        );
+        // Unknown fields are reported when the file is decoded (`decode`).
     }
     let kind = kust
         .get("kind")
@@ -370,6 +448,8 @@ fn build_kustomization(
     let kind_at = kust.get("kind").unwrap_or(kust);
     match (kind, is_component) {
         ("Component", true) | ("Kustomization", false) => {}
+        // A Component built as the root works on an empty resource map, as kustomize does.
+        ("Component", false) if ctx.stack.len() == 1 => {}
         ("Component", false) => {
             ctx.problem(
                 file,
@@ -413,12 +493,13 @@ fn build_kustomization(
         }
         entries.extend(ok.into_iter().map(|(s, n)| (s.to_string(), n.clone())));
     }
+    let mut seen: std::collections::HashSet<IdKey> = acc.iter().map(|r| id_key(&r.cur())).collect();
     for (entry, at) in &entries {
         if !ctx.follow(file, at) {
             break;
         }
         let more = load_resource_entry(ctx, dir, file, entry, at)?;
-        append_all(ctx, acc, more, file, at);
+        append_all(ctx, acc, &mut seen, more, file, at);
     }
 
     // Generators.
@@ -447,12 +528,27 @@ fn build_kustomization(
     let changed_by = overlay
         .filter(|o| !o.file.is_empty())
         .map(|o| o.file.clone());
+    // The files that set a field: the kustomization, and the controller's overlay when it
+    // adds to (or, for a scalar, replaces) it.
+    let own = |key: &str| kust_has_own(kust, overlay, key);
+    let changers = |key: &str| -> Vec<&str> {
+        let mut out = Vec::new();
+        if own(key) {
+            out.push(file);
+        }
+        if let Some(o) = overlay.filter(|o| !o.file.is_empty()) {
+            if o.fields.iter().any(|(k, _, _)| k == key) {
+                out.push(o.file.as_str());
+            }
+        }
+        out
+    };
     patches::strategic_merge_entries(ctx, dir, file, kust, acc, changed_by.as_deref())?;
     patches::patch_entries(ctx, dir, file, kust, acc, changed_by.as_deref())?;
     if let Some(ns) = kust.get("namespace") {
         match ns.as_str() {
             Some("") => {}
-            Some(ns) => transform::namespace(acc, ns),
+            Some(ns) => transform::namespace(acc, ns, &changers("namespace")),
             None if ns.is_null() => {}
             None => ctx.problem(file, ns, "`namespace` is not a string", "write a string"),
         }
@@ -478,8 +574,8 @@ fn build_kustomization(
         transform::annotations(acc, &annotations);
     }
     patches::json6902_entries(ctx, dir, file, kust, acc, changed_by.as_deref())?;
-    transform::replicas(ctx, file, kust, acc);
-    transform::images(ctx, file, kust, acc);
+    transform::replicas(ctx, file, kust, acc, &changers("replicas"));
+    transform::images(ctx, file, kust, acc, &changers("images"));
     Ok(())
 }
 
@@ -514,7 +610,7 @@ fn load_resource_entry(
             let Some(bytes) = ctx.tree.read(&real)? else {
                 return Ok(Vec::new());
             };
-            let Some(docs) = ctx.load_docs(&real, &bytes) else {
+            let Some(docs) = ctx.load_kyaml_docs(&real, &bytes) else {
                 return Ok(Vec::new());
             };
             Ok(resources_of(ctx, &real, docs))

@@ -10,8 +10,41 @@
 //! [`MemTree`]. What cannot be rendered (a remote base, a helm chart, a plugin, an unknown
 //! field) is a [`Finding`] with rule `manifest-render`, which fails closed under a protected
 //! root; it is never skipped silently.
+//!
+//! Entry points: [`kustomize_build`] (`kustomize build DIR`, kustomize v5.8.1 semantics, load
+//! restrictor none), [`flux_build`] (a path as kustomize-controller builds it, generating a
+//! kustomization when there is none), [`flux_kustomization`] (a Flux `Kustomization` object:
+//! its overlay and post-build substitution), [`argo_application`] (an Argo CD `Application`:
+//! override files, kustomize overrides, plain directories, destination namespace).
+//!
+//! Rendered, checked against `kubectl kustomize` (tests/kustomize_oracle.rs):
+//! - resources (files of any extension, `List`s expanded, directories with a kustomization,
+//!   `bases`), components (`kind: Component`, also as the root), id conflicts and cycles as
+//!   kustomize reports them;
+//! - `namespace` (cluster-scoped kinds as kustomize knows them, `v1` Namespace objects renamed,
+//!   binding subjects named `default`, APIService and CRD webhook services), `namePrefix` /
+//!   `nameSuffix` (CRDs, APIServices, Namespaces kept), `commonLabels` (with selectors),
+//!   `labels` (`includeSelectors`, `includeTemplates`), `commonAnnotations`, `images` (newName,
+//!   newTag, digest, tagSuffix; every containers/initContainers list, image volumes),
+//!   `replicas`, `patches` / `patchesStrategicMerge` / `patchesJson6902` (inline or from files,
+//!   with targets, `allowNameChange`/`allowKindChange`; the merge itself is [`patch`]);
+//! - `configMapGenerator` / `secretGenerator` (literals, files, envs, behavior create/merge/
+//!   replace, `generatorOptions`, kustomize's content hash), name references to renamed and
+//!   generated objects (kustomize's default reference table and candidate rules),
+//!   `config.kubernetes.io/local-config` objects dropped;
+//! - the kustomization decoded as kustomize decodes it (case-insensitive field names, typed
+//!   values), manifests read as kustomize reads them (YAML 1.2 booleans, annotation values as
+//!   text), JSON 6902 values as YAML 1.1.
+//!
+//! Refused with a problem: remote resources and components, `helmCharts` / `helmGlobals` /
+//! `helmChartInflationGenerator`, `generators` / `transformers` / `validators` plugins,
+//! `vars`, `replacements`, `configurations`, `crds`, `openapi`, `buildMetadata`,
+//! `labels[].fields`, unknown or mistyped kustomization fields, missing files, symlinks out of
+//! the repository, submodules, anything kustomize itself fails on, and work over the budgets
+//! (entries followed, objects, nesting, nodes loaded, selector evaluations).
 
 mod argo;
+mod decode;
 mod flux;
 mod generate;
 mod kustomize;

@@ -5,13 +5,13 @@
 //! operations themselves are [`super::patch`].
 
 use super::nodes::{map_node, set, str_node};
-use super::patch::{json6902, selects, strategic_merge};
+use super::patch::{json6902, selects, strategic_merge, strategic_merge_selected};
 use super::resources::{Ctx, Res, ResId};
 use super::tree::{join_relative, TreeError};
 use crate::yaml::{Node, Value};
 
-const ALLOW_NAME_CHANGE: &str = "kustomize.config.k8s.io/allow-name-change";
-const ALLOW_KIND_CHANGE: &str = "kustomize.config.k8s.io/allow-kind-change";
+/// Most (target, object) selector evaluations in one render: each may compile regexes.
+const MAX_SELECTS: usize = 100_000;
 
 /// A loaded patch: its documents, and the file to name as having changed what it patches.
 struct Loaded {
@@ -41,7 +41,7 @@ pub(crate) fn strategic_merge_entries(
             // A Flux v1beta2 overlay patch: the object itself.
             let mut doc = entry.clone();
             super::nodes::remove(&mut doc, OVERLAY_MARK);
-            apply_by_id(ctx, of, entry, &doc, of, acc);
+            apply_by_id(ctx, of, entry, &doc, of, acc, Allow::default());
             continue;
         }
         let Some(text) = entry.as_str() else {
@@ -66,7 +66,7 @@ pub(crate) fn strategic_merge_entries(
                 );
                 continue;
             }
-            apply_by_id(ctx, file, entry, doc, &loaded.source, acc);
+            apply_by_id(ctx, file, entry, doc, &loaded.source, acc, Allow::default());
         }
     }
     Ok(())
@@ -129,13 +129,17 @@ pub(crate) fn patch_entries(
             }
             continue;
         }
-        for mut doc in loaded.docs {
-            if allow_name || allow_kind {
-                mark_allowed(&mut doc, allow_name, allow_kind);
-            }
+        let allow = Allow {
+            name: allow_name,
+            kind: allow_kind,
+            targeted: target.is_some(),
+        };
+        for doc in loaded.docs {
             match target {
-                Some(t) => apply_smp_to_selected(ctx, file, entry, t, &doc, &loaded.source, acc),
-                None => apply_by_id(ctx, file, entry, &doc, &loaded.source, acc),
+                Some(t) => {
+                    apply_smp_to_selected(ctx, file, entry, t, &doc, &loaded.source, acc, allow)
+                }
+                None => apply_by_id(ctx, file, entry, &doc, &loaded.source, acc, allow),
             }
         }
     }
@@ -287,15 +291,18 @@ fn load_patch_text(
         super::tree::Resolved::File(real) => real,
         _ => full,
     };
-    Ok(ctx
+    let docs = ctx
         .load_docs(&real, &bytes)
-        .map(|docs| Loaded { docs, source: real }))
+        .map(|docs| patch_values(docs, &bytes));
+    Ok(docs.map(|docs| Loaded { docs, source: real }))
 }
 
 /// Loads an inline patch string, positions shifted into the kustomization file.
 fn load_inline(ctx: &mut Ctx<'_, '_>, file: &str, at: &Node, text: &str) -> Option<Vec<Node>> {
     let before = ctx.problems.len();
-    let docs = ctx.load_docs(file, text.as_bytes());
+    let docs = ctx
+        .load_docs(file, text.as_bytes())
+        .map(|docs| patch_values(docs, text.as_bytes()));
     // Load errors of inline text: point at the entry.
     for p in ctx.problems.iter_mut().skip(before) {
         p.line = p.line.saturating_add(at.line.saturating_sub(1));
@@ -305,6 +312,21 @@ fn load_inline(ctx: &mut Ctx<'_, '_>, file: &str, at: &Node, text: &str) -> Opti
         shift(d, at.line.saturating_sub(1), 0);
     }
     Some(docs)
+}
+
+/// Strategic-merge patches are read as kustomize reads manifests (go-yaml v3, see
+/// [`super::resources::kyaml_values`]); JSON 6902 operations go through `YAMLToJSON`
+/// (go-yaml v2: `value: on` is `true`), which is how the loader reads them already.
+fn patch_values(mut docs: Vec<Node>, bytes: &[u8]) -> Vec<Node> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    for d in docs.iter_mut() {
+        if matches!(d.value, Value::Map(_)) {
+            super::resources::kyaml_values(d, &lines);
+        }
+    }
+    docs
 }
 
 fn shift(node: &mut Node, lines: u32, depth: usize) {
@@ -324,20 +346,14 @@ fn shift(node: &mut Node, lines: u32, depth: usize) {
     }
 }
 
-fn mark_allowed(doc: &mut Node, name: bool, kind: bool) {
-    let (line, column) = (doc.line, doc.column);
-    let Some(meta) = super::nodes::entry(doc, "metadata", || map_node(line, column)) else {
-        return;
-    };
-    let Some(ann) = super::nodes::entry(meta, "annotations", || map_node(line, column)) else {
-        return;
-    };
-    if name {
-        set(ann, ALLOW_NAME_CHANGE, str_node("true", line, column));
-    }
-    if kind {
-        set(ann, ALLOW_KIND_CHANGE, str_node("true", line, column));
-    }
+/// `options.allowNameChange` / `allowKindChange` of a `patches` entry: the patch's name or
+/// kind replaces the target's (otherwise kustomize keeps them).
+#[derive(Debug, Clone, Copy, Default)]
+struct Allow {
+    name: bool,
+    kind: bool,
+    /// The patch came with a `target:` (kustomize rewrites its metadata first).
+    targeted: bool,
 }
 
 /// A strategic-merge patch without a target: the one resource with the patch's id.
@@ -348,6 +364,7 @@ fn apply_by_id(
     patch: &Node,
     source: &str,
     acc: &mut Vec<Res>,
+    allow: Allow,
 ) {
     let id = ResId::of(patch);
     let found: Vec<usize> = acc
@@ -359,7 +376,7 @@ fn apply_by_id(
     match found.as_slice() {
         [i] => {
             let i = *i;
-            apply_smp(ctx, file, at, i, patch, source, acc);
+            apply_smp(ctx, file, at, i, patch, source, acc, allow);
         }
         [] => ctx.problem(
             file,
@@ -382,6 +399,7 @@ fn apply_by_id(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply_smp(
     ctx: &mut Ctx<'_, '_>,
     file: &str,
@@ -390,15 +408,31 @@ fn apply_smp(
     patch: &Node,
     source: &str,
     acc: &mut Vec<Res>,
+    allow: Allow,
 ) {
     let Some(r) = acc.get_mut(i) else { return };
     let before = r.cur();
-    match strategic_merge(&mut r.node, patch) {
+    let merged = if allow.targeted {
+        strategic_merge_selected(&mut r.node, patch)
+    } else {
+        strategic_merge(&mut r.node, patch)
+    };
+    match merged {
         Ok(()) => {
             r.changed(source);
             if r.node.is_null() {
                 acc.remove(i);
             } else {
+                if allow.name {
+                    if let Some(name) = patch.path(&["metadata", "name"]).and_then(Node::as_str) {
+                        super::nodes::set_meta_str(&mut r.node, "name", name);
+                    }
+                }
+                if allow.kind {
+                    if let Some(kind) = patch.get("kind").filter(|k| k.as_str().is_some()) {
+                        set(&mut r.node, "kind", kind.clone());
+                    }
+                }
                 r.note_former(&before.namespace, &before.name);
             }
         }
@@ -408,7 +442,12 @@ fn apply_smp(
                 before.label(),
                 e.message
             );
-            ctx.problem(file, at, message, "fix the patch; kustomize fails on it");
+            ctx.problem(
+                file,
+                at,
+                message,
+                "fix the patch: kustomize fails on it, or pushguard cannot apply it exactly",
+            );
         }
     }
 }
@@ -416,9 +455,44 @@ fn apply_smp(
 /// The resources a target selects, as kustomize's `Select`: the original or current
 /// namespace, and the original or current name.
 fn selected(ctx: &mut Ctx<'_, '_>, file: &str, target: &Node, acc: &[Res]) -> Option<Vec<usize>> {
+    // Literal kind and name in the target rule most resources out without a regex.
+    let literal = |k: &str| {
+        target
+            .get(k)
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    };
+    let (kind, name) = (literal("kind"), literal("name"));
+    // A name regex is compiled once here (selects compiles it per object).
+    let name_re = target
+        .get("name")
+        .and_then(Node::as_str)
+        .filter(|s| !s.is_empty())
+        .and_then(|p| {
+            regex::RegexBuilder::new(&format!("^(?:{p})$"))
+                .size_limit(1 << 20)
+                .build()
+                .ok()
+        });
     let mut out = Vec::new();
     for (i, r) in acc.iter().enumerate() {
         let cur = r.cur();
+        if kind.is_some_and(|k| k != cur.kind)
+            || name.is_some_and(|n| n != cur.name && n != r.org.name)
+            || name_re
+                .as_ref()
+                .is_some_and(|re| !re.is_match(&cur.name) && !re.is_match(&r.org.name))
+        {
+            continue;
+        }
+        ctx.selects = ctx.selects.saturating_add(1);
+        if ctx.selects > MAX_SELECTS {
+            if !ctx.exhausted {
+                ctx.exhausted = true;
+                ctx.problem(file, target, format!("patch targets are matched against more than {MAX_SELECTS} objects in this root (limit)"), "use literal kinds and names in patch targets, or split the root");
+            }
+            return None;
+        }
         let mut combos: Vec<(&str, &str)> = vec![(cur.namespace.as_str(), cur.name.as_str())];
         for c in [
             (r.org.namespace.as_str(), r.org.name.as_str()),
@@ -479,6 +553,7 @@ fn id_node(obj: &Node, namespace: &str, name: &str) -> Node {
     n
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply_smp_to_selected(
     ctx: &mut Ctx<'_, '_>,
     file: &str,
@@ -487,13 +562,14 @@ fn apply_smp_to_selected(
     patch: &Node,
     source: &str,
     acc: &mut Vec<Res>,
+    allow: Allow,
 ) {
     let Some(found) = selected(ctx, file, target, acc) else {
         return;
     };
     // Highest index first: a deleted resource does not shift the others.
     for i in found.into_iter().rev() {
-        apply_smp(ctx, file, at, i, patch, source, acc);
+        apply_smp(ctx, file, at, i, patch, source, acc, allow);
     }
 }
 
@@ -512,7 +588,30 @@ fn apply_json_to_selected(
     for i in found {
         let Some(r) = acc.get_mut(i) else { continue };
         let before = r.cur();
-        match json6902(&mut r.node, ops) {
+        // kustomize's objects always carry annotations while it works (its own, removed at
+        // the end): a patch may add under /metadata/annotations of an object without any.
+        let had_annotations = r.node.path(&["metadata", "annotations"]).is_some();
+        if !had_annotations {
+            let (line, column) = (r.node.line, r.node.column);
+            if let Some(meta) =
+                super::nodes::entry(&mut r.node, "metadata", || map_node(line, column))
+            {
+                set(meta, "annotations", map_node(line, column));
+            }
+        }
+        let result = json6902(&mut r.node, ops);
+        if !had_annotations {
+            let empty = r
+                .node
+                .path(&["metadata", "annotations"])
+                .is_some_and(|a| matches!(&a.value, Value::Map(m) if m.is_empty()));
+            if empty {
+                if let Some(meta) = super::nodes::get_mut(&mut r.node, "metadata") {
+                    super::nodes::remove(meta, "annotations");
+                }
+            }
+        }
+        match result {
             Ok(()) => {
                 r.changed(source);
                 r.note_former(&before.namespace, &before.name);
@@ -523,7 +622,12 @@ fn apply_json_to_selected(
                     before.label(),
                     e.message
                 );
-                ctx.problem(file, at, message, "fix the patch; kustomize fails on it");
+                ctx.problem(
+                    file,
+                    at,
+                    message,
+                    "fix the patch: kustomize fails on it, or pushguard cannot apply it exactly",
+                );
             }
         }
     }

@@ -36,6 +36,8 @@ pub(crate) struct Ctx<'t, 'a> {
     pub stack: Vec<String>,
     /// Set once a budget is exhausted: everything after is skipped, once reported.
     pub exhausted: bool,
+    /// Patch-target evaluations so far.
+    pub selects: usize,
 }
 
 impl<'t, 'a> Ctx<'t, 'a> {
@@ -48,6 +50,7 @@ impl<'t, 'a> Ctx<'t, 'a> {
             nodes: 0,
             stack: Vec::new(),
             exhausted: false,
+            selects: 0,
         }
     }
 
@@ -69,6 +72,15 @@ impl<'t, 'a> Ctx<'t, 'a> {
             return false;
         }
         true
+    }
+
+    /// A directory walk nested deeper than [`MAX_DEPTH`]: reported once, never skipped
+    /// silently.
+    pub fn too_deep(&mut self, path: &str, at: &Node) {
+        if !self.exhausted {
+            self.exhausted = true;
+            self.ctx_limit(path, at);
+        }
     }
 
     fn ctx_limit(&mut self, path: &str, at: &Node) {
@@ -135,6 +147,19 @@ impl<'t, 'a> Ctx<'t, 'a> {
         self.problem(from, at, message, fix);
     }
 
+    /// [`Ctx::load_docs`] for what kustomize reads as manifests: values as kustomize hands
+    /// them on (see [`kyaml_values`]).
+    pub fn load_kyaml_docs(&mut self, path: &str, bytes: &[u8]) -> Option<Vec<Node>> {
+        let mut docs = self.load_docs(path, bytes)?;
+        let text = String::from_utf8_lossy(bytes);
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let lines: Vec<&str> = text.lines().collect();
+        for d in docs.iter_mut() {
+            kyaml_values(d, &lines);
+        }
+        Some(docs)
+    }
+
     /// Loads every document of a file, with load errors and the node budget as findings.
     pub fn load_docs(&mut self, path: &str, bytes: &[u8]) -> Option<Vec<Node>> {
         let mut stats = LoadStats::default();
@@ -169,6 +194,89 @@ impl<'t, 'a> Ctx<'t, 'a> {
             }
         }
     }
+}
+
+/// Values as kustomize hands them on. kustomize reads manifests with go-yaml v3 (YAML 1.2:
+/// `yes`, `on`, `y` are strings, only `true`/`false` in any case are booleans), rewrites every
+/// `metadata.annotations` value as a string of its text (`010` stays "010", `~` is "~"), and
+/// its output goes through JSON (`1e3` is the integer 1000). The loader reads with go-yaml v2
+/// rules, so the scalars are corrected here from their source text.
+pub(crate) fn kyaml_values(doc: &mut Node, lines: &[&str]) {
+    fix_scalars(doc, lines, 0);
+    if let Some(ann) =
+        super::nodes::get_mut(doc, "metadata").and_then(|m| super::nodes::get_mut(m, "annotations"))
+    {
+        if let Value::Map(entries) = &mut ann.value {
+            for (_, v) in entries.iter_mut() {
+                if matches!(v.value, Value::Str(_) | Value::Seq(_) | Value::Map(_)) {
+                    continue;
+                }
+                let token = token_at(lines, v.line, v.column);
+                let text = match (&v.value, token.as_str()) {
+                    (Value::Null, "~" | "null" | "Null" | "NULL") => token.clone(),
+                    (Value::Null, _) => String::new(),
+                    (Value::Int(i), "") => i.to_string(),
+                    _ => token.clone(),
+                };
+                v.value = Value::Str(text);
+            }
+        }
+    }
+}
+
+fn fix_scalars(node: &mut Node, lines: &[&str], depth: usize) {
+    if depth > crate::yaml::MAX_DEPTH_CAP {
+        return;
+    }
+    match &mut node.value {
+        Value::Bool(_) => {
+            let token = token_at(lines, node.line, node.column);
+            if !matches!(
+                token.as_str(),
+                "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | ""
+            ) {
+                node.value = Value::Str(token);
+            }
+        }
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e21 => {
+            node.value = Value::Int(*f as i128);
+        }
+        Value::Seq(items) => items
+            .iter_mut()
+            .for_each(|i| fix_scalars(i, lines, depth + 1)),
+        Value::Map(entries) => entries
+            .iter_mut()
+            .for_each(|(_, v)| fix_scalars(v, lines, depth + 1)),
+        _ => {}
+    }
+}
+
+/// The plain-scalar text starting at a 1-based position (anchors and tags skipped).
+fn token_at(lines: &[&str], line: u32, column: u32) -> String {
+    let Some(text) = lines.get((line as usize).saturating_sub(1)) else {
+        return String::new();
+    };
+    let rest: String = text
+        .chars()
+        .skip((column as usize).saturating_sub(1))
+        .collect();
+    let mut rest = rest.as_str();
+    while rest.starts_with('&') || rest.starts_with('!') {
+        rest = rest
+            .split_once(' ')
+            .map(|(_, r)| r.trim_start())
+            .unwrap_or("");
+    }
+    let mut out = String::new();
+    let mut prev = ' ';
+    for c in rest.chars() {
+        if matches!(c, ',' | ']' | '}') || (c == '#' && prev == ' ') {
+            break;
+        }
+        out.push(c);
+        prev = c;
+    }
+    out.trim_end().to_string()
 }
 
 /// A `manifest-render` finding.
@@ -464,11 +572,25 @@ fn push_resource(ctx: &mut Ctx<'_, '_>, path: &str, doc: Node, out: &mut Vec<Res
     out.push(Res::new(doc, path));
 }
 
+/// The key two resources conflict on (kustomize's `ResId.Equals`).
+pub(crate) type IdKey = (String, String, String, String, String);
+
+pub(crate) fn id_key(id: &ResId) -> IdKey {
+    (
+        id.group.clone(),
+        id.version.clone(),
+        id.kind.clone(),
+        id.effective_namespace().to_string(),
+        id.name.clone(),
+    )
+}
+
 /// Appends resources, reporting id conflicts as kustomize does (it fails the build; here both
-/// are kept, so both are judged).
+/// are kept, so both are judged). `seen` holds the ids of `acc` (the caller builds it once).
 pub(crate) fn append_all(
     ctx: &mut Ctx<'_, '_>,
     acc: &mut Vec<Res>,
+    seen: &mut std::collections::HashSet<IdKey>,
     more: Vec<Res>,
     from: &str,
     at: &Node,
@@ -492,7 +614,7 @@ pub(crate) fn append_all(
             return;
         }
         let id = r.cur();
-        if acc.iter().any(|o| o.cur().same(&id)) {
+        if !seen.insert(id_key(&id)) {
             ctx.problem(
                 from,
                 at,

@@ -6,7 +6,7 @@
 //! ServiceAccount or Role. A path segment is a mapping key; sequences met on the way are walked
 //! element by element, as kustomize's field specs do.
 
-use super::nodes::{entry, get_mut, map_node, meta_str, scalar_text, set, set_meta_str, str_node};
+use super::nodes::{entry, get_mut, map_node, scalar_text, set, set_meta_str, str_node};
 use super::resources::{Ctx, Res};
 use crate::yaml::{Node, Value};
 
@@ -83,14 +83,14 @@ const TEMPLATE_LABEL_SPECS: &[Spec] = &[
         "spec/jobTemplate/spec/template/metadata/labels",
         true,
     ),
+    // kustomize v5.8.1 counts StatefulSet claim templates as templates.
+    spec(
+        "apps",
+        "StatefulSet",
+        "spec/volumeClaimTemplates[]/metadata/labels",
+        true,
+    ),
 ];
-
-const VOLUME_CLAIM_LABEL_SPECS: &[Spec] = &[spec(
-    "apps",
-    "StatefulSet",
-    "spec/volumeClaimTemplates[]/metadata/labels",
-    true,
-)];
 
 const ANNOTATION_SPECS: &[Spec] = &[
     spec("", "", "metadata/annotations", true),
@@ -140,8 +140,9 @@ const REPLICA_KINDS: &[&str] = &[
     "StatefulSet",
 ];
 
-/// Kinds kustomize knows as cluster-scoped (its built-in OpenAPI schema): it sets no
-/// namespace on them. Kinds it does not know (CRDs, newer built-ins) get one.
+/// Kinds kustomize knows as cluster-scoped (its built-in OpenAPI schema, checked against
+/// `kubectl kustomize`): it sets no namespace on them. Kinds it does not know (CRDs, newer
+/// built-ins such as ValidatingAdmissionPolicy, the review kinds) get one.
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("", "Namespace"),
     ("", "Node"),
@@ -170,10 +171,6 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("certificates.k8s.io", "CertificateSigningRequest"),
     ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
     ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-    ("authentication.k8s.io", "TokenReview"),
-    ("authorization.k8s.io", "SubjectAccessReview"),
-    ("authorization.k8s.io", "SelfSubjectAccessReview"),
-    ("authorization.k8s.io", "SelfSubjectRulesReview"),
 ];
 
 /// True for a kind kustomize treats as cluster-scoped.
@@ -182,9 +179,6 @@ pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
         .iter()
         .any(|(g, k)| *g == group && *k == kind)
 }
-
-/// Most sequence elements walked under one field-spec segment (hostile lists).
-const MAX_WALK: usize = 10_000;
 
 /// Applies `f` to every node at `path` (segments `/`-separated, `\/` an escaped slash; a
 /// segment ending `[]` or any sequence met on the way is walked element by element). With
@@ -195,7 +189,7 @@ fn walk_path(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&
         return;
     };
     if let Value::Seq(items) = &mut node.value {
-        for item in items.iter_mut().take(MAX_WALK) {
+        for item in items.iter_mut() {
             walk_path(item, path, create, f);
         }
         return;
@@ -217,7 +211,7 @@ fn walk_path(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&
     let Some(child) = child else { return };
     if is_seq {
         if let Value::Seq(items) = &mut child.value {
-            for item in items.iter_mut().take(MAX_WALK) {
+            for item in items.iter_mut() {
                 walk_path(item, rest, create, f);
             }
         }
@@ -269,7 +263,7 @@ fn set_entries(r: &mut Res, specs: &[Spec], pairs: &[(String, String)]) {
 /// `namespace:`: sets metadata.namespace on namespaced kinds, renames `v1` Namespace objects,
 /// and sets the namespace of RoleBinding/ClusterRoleBinding subjects named `default`
 /// (kustomize's defaults).
-pub(crate) fn namespace(acc: &mut [Res], ns: &str) {
+pub(crate) fn namespace(acc: &mut [Res], ns: &str, by: &[&str]) {
     for r in acc.iter_mut() {
         let before = r.cur();
         let api_version = r
@@ -302,6 +296,13 @@ pub(crate) fn namespace(acc: &mut [Res], ns: &str) {
         if before.kind == "CustomResourceDefinition" && before.group == "apiextensions.k8s.io" {
             let path = split_path("spec/conversion/webhook/clientConfig/service/namespace");
             set_scalar_at(&mut r.node, &path, ns, false);
+        }
+        let after = r.cur();
+        if after.namespace != before.namespace || after.name != before.name {
+            // Moving an object (into kube-system, say) is what the file did to it.
+            for f in by {
+                r.changed(f);
+            }
         }
         r.note_former(&before.namespace, &before.name);
     }
@@ -367,14 +368,9 @@ pub(crate) fn labels(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [
         if flag("includeSelectors") {
             specs.extend(TEMPLATE_LABEL_SPECS.iter());
             specs.extend(COMMON_LABEL_SPECS.iter());
-            specs.extend(VOLUME_CLAIM_LABEL_SPECS.iter());
+        } else if flag("includeTemplates") {
+            specs.extend(TEMPLATE_LABEL_SPECS.iter());
         } else {
-            if flag("includeTemplates") {
-                specs.extend(TEMPLATE_LABEL_SPECS.iter());
-            }
-            if flag("includeVolumeClaimTemplates") {
-                specs.extend(VOLUME_CLAIM_LABEL_SPECS.iter());
-            }
             specs.extend(TEMPLATE_LABEL_SPECS.iter().take(1));
         }
         apply_specs(acc, &specs, &pairs);
@@ -384,7 +380,6 @@ pub(crate) fn labels(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [
         let specs: Vec<&Spec> = TEMPLATE_LABEL_SPECS
             .iter()
             .chain(COMMON_LABEL_SPECS.iter())
-            .chain(VOLUME_CLAIM_LABEL_SPECS.iter())
             .collect();
         apply_specs(acc, &specs, &common);
     }
@@ -412,8 +407,31 @@ pub(crate) fn annotations(acc: &mut [Res], pairs: &[(String, String)]) {
 }
 
 /// `replicas:`: `spec.replicas` of the named Deployments, ReplicationControllers,
-/// ReplicaSets and StatefulSets (matched by original or current name).
-pub(crate) fn replicas(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [Res]) {
+/// ReplicaSets and StatefulSets (matched by any name they had, as kustomize matches any id).
+pub(crate) fn replicas(
+    ctx: &mut Ctx<'_, '_>,
+    file: &str,
+    kust: &Node,
+    acc: &mut [Res],
+    by: &[&str],
+) {
+    // kustomize fails on an entry that names nothing of a kind it scales.
+    for item in kust.get("replicas").map(Node::as_seq).unwrap_or(&[]) {
+        let name = item.get("name").and_then(Node::as_str).unwrap_or("");
+        let found = acc.iter().any(|r| {
+            let id = r.cur();
+            REPLICA_KINDS.contains(&id.kind.as_str())
+                && (id.name == name || r.names().iter().any(|n| n == name))
+        });
+        if !found {
+            ctx.problem(
+                file,
+                item,
+                format!("`replicas` names `{name}`, which is no Deployment, ReplicationController, ReplicaSet or StatefulSet here: kustomize fails"),
+                "fix the name",
+            );
+        }
+    }
     for item in kust.get("replicas").map(Node::as_seq).unwrap_or(&[]) {
         let name = item.get("name").and_then(Node::as_str).unwrap_or("");
         let Some(count) = item.get("count").and_then(Node::as_int) else {
@@ -427,7 +445,8 @@ pub(crate) fn replicas(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut
         };
         for r in acc.iter_mut() {
             let id = r.cur();
-            if !REPLICA_KINDS.contains(&id.kind.as_str()) || (id.name != name && r.org.name != name)
+            if !REPLICA_KINDS.contains(&id.kind.as_str())
+                || (id.name != name && !r.names().iter().any(|n| n == name))
             {
                 continue;
             }
@@ -442,6 +461,9 @@ pub(crate) fn replicas(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut
                         column,
                     },
                 );
+                for f in by {
+                    r.changed(f);
+                }
             }
         }
     }
@@ -449,7 +471,7 @@ pub(crate) fn replicas(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut
 
 /// `images:`: every `image` of every `containers`/`initContainers` list anywhere in an
 /// object (kustomize's legacy filter, CRDs excepted) and image volume references.
-pub(crate) fn images(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [Res]) {
+pub(crate) fn images(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [Res], by: &[&str]) {
     let mut list: Vec<&Node> = Vec::new();
     for key in ["images", "imageTags"] {
         list.extend(kust.get(key).map(Node::as_seq).unwrap_or(&[]));
@@ -481,16 +503,27 @@ pub(crate) fn images(ctx: &mut Ctx<'_, '_>, file: &str, kust: &Node, acc: &mut [
         };
         for r in acc.iter_mut() {
             let id = r.cur();
+            // kustomize runs its legacy filter (every containers/initContainers list) and then
+            // the field specs, so a pod spec's images are transformed twice (a `tagSuffix` is
+            // appended twice, as kustomize does).
+            let mut changed = false;
             if id.kind != "CustomResourceDefinition" {
-                update_containers(&mut r.node, &image, 0);
+                update_containers(&mut r.node, &image, 0, &mut changed);
             }
-            for p in IMAGE_SPECS.iter().filter(|p| p.contains("volumes")) {
+            for p in IMAGE_SPECS {
                 let path = split_path(p);
                 walk_path(&mut r.node, &path, false, &mut |n: &mut Node| {
                     if let Some(s) = n.as_str().and_then(|s| image.apply(s)) {
+                        changed |= n.as_str() != Some(s.as_str());
                         n.value = Value::Str(s);
                     }
                 });
+            }
+            if changed {
+                // An image rewrite (to another registry, say) is what the file did to it.
+                for f in by {
+                    r.changed(f);
+                }
             }
         }
     }
@@ -558,19 +591,20 @@ fn split_image(image: &str) -> (String, String, String) {
     }
 }
 
-fn update_containers(node: &mut Node, image: &ImageRule, depth: usize) {
+fn update_containers(node: &mut Node, image: &ImageRule, depth: usize, changed: &mut bool) {
     if depth > crate::yaml::MAX_DEPTH_CAP {
         return;
     }
     match &mut node.value {
         Value::Map(entries) => {
             for (k, v) in entries.iter_mut() {
-                update_containers(v, image, depth + 1);
+                update_containers(v, image, depth + 1, changed);
                 if k.name == "containers" || k.name == "initContainers" {
                     if let Value::Seq(items) = &mut v.value {
                         for c in items.iter_mut() {
                             if let Some(img) = get_mut(c, "image") {
                                 if let Some(s) = img.as_str().and_then(|s| image.apply(s)) {
+                                    *changed |= img.as_str() != Some(s.as_str());
                                     img.value = Value::Str(s);
                                 }
                             }
@@ -581,7 +615,7 @@ fn update_containers(node: &mut Node, image: &ImageRule, depth: usize) {
         }
         Value::Seq(items) => {
             for i in items.iter_mut() {
-                update_containers(i, image, depth + 1);
+                update_containers(i, image, depth + 1, changed);
             }
         }
         _ => {}
@@ -637,6 +671,11 @@ fn references() -> Vec<Reference> {
         POD_SPECS,
     );
     config_map.push(("Role", "rules/resourceNames".into()));
+    config_map.push(("Node", "spec/configSource/configMap".into()));
+    config_map.push((
+        "Ingress",
+        "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap".into(),
+    ));
     config_map.push(("ClusterRole", "rules/resourceNames".into()));
     let mut secret = pod_refs(
         &[
@@ -653,6 +692,23 @@ fn references() -> Vec<Reference> {
     secret.extend([
         ("Ingress", "spec/tls/secretName".to_string()),
         ("ServiceAccount", "imagePullSecrets/name".to_string()),
+        (
+            "Ingress",
+            "metadata/annotations/ingress.kubernetes.io\\/auth-secret".to_string(),
+        ),
+        (
+            "Ingress",
+            "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret".to_string(),
+        ),
+        (
+            "Ingress",
+            "metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret".to_string(),
+        ),
+        ("StorageClass", "parameters/secretName".to_string()),
+        ("StorageClass", "parameters/adminSecretName".to_string()),
+        ("StorageClass", "parameters/userSecretName".to_string()),
+        ("StorageClass", "parameters/secretRef".to_string()),
+        ("PersistentVolume", "spec/azureFile/secretName".to_string()),
         ("Role", "rules/resourceNames".to_string()),
         ("ClusterRole", "rules/resourceNames".to_string()),
     ]);
@@ -662,6 +718,8 @@ fn references() -> Vec<Reference> {
     service_account.push(("ClusterRoleBinding", "subjects".into()));
     let mut pvc = pod_refs(&["volumes/persistentVolumeClaim/claimName"], &with_rc);
     pvc.retain(|(k, _)| *k != "ReplicaSet");
+    let mut priority = pod_refs(&["priorityClassName"], &with_rc);
+    priority.retain(|(k, _)| *k != "ReplicaSet");
     vec![
         Reference {
             kind: "ConfigMap",
@@ -682,6 +740,56 @@ fn references() -> Vec<Reference> {
             kind: "PersistentVolumeClaim",
             group: "",
             fields: pvc,
+        },
+        Reference {
+            kind: "Deployment",
+            group: "apps",
+            fields: vec![("HorizontalPodAutoscaler", "spec/scaleTargetRef/name".into())],
+        },
+        Reference {
+            kind: "StatefulSet",
+            group: "apps",
+            fields: vec![("HorizontalPodAutoscaler", "spec/scaleTargetRef/name".into())],
+        },
+        Reference {
+            kind: "ReplicaSet",
+            group: "apps",
+            fields: vec![("HorizontalPodAutoscaler", "spec/scaleTargetRef/name".into())],
+        },
+        Reference {
+            kind: "ReplicationController",
+            group: "",
+            fields: vec![("HorizontalPodAutoscaler", "spec/scaleTargetRef/name".into())],
+        },
+        Reference {
+            kind: "PersistentVolume",
+            group: "",
+            fields: vec![
+                ("PersistentVolumeClaim", "spec/volumeName".into()),
+                ("ClusterRole", "rules/resourceNames".into()),
+            ],
+        },
+        Reference {
+            kind: "StorageClass",
+            group: "storage.k8s.io",
+            fields: vec![
+                ("PersistentVolume", "spec/storageClassName".into()),
+                ("PersistentVolumeClaim", "spec/storageClassName".into()),
+                (
+                    "StatefulSet",
+                    "spec/volumeClaimTemplates/spec/storageClassName".into(),
+                ),
+            ],
+        },
+        Reference {
+            kind: "PriorityClass",
+            group: "scheduling.k8s.io",
+            fields: priority,
+        },
+        Reference {
+            kind: "ValidatingAdmissionPolicy",
+            group: "admissionregistration.k8s.io",
+            fields: vec![("ValidatingAdmissionPolicyBinding", "spec/policyName".into())],
         },
         Reference {
             kind: "Role",
@@ -711,59 +819,108 @@ fn references() -> Vec<Reference> {
                     "spec/rules/http/paths/backend/serviceName".into(),
                 ),
                 ("Ingress", "spec/backend/serviceName".into()),
+                ("APIService", "spec/service/name".into()),
+                (
+                    "ValidatingWebhookConfiguration",
+                    "webhooks/clientConfig/service".into(),
+                ),
+                (
+                    "MutatingWebhookConfiguration",
+                    "webhooks/clientConfig/service".into(),
+                ),
             ],
         },
     ]
 }
 
-/// After every rename (prefix, suffix, hash, patch), references to the old names are
-/// pointed at the new ones, as kustomize's name-reference transformer does for its default
-/// references: ConfigMaps and Secrets in pod specs, ServiceAccounts (pod specs and binding
-/// subjects, whose namespace follows too), PersistentVolumeClaims, Roles and ClusterRoles in
-/// `roleRef`, Services in StatefulSets and Ingresses.
-pub(crate) fn fix_name_references(acc: &mut [Res]) {
-    let refs = references();
-    // Snapshot of candidates: (index, kind, group, current ns, current name, names had,
-    // namespaces had, prefixes, suffixes).
-    struct Cand {
-        kind: String,
-        group: String,
-        ns: String,
-        name: String,
-        names: Vec<String>,
-        namespaces: Vec<String>,
-        prefixes: Vec<String>,
-        suffixes: Vec<String>,
+/// A resource as a name-reference candidate.
+struct Cand {
+    kind: String,
+    group: String,
+    ns: String,
+    name: String,
+    /// kustomize's `OrgId` namespace (the current one when it never changed).
+    org_ns: String,
+    /// Names of its previous ids (none when it was never renamed or moved).
+    prev_names: Vec<String>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+/// kustomize's `SameEndingSubSlice`.
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return long.is_empty();
     }
+    long.ends_with(short)
+}
+
+fn affixes_equal(c: &Cand, prefixes: &[String], suffixes: &[String], allow_empty: bool) -> bool {
+    let ok = |x: &[String], y: &[String]| {
+        (allow_empty && (x.is_empty() || y.is_empty())) || same_ending(x, y)
+    };
+    ok(&c.prefixes, prefixes) && ok(&c.suffixes, suffixes)
+}
+
+fn eff(ns: &str) -> &str {
+    if ns.is_empty() {
+        "default"
+    } else {
+        ns
+    }
+}
+
+/// After every rename (prefix, suffix, hash, patch, namespace), references to the old names are
+/// pointed at the new ones, as kustomize's name-reference transformer does for its default
+/// references (ConfigMaps, Secrets, ServiceAccounts, PVCs, Roles, ClusterRoles, Services,
+/// workloads under HPAs, PVs, StorageClasses, PriorityClasses, admission policies), with its
+/// candidate rules (`api/filters/nameref`). Ambiguous references (kustomize fails) come back as
+/// messages.
+pub(crate) fn fix_name_references(acc: &mut [Res]) -> Vec<String> {
+    let refs = references();
     let cands: Vec<Cand> = acc
         .iter()
         .map(|r| {
             let id = r.cur();
-            let mut namespaces = vec![r.org.namespace.clone()];
-            namespaces.extend(r.prev.iter().map(|(ns, _)| ns.clone()));
+            let changed = !r.prev.is_empty();
             Cand {
+                org_ns: if changed {
+                    r.org.namespace.clone()
+                } else {
+                    id.namespace.clone()
+                },
+                prev_names: if changed { r.names() } else { Vec::new() },
                 kind: id.kind,
                 group: id.group,
                 ns: id.namespace,
                 name: id.name,
-                names: r.names(),
-                namespaces,
                 prefixes: r.prefixes.clone(),
                 suffixes: r.suffixes.clone(),
             }
         })
         .collect();
+    let per_reference: Vec<Vec<&Cand>> = refs
+        .iter()
+        .map(|reference| {
+            cands
+                .iter()
+                .filter(|c| c.kind == reference.kind && c.group == reference.group)
+                .collect()
+        })
+        .collect();
+    let mut errors = Vec::new();
     for r in acc.iter_mut() {
         let me = r.cur();
         let my_prefixes = r.prefixes.clone();
         let my_suffixes = r.suffixes.clone();
-        for reference in &refs {
-            let candidates: Vec<&Cand> = cands
-                .iter()
-                .filter(|c| c.kind == reference.kind && c.group == reference.group)
-                .filter(|c| c.names.iter().any(|n| *n != c.name) || !c.prev_empty())
-                .collect();
-            if candidates.is_empty() {
+        let role_ref_kind = r
+            .node
+            .path(&["roleRef", "kind"])
+            .and_then(Node::as_str)
+            .map(str::to_string);
+        for (reference, all) in refs.iter().zip(&per_reference) {
+            if !all.iter().any(|c| !c.prev_names.is_empty()) {
                 continue;
             }
             for (kind, path) in &reference.fields {
@@ -771,42 +928,68 @@ pub(crate) fn fix_name_references(acc: &mut [Res]) {
                     continue;
                 }
                 let segments = split_path(path);
-                let pick = |old: &str, ns_hint: Option<&str>| -> Option<(String, String)> {
-                    let referral_cluster = is_cluster_scoped(reference.group, reference.kind);
-                    let referrer_cluster = is_cluster_scoped(&me.group, &me.kind);
-                    let mut found: Vec<&&Cand> = candidates
-                        .iter()
-                        .filter(|c| c.names.iter().any(|n| n == old))
-                        .filter(|c| match ns_hint {
-                            Some(ns) => c.namespaces.iter().any(|n| n == ns) || c.ns == ns,
-                            None => {
-                                referral_cluster
-                                    || referrer_cluster
-                                    || eff(&c.ns) == eff(&me.namespace)
+                let is_role_ref = path.ends_with("roleRef/name");
+                // kustomize's `selectReferral`.
+                let pick = |old: &str,
+                            subject_ns: Option<Option<&str>>,
+                            errors: &mut Vec<String>|
+                 -> Option<(String, String)> {
+                    let pool: Vec<&&Cand> = match subject_ns {
+                        Some(Some(ns)) => {
+                            let by_org: Vec<&&Cand> =
+                                all.iter().filter(|c| c.org_ns == ns).collect();
+                            if by_org.is_empty() {
+                                all.iter().filter(|c| c.ns == ns).collect()
+                            } else {
+                                by_org
                             }
+                        }
+                        _ => all.iter().collect(),
+                    };
+                    let referrer_cluster = is_cluster_scoped(&me.group, &me.kind);
+                    let mut found: Vec<&&Cand> = pool
+                        .into_iter()
+                        .filter(|c| c.prev_names.iter().any(|n| n == old))
+                        .filter(|c| {
+                            !is_role_ref || role_ref_kind.as_deref() == Some(c.kind.as_str())
+                        })
+                        .filter(|c| {
+                            referrer_cluster
+                                || is_cluster_scoped(&c.group, &c.kind)
+                                || c.kind == "ServiceAccount"
+                                || eff(&c.ns) == eff(&me.namespace)
                         })
                         .collect();
                     if found.len() > 1 {
-                        found.retain(|c| c.prefixes == my_prefixes && c.suffixes == my_suffixes);
+                        found.retain(|c| affixes_equal(c, &my_prefixes, &my_suffixes, true));
+                        if found.len() > 1 {
+                            found.retain(|c| affixes_equal(c, &my_prefixes, &my_suffixes, false));
+                        }
                     }
                     let first = found.first()?;
-                    if found.iter().all(|c| c.name == first.name) {
+                    let identical = found.iter().all(|c| {
+                        c.name == first.name && (subject_ns.is_none() || c.ns == first.ns)
+                    });
+                    if identical {
                         Some((first.ns.clone(), first.name.clone()))
                     } else {
+                        errors.push(format!(
+                            "{} refers to {} `{old}`, which more than one renamed object was: kustomize fails",
+                            me.label(),
+                            reference.kind
+                        ));
                         None
                     }
                 };
-                let update = |n: &mut Node| match &mut n.value {
+                let update = |n: &mut Node, errors: &mut Vec<String>| match &mut n.value {
                     Value::Str(s) => {
-                        if let Some((_, name)) = pick(s, None) {
+                        if let Some((_, name)) = pick(s, None, errors) {
                             *s = name;
                         }
                     }
                     Value::Map(_) => {
-                        // A binding subject: name and namespace.
-                        if n.get("kind").and_then(Node::as_str) != Some(reference.kind) {
-                            return;
-                        }
+                        // A binding subject: name and namespace (kustomize renames a subject of
+                        // any kind whose name was the ServiceAccount's).
                         let Some(old) = n.get("name").and_then(Node::as_str).map(str::to_string)
                         else {
                             return;
@@ -815,11 +998,13 @@ pub(crate) fn fix_name_references(acc: &mut [Res]) {
                             .get("namespace")
                             .and_then(Node::as_str)
                             .map(str::to_string);
-                        if let Some((new_ns, name)) = pick(&old, Some(ns.as_deref().unwrap_or("")))
-                        {
+                        if let Some((new_ns, name)) = pick(&old, Some(ns.as_deref()), errors) {
+                            if name == old && new_ns.is_empty() {
+                                return;
+                            }
                             let (l, c) = (n.line, n.column);
                             set(n, "name", str_node(&name, l, c));
-                            if ns.is_some() || !new_ns.is_empty() {
+                            if !new_ns.is_empty() {
                                 set(n, "namespace", str_node(&new_ns, l, c));
                             }
                         }
@@ -829,29 +1014,15 @@ pub(crate) fn fix_name_references(acc: &mut [Res]) {
                 walk_path(&mut r.node, &segments, false, &mut |n: &mut Node| {
                     // A list at the end (subjects, resourceNames): each element.
                     if let Value::Seq(items) = &mut n.value {
-                        for item in items.iter_mut().take(MAX_WALK) {
-                            update(item);
+                        for item in items.iter_mut() {
+                            update(item, &mut errors);
                         }
                     } else {
-                        update(n);
+                        update(n, &mut errors);
                     }
                 });
             }
         }
     }
-
-    fn eff(ns: &str) -> &str {
-        if ns.is_empty() {
-            "default"
-        } else {
-            ns
-        }
-    }
-
-    impl Cand {
-        fn prev_empty(&self) -> bool {
-            self.namespaces.iter().all(|n| *n == self.ns)
-        }
-    }
-    let _ = meta_str;
+    errors
 }
