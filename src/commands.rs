@@ -270,7 +270,7 @@ pub fn check(
     match format {
         Format::Human => print!(
             "{}",
-            report::human(&decision, &facts, &policy_file.display().to_string(), "")
+            report::human_check(&decision, &facts, &policy_file.display().to_string())
         ),
         Format::Json => println!("{}", report::json(&decision, &facts)),
         Format::Sarif => println!("{}", report::sarif(&decision)),

@@ -45,7 +45,7 @@ fn assert_path_rejected(r: &Run, path: &str) {
         "{r:?}"
     );
     assert!(r.out.contains(&format!("  path:   {path}")), "{r:?}");
-    assert!(r.out.contains("not pusher \"dev-bob\""), "{r:?}");
+    assert!(r.flat().contains("not pusher \"dev-bob\""), "{r:?}");
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn symlinks_into_prod_and_out_of_the_repository() {
     let r = as_dev(&f);
     assert_path_rejected(&r, "apps/alias.yaml");
     assert!(
-        r.out
+        r.flat()
             .contains("through the symlink apps/alias.yaml -> clusters/prod/app.yaml"),
         "{r:?}"
     );
@@ -296,7 +296,7 @@ fn a_symlink_inside_prod_protects_its_target() {
     let r = as_dev(&f);
     assert_path_rejected(&r, "apps/shared/config.yaml");
     assert!(
-        r.out
+        r.flat()
             .contains("read as clusters/prod/shared/config.yaml through a symlink"),
         "{r:?}"
     );

@@ -303,7 +303,7 @@ fn a_base_a_protected_root_renders_is_protected() {
     let r = as_dev(&f);
     assert_rule(&r, "path.pushers", "apps/base/deploy.yaml");
     assert!(
-        r.out
+        r.flat()
             .contains("the protected root clusters/prod/kustomization.yaml renders it"),
         "{r:?}"
     );
@@ -583,7 +583,7 @@ fn submodules_are_sources_and_protected_paths() {
     let r = as_dev(&f);
     assert_rule(&r, "path.pushers", ".gitmodules");
     assert!(
-        r.out.contains("protected submodule clusters/prod/lib"),
+        r.flat().contains("protected submodule clusters/prod/lib"),
         "{r:?}"
     );
     assert_accepted(&as_sre(&f));

@@ -141,7 +141,7 @@ fn accepted_then_rejected(
         "{r:?}"
     );
     assert!(
-        r.out.contains(&format!("not pusher \"{bad_user}\"")),
+        r.flat().contains(&format!("not pusher \"{bad_user}\"")),
         "{r:?}"
     );
     assert!(

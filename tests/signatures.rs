@@ -100,7 +100,7 @@ fn a_trusted_key_outside_the_refs_groups_is_rejected() {
         "{r:?}"
     );
     assert!(
-        r.out
+        r.flat()
             .contains("not in the groups allowed to sign for this ref (sre)"),
         "{r:?}"
     );
@@ -153,7 +153,7 @@ fn bind_to_signer_rejects_a_committer_the_key_does_not_name() {
     assert_rejected(&r);
     assert!(r.out.contains("error[identities.bind-to-signer]"), "{r:?}");
     assert!(
-        r.out
+        r.flat()
             .contains("<someone.else@example.com> is not an identity of the signing key"),
         "{r:?}"
     );
@@ -421,7 +421,7 @@ fn two_person_changes_need_a_merge_by_another_key() {
     let r = s.push(&["origin", "main"]);
     assert_rejected(&r);
     assert!(
-        r.out.contains("error[path.two-person]") && r.out.contains("signed by the same key"),
+        r.out.contains("error[path.two-person]") && r.flat().contains("signed by the same key"),
         "{r:?}"
     );
     // A direct commit on main: no second person at all.

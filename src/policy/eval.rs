@@ -63,6 +63,7 @@ pub struct Violation {
     pub ref_name: String,
     pub commit: Option<String>,
     pub subject: Option<String>,
+    /// The file in the repository, as git names it (no `:line:col`: those are the next fields).
     pub path: Option<String>,
     /// Line and column in `path` (manifest rules).
     pub line: Option<u32>,
@@ -115,7 +116,7 @@ pub fn evaluate(policy: &Policy, facts: &PushFacts) -> Decision {
         for id in &u.new_commits {
             if let Some(c) = facts.commits.get(id) {
                 commit_rules(policy, u, c, &mut found);
-                signature_rules(policy, u, c, &mut found);
+                signature_rules(policy, u, c, facts.host.web, &mut found);
                 path_rules(policy, u, c, pusher, &mut found);
                 file_rules(policy, u, c, &mut found);
                 manifest_rules(policy, u, c, &mut found);
@@ -240,7 +241,7 @@ fn name_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>) {
             ),
             if what == "tag" {
                 format!(
-                    "name the tag to match /{}/: `git tag <new-name> {short}`, `git tag -d {short}`, then `git push origin <new-name>`",
+                    "name the tag to match /{}/: `git tag <new-name> {short}`, `git tag -d {short}`, then `git push origin tag <new-name>` (`tag` keeps git from pushing a branch of that name)",
                     re.as_str()
                 )
             } else {
@@ -336,7 +337,7 @@ fn manifest_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut V
                 Some(&block.origin),
             );
             v.container = f.container.clone();
-            v.path = Some(format!("{}:{}:{}", f.path, f.line, f.column));
+            v.path = Some(f.path.clone());
             v.line = Some(f.line);
             v.column = Some(f.column);
             v.object = f.object.clone();
@@ -368,8 +369,34 @@ fn describe_key(sig: &SignatureFacts) -> String {
 
 const SIGN_FIX: &str = "sign your commits with a key the administrators trust for this ref (`git commit --amend -S --no-edit`, or `git rebase --exec 'git commit --amend -S --no-edit' <base>` for several); `git log --show-signature` shows what you signed with";
 
-fn signature_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec<Violation>) {
+/// The fix for a commit the Git host made itself (a web merge or edit): the pusher cannot
+/// `--amend -S` a commit they never had, so the advice is to merge locally or to trust the
+/// host's own signing key.
+const FORGE_SIGN_FIX: &str = "this commit was made by the Git host (a web merge or edit), so you cannot re-sign it: merge or rebase the change on your own machine, sign the result (`git commit -S`, `git merge -S`), and push that; or ask the administrators to trust the host's signing key (`[host] forge_group`, docs/hosts.md) and to list its group in this ref's `signers`";
+
+/// Whether the Git host made the commit: the push came through its web UI, or the committer is
+/// a `noreply@` address (GitHub's web-flow committer `noreply@github.com`, Gitea's default).
+pub fn made_by_forge(c: &CommitFacts, web_push: bool) -> bool {
+    web_push
+        || c.committer
+            .email
+            .split_once('@')
+            .is_some_and(|(local, _)| local.eq_ignore_ascii_case("noreply"))
+}
+
+fn signature_rules(
+    policy: &Policy,
+    u: &UpdateFacts,
+    c: &CommitFacts,
+    web_push: bool,
+    out: &mut Vec<Violation>,
+) {
     let sig = c.signature.as_ref();
+    let sign_fix = if made_by_forge(c, web_push) {
+        FORGE_SIGN_FIX
+    } else {
+        SIGN_FIX
+    };
     for rule in policy
         .ref_rules(&u.update.name)
         .filter(|r| r.require_signed)
@@ -399,7 +426,7 @@ fn signature_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut 
                 u,
                 Some(c),
                 what,
-                SIGN_FIX.into(),
+                sign_fix.into(),
                 Some(&rule.origin),
             ));
         }
@@ -684,15 +711,9 @@ fn tag_identity_rules(policy: &Policy, u: &UpdateFacts, out: &mut Vec<Violation>
     }
 }
 
-/// The base path of a violation (`path:line:col` → `path`).
+/// The file a violation is about (the path alone: the line and column are fields of their own).
 fn base_path(v: &Violation) -> Option<&str> {
-    let p = v.path.as_deref()?;
-    if v.line.is_some() {
-        let mut it = p.rsplitn(3, ':');
-        let (_, _, path) = (it.next(), it.next(), it.next());
-        return path.or(Some(p));
-    }
-    Some(p)
+    v.path.as_deref()
 }
 
 /// Rules on an update's net effect: the tree the ref will hold against the tree it held.
@@ -1088,9 +1109,11 @@ pub fn touched_paths(ch: &FileChange) -> Vec<String> {
 fn via_text(u: &UpdateFacts, ch: &FileChange, hit: &str) -> String {
     for a in u.aliases.iter().filter(|a| a.link == hit) {
         match a.via {
-            AliasVia::Rendered => return format!(
+            AliasVia::Rendered => {
+                return format!(
                 " (the protected root {hit} renders it: Flux or Argo CD apply it as part of {hit})"
-            ),
+            )
+            }
             AliasVia::Submodule => {
                 return format!(
                     " ({} says where the protected submodule {hit} is fetched from)",

@@ -23,6 +23,8 @@ pub struct Record<'a> {
     pub updates: Vec<JsonUpdate<'a>>,
     /// `accept`, `reject`, `accept-audit` (violations, audit mode), or `error` (fail closed).
     pub decision: &'a str,
+    /// Each with `path` (the file alone), `line`, `column`, and `location` (`path:line:col`).
+    #[serde(serialize_with = "crate::report::serialize_violations")]
     pub violations: &'a [Violation],
     pub error: Option<&'a str>,
     pub policy: String,

@@ -24,6 +24,23 @@ pub struct Run {
     pub out: String,
 }
 
+impl Run {
+    /// Everything printed as one line of words: git's `remote: ` and GitLab's `GL-HOOK-ERR: `
+    /// prefixes dropped and the message's wrapping undone, to assert on a sentence wherever
+    /// the 80-column wrapping broke it.
+    pub fn flat(&self) -> String {
+        self.out
+            .lines()
+            .map(|l| {
+                let l = l.strip_prefix("remote:").unwrap_or(l).trim_start();
+                l.strip_prefix("GL-HOOK-ERR:").unwrap_or(l).trim()
+            })
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "exit {}:\n{}", self.code, self.out)
