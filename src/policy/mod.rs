@@ -1144,6 +1144,20 @@ fn schema_pass(path: &Path, text: &str, bad: &mut Problems) -> Option<(schema::P
         }
         return None;
     }
+    // `version` is the one key the schema requires at the top: without it serde would stop
+    // before looking at anything else. Report it, and check the rest as version 1.
+    if !doc.get_ref().contains_key("version") {
+        bad.push(invalid(
+            path,
+            text,
+            0,
+            "version",
+            "missing field `version`: a policy starts with `version = 1`",
+        ));
+        if let Ok(v) = toml::de::DeTable::parse("version = 1") {
+            doc.get_mut().extend(v.into_inner());
+        }
+    }
     let mut damage = Damage::default();
     for (kind, value) in doc.get_ref().iter() {
         if let toml::de::DeValue::Array(items) = value.get_ref() {
@@ -1221,16 +1235,23 @@ fn prune(doc: &mut toml::de::DeTable<'_>, span: &std::ops::Range<usize>) -> Opti
     let top = top_key.get_ref().to_string();
     let value_span = value.span();
     let mut container = value_span.start;
+    // An array of tables has the span of its first block's header: look at the blocks first.
     let action = match value.get_ref() {
-        _ if value_span == *span => Action::Top,
+        DeValue::Table(_) if value_span == *span => Action::Top,
         DeValue::Table(table) => match table.iter().find(|(k, v)| hit(k, v)) {
             Some((k, _)) => Action::TableKey(k.clone()),
             None => Action::Top,
         },
         DeValue::Array(items) if items.iter().all(|i| i.get_ref().is_table()) => {
-            let found = items.iter().enumerate().find(|(_, i)| {
-                i.span() == *span || inside(i.span()) || nested_hit(i.get_ref(), span)
-            });
+            let found = items
+                .iter()
+                .enumerate()
+                .find(|(_, i)| i.span() == *span)
+                .or_else(|| {
+                    items.iter().enumerate().find(|(_, i)| {
+                        inside(i.span()) || nested_hit(i.get_ref(), span)
+                    })
+                });
             match found {
                 None => Action::Top,
                 Some((at, element)) => {
@@ -1409,13 +1430,28 @@ mod tests {
         Policy::from_text(Path::new("/etc/pushguard/policy.toml"), text)
     }
 
+    /// Every problem of a policy that must not load: (line, key, message), in file order.
+    fn errors_of(text: &str) -> Vec<(usize, String, String)> {
+        let e = match load(text) {
+            Err(e) => e,
+            Ok(_) => panic!("expected errors, it loaded:\n{text}"),
+        };
+        e.problems()
+            .into_iter()
+            .map(|p| match p {
+                PolicyError::Invalid {
+                    line, key, message, ..
+                } => (*line, key.clone(), message.clone()),
+                other => panic!("not a located error: {other:?}"),
+            })
+            .collect()
+    }
+
+    /// The only problem of a policy that must not load.
     fn error_of(text: &str) -> (usize, String, String) {
-        match load(text) {
-            Err(PolicyError::Invalid {
-                line, key, message, ..
-            }) => (line, key, message),
-            other => panic!("expected an error, got {other:?}"),
-        }
+        let mut all = errors_of(text);
+        assert_eq!(all.len(), 1, "expected one error, got {all:?}");
+        all.remove(0)
     }
 
     #[test]
@@ -1445,8 +1481,9 @@ mod tests {
         assert_eq!((line, key.as_str()), (3, "ref[1].match"));
         let (_, key, _) = error_of("version = 1\nmode = \"lenient\"\n");
         assert_eq!(key, "mode");
-        let (line, _, _) = error_of("[identities]\nallow = []\n");
-        assert_eq!(line, 1, "missing version is reported");
+        let all = errors_of("[identities]\nallow = []\n");
+        assert_eq!((all[0].0, all[0].1.as_str()), (1, "version"), "missing version: {all:?}");
+        assert_eq!(all[1].1, "identities.allow", "and the rest is checked: {all:?}");
     }
 
     #[test]
@@ -1509,10 +1546,71 @@ mod tests {
         );
         assert_eq!((line, key.as_str()), (5, "ref[1].signers"));
         assert!(msg.contains("[keys]"), "{msg}");
-        let (_, key, msg) =
-            error_of("version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\nsigners = [\"nope\"]\n");
-        assert_eq!(key, "ref[1].signers");
-        assert!(msg.contains("not defined"), "{msg}");
+        // Both problems of that block: no key to verify with, and a group nobody defined.
+        let all =
+            errors_of("version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\nsigners = [\"nope\"]\n");
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(all.iter().all(|(_, key, _)| key == "ref[1].signers"), "{all:?}");
+        assert!(all[0].2.contains("[keys]"), "{all:?}");
+        assert!(all[1].2.contains("not defined"), "{all:?}");
+    }
+
+    #[test]
+    fn every_error_is_reported_in_file_order() {
+        // Three blocks, three independent errors: an unknown key (schema), a wrong type
+        // (schema) and a semantic one in a block that is well formed.
+        let all = errors_of(
+            "version = 1\n\n[[ref]]\nmatch = \"refs/heads/main\"\nforse_push = false\n\n[files]\nmax_size = \"1MB\"\n\n[[path]]\nmatch = \"/etc/passwd\"\nforbid = true\n",
+        );
+        let got: Vec<(usize, &str)> = all.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
+        assert_eq!(
+            got,
+            [(5, "ref[1].forse_push"), (8, "files.max_size"), (11, "path[1].match")],
+            "{all:?}"
+        );
+        assert!(all[0].2.contains("unknown field"), "{all:?}");
+        assert!(all[1].2.contains("invalid type"), "{all:?}");
+        assert!(all[2].2.contains("without a leading /"), "{all:?}");
+    }
+
+    #[test]
+    fn a_dropped_block_keeps_the_numbers_of_the_others() {
+        // ref[1] lacks `match` (dropped by the schema pass); ref[2] is still ref[2].
+        let all = errors_of(
+            "version = 1\n[[ref]]\nforce_push = false\n[[ref]]\nmatch = \"main\"\n",
+        );
+        let got: Vec<(usize, &str)> = all.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
+        assert_eq!(got, [(2, "ref[1]"), (5, "ref[2].match")], "{all:?}");
+        assert!(all[0].2.contains("missing field `match`"), "{all:?}");
+    }
+
+    #[test]
+    fn consequences_of_a_dropped_part_are_not_reported() {
+        // A bad `match` value is one error, not also "missing field match".
+        let all = errors_of("version = 1\n[[ref]]\nmatch = 5\n");
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!((all[0].0, all[0].1.as_str()), (3, "ref[1].match"));
+        // A `[groups]` entry that is dropped does not make every rule naming it "undefined".
+        let all = errors_of(
+            "version = 1\n[groups]\nsre = \"not-a-list\"\n[[ref]]\nmatch = \"refs/heads/main\"\nsigners = [\"sre\"]\n",
+        );
+        assert!(
+            all.iter().all(|(_, _, m)| !m.contains("not defined")),
+            "{all:?}"
+        );
+        assert_eq!((all[0].0, all[0].1.as_str()), (3, "groups.sre"), "{all:?}");
+        // A missing version is reported with the others.
+        let all = errors_of("mode = \"strict\"\n[[ref]]\nmatch = \"refs/heads/x/\"\n");
+        let got: Vec<(usize, &str)> = all.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
+        assert_eq!(got, [(1, "version"), (1, "mode"), (3, "ref[1].match")], "{all:?}");
+        assert!(all[0].2.contains("version"), "{all:?}");
+    }
+
+    #[test]
+    fn syntax_errors_are_all_reported() {
+        let all = errors_of("version = 1\nmode = \n[files]\nmax_size = 1\nbroken line\n");
+        let lines: Vec<usize> = all.iter().map(|(l, _, _)| *l).collect();
+        assert!(lines.contains(&2) && lines.contains(&5), "{all:?}");
     }
 
     #[test]
