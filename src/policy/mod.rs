@@ -603,10 +603,15 @@ fn build(
             Some(v) => Regex::new(v.get_ref())
                 .map(|re| Some((re, origin_of(&v.span()))))
                 .map_err(|e| {
+                    // regex's syntax errors draw the pattern and a caret over three lines:
+                    // keep one line per problem, the last (what is wrong).
+                    let text = e.to_string();
+                    let what = text.lines().last().unwrap_or_default();
+                    let what = what.strip_prefix("error: ").unwrap_or(what);
                     err(
                         v.span(),
                         key,
-                        format!("not a valid regular expression: {e}"),
+                        format!("not a valid regular expression: {what}"),
                     )
                 }),
         }
@@ -1337,6 +1342,8 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> PolicyError {
 
 fn invalid(path: &Path, text: &str, offset: usize, key: &str, message: &str) -> PolicyError {
     let (line, column) = line_col(text, offset);
+    // One problem, one line.
+    let message = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
     PolicyError::Invalid {
         path: path.to_path_buf(),
         line,
@@ -1346,7 +1353,7 @@ fn invalid(path: &Path, text: &str, offset: usize, key: &str, message: &str) -> 
         } else {
             key.to_string()
         },
-        message: message.to_string(),
+        message,
     }
 }
 
