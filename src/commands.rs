@@ -313,9 +313,9 @@ pub fn check(
 const MAX_HIDING_REFS_TRIED: usize = 16;
 
 /// What `check` judged and what it took as already judged, in words (and how many commits
-/// were hidden), so that a verdict on no
-/// commit never reads as a verdict on the range: "judged 0 of the 230 commits of HEAD; 230
-/// taken as already judged, being on refs/remotes/origin/main (230)". Mirrors the engine's
+/// were hidden), so that a verdict on no commit never reads as a verdict on the range:
+/// "judged 0 of the 230 commits of the history of 3f2a1b0 for refs/heads/main; 230 taken as
+/// already judged, being on refs/remotes/origin/main (230)". Mirrors the engine's
 /// rule (`engine::walk`): a created ref hides the commits of every other ref whose rules cover
 /// its own (`UpdatePlan::covered_by`), and every update hides its `trusted_base` commits.
 fn judged_scope(

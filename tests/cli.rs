@@ -26,11 +26,23 @@ fn pg(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn every_subcommand_has_help() {
     for (args, wants) in [
-        (&["check", "--help"][..], &["--ref <REF>", "--format", "OLD..NEW", "--policy"][..]),
+        (
+            &["check", "--help"][..],
+            &["--ref <REF>", "--format", "OLD..NEW", "--policy"][..],
+        ),
         (&["policy", "check", "--help"], &["<FILE>", "--repo <DIR>"]),
-        (&["policy", "explain", "--help"], &["--ref <REF>", "--path", "--pusher"]),
-        (&["install", "--help"], &["--host <HOST>", "gitolite", "--gitolite-home", "--force"]),
-        (&["pre-receive", "--help"], &["--policy <FILE>", "PUSHGUARD_POLICY"]),
+        (
+            &["policy", "explain", "--help"],
+            &["--ref <REF>", "--path", "--pusher"],
+        ),
+        (
+            &["install", "--help"],
+            &["--host <HOST>", "gitolite", "--gitolite-home", "--force"],
+        ),
+        (
+            &["pre-receive", "--help"],
+            &["--policy <FILE>", "PUSHGUARD_POLICY"],
+        ),
         (&["help", "check"], &["--ref <REF>"]),
         (&["demo", "--help"], &["--keep"]),
     ] {
@@ -41,13 +53,22 @@ fn every_subcommand_has_help() {
         }
     }
     let (code, out, _) = pg(&["--version"]);
-    assert_eq!((code, out.trim()), (0, concat!("pushguard ", env!("CARGO_PKG_VERSION"))));
+    assert_eq!(
+        (code, out.trim()),
+        (0, concat!("pushguard ", env!("CARGO_PKG_VERSION")))
+    );
     let (code, out, _) = pg(&["version"]);
-    assert_eq!((code, out.trim()), (0, concat!("pushguard ", env!("CARGO_PKG_VERSION"))));
+    assert_eq!(
+        (code, out.trim()),
+        (0, concat!("pushguard ", env!("CARGO_PKG_VERSION")))
+    );
     // No command at all: the usage, and the error status.
     let (code, out, err) = pg(&[]);
     assert_eq!(code, 2);
-    assert!(format!("{out}{err}").contains("Usage: pushguard"), "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("Usage: pushguard"),
+        "{out}{err}"
+    );
 }
 
 #[test]
@@ -55,10 +76,24 @@ fn typos_get_suggestions_and_usage_errors_exit_2() {
     let (code, _, err) = pg(&["chek"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("'check'"), "no suggestion: {err}");
-    let (code, _, err) = pg(&["check", "--polcy", "p.toml", "--ref", "refs/heads/main", "..HEAD"]);
+    let (code, _, err) = pg(&[
+        "check",
+        "--polcy",
+        "p.toml",
+        "--ref",
+        "refs/heads/main",
+        "..HEAD",
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("'--policy'"), "no suggestion: {err}");
-    let (code, _, err) = pg(&["check", "--ref", "refs/heads/main", "--format", "xml", "..HEAD"]);
+    let (code, _, err) = pg(&[
+        "check",
+        "--ref",
+        "refs/heads/main",
+        "--format",
+        "xml",
+        "..HEAD",
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("human") && err.contains("sarif"), "{err}");
     let (code, _, err) = pg(&["check", "..HEAD"]);
@@ -83,7 +118,13 @@ fn install_without_host_names_the_choices() {
         !repo.join("hooks/pre-receive").exists(),
         "nothing may be installed without a host"
     );
-    let (code, _, err) = pg(&["install", "--host", "github", "--repo", repo.to_str().unwrap()]);
+    let (code, _, err) = pg(&[
+        "install",
+        "--host",
+        "github",
+        "--repo",
+        repo.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("gitolite"), "{err}");
     // `--opt=value` works like `--opt value`.
@@ -127,12 +168,14 @@ fn check_says_what_it_judged_and_what_other_refs_hid() {
     let r = check(&f, "HEAD", "human");
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        r.out.contains("one revision given: judging HEAD as if refs/heads/main were created"),
+        r.out
+            .contains("one revision given: judging HEAD as if refs/heads/main were created"),
         "{r:?}"
     );
     assert!(
         r.out.contains("judged 0 of the 3 commits")
-            && r.out.contains("3 taken as already judged, being on refs/remotes/origin/main (3)"),
+            && r.out
+                .contains("3 taken as already judged, being on refs/remotes/origin/main (3)"),
         "{r:?}"
     );
     assert!(r.out.contains("no commit was judged"), "{r:?}");
@@ -156,7 +199,10 @@ fn check_says_what_it_judged_and_what_other_refs_hid() {
 
     // A range: how many commits, nothing hidden.
     let r = check(&f, "origin/main..HEAD", "human");
-    assert!(r.out.contains("judged 1 commit for refs/heads/main"), "{r:?}");
+    assert!(
+        r.out.contains("judged 1 commit for refs/heads/main"),
+        "{r:?}"
+    );
 
     // Machine formats keep stdout one document; the note goes to stderr.
     let o = Command::new(BIN)
@@ -185,7 +231,14 @@ fn completions_and_man_page() {
     for shell in ["bash", "zsh", "fish"] {
         let (code, out, err) = pg(&["completions", shell]);
         assert_eq!(code, 0, "{shell}: {err}");
-        for word in ["pre-receive", "check", "policy", "explain", "install", "gitolite-home"] {
+        for word in [
+            "pre-receive",
+            "check",
+            "policy",
+            "explain",
+            "install",
+            "gitolite-home",
+        ] {
             assert!(out.contains(word), "{shell} completion lacks {word}");
         }
     }
@@ -199,7 +252,12 @@ fn completions_and_man_page() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) = pg(&["man", "--dir", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    for page in ["pushguard.1", "pushguard-check.1", "pushguard-policy-check.1", "pushguard-install.1"] {
+    for page in [
+        "pushguard.1",
+        "pushguard-check.1",
+        "pushguard-policy-check.1",
+        "pushguard-install.1",
+    ] {
         let text = std::fs::read_to_string(dir.path().join(page))
             .unwrap_or_else(|e| panic!("{page}: {e}"));
         assert!(text.contains(".TH"), "{page}");
@@ -239,7 +297,12 @@ fn a_closed_pipe_is_quiet() {
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(o.status.signal(), Some(libc::SIGPIPE), "{:?} {err}", o.status);
+    assert_eq!(
+        o.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {err}",
+        o.status
+    );
 
     // And as a shell runs it.
     let o = Command::new("sh")
@@ -294,7 +357,10 @@ message_pattern = \"(unclosed\"
     ];
     assert_eq!(errors.len(), expected.len(), "{r:?}");
     for (line, want) in errors.iter().zip(&expected) {
-        assert!(line.starts_with(want.as_str()), "{line}\n  wanted {want}\n{r:?}");
+        assert!(
+            line.starts_with(want.as_str()),
+            "{line}\n  wanted {want}\n{r:?}"
+        );
     }
     assert!(r.out.contains("5 problems"), "{r:?}");
 }
@@ -303,8 +369,11 @@ message_pattern = \"(unclosed\"
 /// `/usr` moved into a temporary root: bash loads the script, man renders the page.
 #[test]
 fn readme_completion_and_man_commands_install() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let at = readme.find("pushguard completions bash >").expect("README installs completions");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let at = readme
+        .find("pushguard completions bash >")
+        .expect("README installs completions");
     let start = readme[..at].rfind("```sh\n").unwrap() + "```sh\n".len();
     let block = &readme[start..start + readme[start..].find("```").unwrap()];
     let root = tempfile::tempdir().unwrap();
@@ -318,15 +387,25 @@ fn readme_completion_and_man_commands_install() {
             .args(["-ec", &cmd])
             .env(
                 "PATH",
-                format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default()),
+                format!(
+                    "{}:{}",
+                    bin.path().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
             )
             .output()
             .unwrap();
-        assert!(o.status.success(), "`{cmd}`: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "`{cmd}`: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         ran += 1;
     }
     assert!(ran >= 3, "{block}");
-    let bash = root.path().join("usr/share/bash-completion/completions/pushguard");
+    let bash = root
+        .path()
+        .join("usr/share/bash-completion/completions/pushguard");
     let o = Command::new("bash")
         .args(["-c", "source \"$0\" && complete -p pushguard"])
         .arg(&bash)
@@ -334,9 +413,16 @@ fn readme_completion_and_man_commands_install() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("pushguard"));
-    assert!(root.path().join("usr/local/share/zsh/site-functions/_pushguard").is_file());
+    assert!(root
+        .path()
+        .join("usr/local/share/zsh/site-functions/_pushguard")
+        .is_file());
     let man1 = root.path().join("usr/local/share/man/man1");
-    for page in ["pushguard.1", "pushguard-check.1", "pushguard-completions.1"] {
+    for page in [
+        "pushguard.1",
+        "pushguard-check.1",
+        "pushguard-completions.1",
+    ] {
         assert!(man1.join(page).is_file(), "{page}");
     }
 }

@@ -546,16 +546,15 @@ fn build(
 
     let base = path.parent().unwrap_or(Path::new("."));
     let audit_log = file.audit_log.as_ref().map(|p| base.join(p.get_ref()));
-    let repo_globs = |list: &Option<Spanned<Vec<String>>>,
-                      key: &str|
-     -> Result<Option<GlobSet>, PolicyError> {
-        match list {
-            None => Ok(None),
-            Some(l) => GlobSet::new(l.get_ref())
-                .map(Some)
-                .map_err(|e| err(l.span(), key, e.to_string())),
-        }
-    };
+    let repo_globs =
+        |list: &Option<Spanned<Vec<String>>>, key: &str| -> Result<Option<GlobSet>, PolicyError> {
+            match list {
+                None => Ok(None),
+                Some(l) => GlobSet::new(l.get_ref())
+                    .map(Some)
+                    .map_err(|e| err(l.span(), key, e.to_string())),
+            }
+        };
     let repos = bad.keep(repo_globs(&file.repos, "repos")).flatten();
     if let Some(l) = &file.repos {
         if l.get_ref().is_empty() {
@@ -595,31 +594,33 @@ fn build(
         }
     };
 
-    let regex = |s: &Option<Spanned<String>>,
-                 key: &str|
-     -> Result<Option<(Regex, Origin)>, PolicyError> {
-        match s {
-            None => Ok(None),
-            Some(v) => Regex::new(v.get_ref())
-                .map(|re| Some((re, origin_of(&v.span()))))
-                .map_err(|e| {
-                    // regex's syntax errors draw the pattern and a caret over three lines:
-                    // keep one line per problem, the last (what is wrong).
-                    let text = e.to_string();
-                    let what = text.lines().last().unwrap_or_default();
-                    let what = what.strip_prefix("error: ").unwrap_or(what);
-                    err(
-                        v.span(),
-                        key,
-                        format!("not a valid regular expression: {what}"),
-                    )
-                }),
-        }
-    };
+    let regex =
+        |s: &Option<Spanned<String>>, key: &str| -> Result<Option<(Regex, Origin)>, PolicyError> {
+            match s {
+                None => Ok(None),
+                Some(v) => Regex::new(v.get_ref())
+                    .map(|re| Some((re, origin_of(&v.span()))))
+                    .map_err(|e| {
+                        // regex's syntax errors draw the pattern and a caret over three lines:
+                        // keep one line per problem, the last (what is wrong).
+                        let text = e.to_string();
+                        let what = text.lines().last().unwrap_or_default();
+                        let what = what.strip_prefix("error: ").unwrap_or(what);
+                        err(
+                            v.span(),
+                            key,
+                            format!("not a valid regular expression: {what}"),
+                        )
+                    }),
+            }
+        };
 
     let commits = CommitRules {
         message_pattern: bad
-            .keep(regex(&file.commits.message_pattern, "commits.message_pattern"))
+            .keep(regex(
+                &file.commits.message_pattern,
+                "commits.message_pattern",
+            ))
             .flatten(),
         signed_off_by: file.commits.signed_off_by.then(|| Origin {
             file: path.display().to_string(),
@@ -628,7 +629,9 @@ fn build(
         severity: file.commits.severity,
     };
     let names = NameRules {
-        branches: bad.keep(regex(&file.names.branches, "names.branches")).flatten(),
+        branches: bad
+            .keep(regex(&file.names.branches, "names.branches"))
+            .flatten(),
         tags: bad.keep(regex(&file.names.tags, "names.tags")).flatten(),
         severity: file.names.severity,
     };
@@ -649,36 +652,34 @@ fn build(
             (Default::default(), false)
         }
     };
-    let signers_of = |list: &Option<Spanned<Vec<String>>>,
-                      key: &str,
-                      bad: &mut Problems|
-     -> Option<Signers> {
-        let list = list.as_ref()?;
-        let mut keys = std::collections::BTreeSet::new();
-        for g in list.get_ref() {
-            let name = g.strip_prefix("group:").unwrap_or(g);
-            match groups.get(name) {
-                Some(members) => keys.extend(members.iter().cloned()),
-                None if groups_whole => bad.push(err(
+    let signers_of =
+        |list: &Option<Spanned<Vec<String>>>, key: &str, bad: &mut Problems| -> Option<Signers> {
+            let list = list.as_ref()?;
+            let mut keys = std::collections::BTreeSet::new();
+            for g in list.get_ref() {
+                let name = g.strip_prefix("group:").unwrap_or(g);
+                match groups.get(name) {
+                    Some(members) => keys.extend(members.iter().cloned()),
+                    None if groups_whole => bad.push(err(
+                        list.span(),
+                        key,
+                        format!("group {name:?} is not defined in [groups]"),
+                    )),
+                    None => {}
+                }
+            }
+            if list.get_ref().is_empty() {
+                bad.push(err(
                     list.span(),
                     key,
-                    format!("group {name:?} is not defined in [groups]"),
-                )),
-                None => {}
+                    "an empty signers list would reject every commit".into(),
+                ));
             }
-        }
-        if list.get_ref().is_empty() {
-            bad.push(err(
-                list.span(),
-                key,
-                "an empty signers list would reject every commit".into(),
-            ));
-        }
-        Some(Signers {
-            groups: list.get_ref().clone(),
-            keys,
-        })
-    };
+            Some(Signers {
+                groups: list.get_ref().clone(),
+                keys,
+            })
+        };
     let forge = file.host.forge_group.as_ref().and_then(|g| {
         let as_list = Some(Spanned::new(g.span(), vec![g.get_ref().clone()]));
         signers_of(&as_list, "host.forge_group", bad)
@@ -743,9 +744,8 @@ fn build(
                 ),
             ));
         }
-        let set = bad.keep(
-            GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string())),
-        );
+        let set = bad
+            .keep(GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string())));
         let signers = signers_of(&r.signers, &format!("ref[{n}].signers"), bad);
         let needs_signers = r.require_signed_tag || r.require_signed_push;
         if needs_signers && signers.is_none() {
@@ -846,9 +846,8 @@ fn build(
         if let Err(m) = no_trailing_slash(&patterns) {
             bad.push(err(r.matches.span(), &key, m));
         }
-        let set = bad.keep(
-            GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string())),
-        );
+        let set = bad
+            .keep(GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string())));
         let refs = match &r.refs {
             None => None,
             Some(refs) => {
@@ -869,7 +868,8 @@ fn build(
             bad.push(err(
                 r.matches.span(),
                 &format!("path[{n}].two_person"),
-                "two_person needs `signers = [...]`: the two people are two keys of these groups".into(),
+                "two_person needs `signers = [...]`: the two people are two keys of these groups"
+                    .into(),
             ));
         }
         if signers.is_some() && no_trust {
@@ -1087,16 +1087,17 @@ impl Problems {
             _ => (0, 0),
         });
         if self.cut {
-            if let Some(PolicyError::Invalid { path, line, column, .. }) = self.list.last() {
+            if let Some(PolicyError::Invalid {
+                path, line, column, ..
+            }) = self.list.last()
+            {
                 let (path, line, column) = (path.clone(), *line, *column);
                 self.list.push(PolicyError::Invalid {
                     path,
                     line,
                     column,
                     key: "(policy)".into(),
-                    message: format!(
-                        "more than {MAX_PROBLEMS} problems: the rest are not listed"
-                    ),
+                    message: format!("more than {MAX_PROBLEMS} problems: the rest are not listed"),
                 });
             }
         }
@@ -1139,7 +1140,11 @@ impl Damage {
 /// serde stops at the first error, so the entry it names — a key of a table or of a block, a
 /// whole block when a required key is missing — is dropped and the rest deserialized again,
 /// until it passes. The result is the file without its bad parts, for the semantic checks.
-fn schema_pass(path: &Path, text: &str, bad: &mut Problems) -> Option<(schema::PolicyFile, Damage)> {
+fn schema_pass(
+    path: &Path,
+    text: &str,
+    bad: &mut Problems,
+) -> Option<(schema::PolicyFile, Damage)> {
     use serde::Deserialize;
     let (mut doc, syntax) = toml::de::DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
@@ -1253,9 +1258,10 @@ fn prune(doc: &mut toml::de::DeTable<'_>, span: &std::ops::Range<usize>) -> Opti
                 .enumerate()
                 .find(|(_, i)| i.span() == *span)
                 .or_else(|| {
-                    items.iter().enumerate().find(|(_, i)| {
-                        inside(i.span()) || nested_hit(i.get_ref(), span)
-                    })
+                    items
+                        .iter()
+                        .enumerate()
+                        .find(|(_, i)| inside(i.span()) || nested_hit(i.get_ref(), span))
                 });
             match found {
                 None => Action::Top,
@@ -1489,8 +1495,15 @@ mod tests {
         let (_, key, _) = error_of("version = 1\nmode = \"lenient\"\n");
         assert_eq!(key, "mode");
         let all = errors_of("[identities]\nallow = []\n");
-        assert_eq!((all[0].0, all[0].1.as_str()), (1, "version"), "missing version: {all:?}");
-        assert_eq!(all[1].1, "identities.allow", "and the rest is checked: {all:?}");
+        assert_eq!(
+            (all[0].0, all[0].1.as_str()),
+            (1, "version"),
+            "missing version: {all:?}"
+        );
+        assert_eq!(
+            all[1].1, "identities.allow",
+            "and the rest is checked: {all:?}"
+        );
     }
 
     #[test]
@@ -1557,7 +1570,10 @@ mod tests {
         let all =
             errors_of("version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\nsigners = [\"nope\"]\n");
         assert_eq!(all.len(), 2, "{all:?}");
-        assert!(all.iter().all(|(_, key, _)| key == "ref[1].signers"), "{all:?}");
+        assert!(
+            all.iter().all(|(_, key, _)| key == "ref[1].signers"),
+            "{all:?}"
+        );
         assert!(all[0].2.contains("[keys]"), "{all:?}");
         assert!(all[1].2.contains("not defined"), "{all:?}");
     }
@@ -1572,7 +1588,11 @@ mod tests {
         let got: Vec<(usize, &str)> = all.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
         assert_eq!(
             got,
-            [(5, "ref[1].forse_push"), (8, "files.max_size"), (11, "path[1].match")],
+            [
+                (5, "ref[1].forse_push"),
+                (8, "files.max_size"),
+                (11, "path[1].match")
+            ],
             "{all:?}"
         );
         assert!(all[0].2.contains("unknown field"), "{all:?}");
@@ -1583,9 +1603,8 @@ mod tests {
     #[test]
     fn a_dropped_block_keeps_the_numbers_of_the_others() {
         // ref[1] lacks `match` (dropped by the schema pass); ref[2] is still ref[2].
-        let all = errors_of(
-            "version = 1\n[[ref]]\nforce_push = false\n[[ref]]\nmatch = \"main\"\n",
-        );
+        let all =
+            errors_of("version = 1\n[[ref]]\nforce_push = false\n[[ref]]\nmatch = \"main\"\n");
         let got: Vec<(usize, &str)> = all.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
         assert_eq!(got, [(2, "ref[1]"), (5, "ref[2].match")], "{all:?}");
         assert!(all[0].2.contains("missing field `match`"), "{all:?}");
@@ -1609,7 +1628,11 @@ mod tests {
         // A missing version is reported with the others.
         let all = errors_of("mode = \"strict\"\n[[ref]]\nmatch = \"refs/heads/x/\"\n");
         let got: Vec<(usize, &str)> = all.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
-        assert_eq!(got, [(1, "version"), (1, "mode"), (3, "ref[1].match")], "{all:?}");
+        assert_eq!(
+            got,
+            [(1, "version"), (1, "mode"), (3, "ref[1].match")],
+            "{all:?}"
+        );
         assert!(all[0].2.contains("version"), "{all:?}");
     }
 
