@@ -341,36 +341,43 @@ fn judged_scope(
     } else {
         format!("{}..{}", update.old.short(), tip.short())
     };
-    let total = repo.walk(std::slice::from_ref(tip), &base)?;
     let judged = u.new_commits.len();
-    let hidden = total.len().saturating_sub(judged);
     let plural = |n: usize| if n == 1 { "" } else { "s" };
-    if hidden == 0 {
-        let note = format!(
-            "judged {judged} commit{} for {}: {what}",
-            plural(judged),
-            update.name
-        );
-        return Ok((vec![note], 0));
-    }
-    // Candidates in the engine's order of reasons: trusted bases, then covering refs (those
-    // whose tip is among the commits first: they usually hide the most).
-    let mut candidates: Vec<(String, Oid)> = Vec::new();
+    // What the engine may have hidden: the trusted bases, and for a created ref the tips of
+    // the other refs whose rules cover its own.
     let plan = crate::plan::plan(policy, &update.name, internal);
-    for id in &plan.trusted_bases {
-        candidates.push((format!("trusted_base {}", id.short()), id.clone()));
-    }
+    let mut candidates: Vec<(String, Oid)> = plan
+        .trusted_bases
+        .iter()
+        .map(|id| (format!("trusted_base {}", id.short()), id.clone()))
+        .collect();
+    let mut covering: Vec<(String, Oid)> = Vec::new();
     if update.is_create() {
-        let in_range: std::collections::HashSet<&Oid> = total.iter().collect();
-        let mut refs: Vec<(String, Oid)> = repo
+        covering = repo
             .ref_tips()?
             .into_iter()
             .filter(|(name, _)| *name != update.name)
             .filter(|(name, _)| plan.covered_by(&crate::plan::plan(policy, name, true)))
             .collect();
-        refs.sort_by_key(|(_, id)| !in_range.contains(id));
-        candidates.extend(refs);
     }
+    let all_judged = format!(
+        "judged {judged} commit{} for {}: {what}",
+        plural(judged),
+        update.name
+    );
+    if candidates.is_empty() && covering.is_empty() {
+        // Nothing can have been hidden: no second walk.
+        return Ok((vec![all_judged], 0));
+    }
+    let total = repo.walk(std::slice::from_ref(tip), &base)?;
+    let hidden = total.len().saturating_sub(judged);
+    if hidden == 0 {
+        return Ok((vec![all_judged], 0));
+    }
+    // Refs whose tip is among the commits first: they usually hide the most.
+    let in_range: std::collections::HashSet<&Oid> = total.iter().collect();
+    covering.sort_by_key(|(_, id)| !in_range.contains(id));
+    candidates.extend(covering);
     let mut hiding = base.clone();
     let mut left = total.len();
     let mut by = Vec::new();

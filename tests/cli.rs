@@ -159,7 +159,7 @@ fn check_says_what_it_judged_and_what_other_refs_hid() {
     // hides whatever they hold.
     let f = Fixture::new("version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\nforce_push = false\n");
     f.commit("a.txt", "1", "one");
-    f.commit("b.txt", "2", "two");
+    let two = f.commit("b.txt", "2", "two");
     f.commit("c.txt", "3", "three");
     assert_accepted(&f.push(&["origin", "main"]));
     f.git(&["fetch", "-q", "origin"]);
@@ -204,7 +204,23 @@ fn check_says_what_it_judged_and_what_other_refs_hid() {
         "{r:?}"
     );
 
-    // Machine formats keep stdout one document; the note goes to stderr.
+    // Machine formats keep stdout one document; the note goes to stderr (below).
+
+    // Without other refs, a trusted_base is what hides, and it is named.
+    f.git(&["update-ref", "-d", "refs/remotes/origin/main"]);
+    f.set_policy(&format!(
+        "version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\ntrusted_base = \"{two}\"\n"
+    ));
+    let r = check(&f, "..HEAD", "human");
+    assert!(
+        r.out.contains("judged 2 of the 4 commits")
+            && r.out
+                .contains(&format!("being on trusted_base {} (2)", &two[..7])),
+        "{r:?}"
+    );
+    f.set_policy("version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\nforce_push = false\n");
+    f.git(&["update-ref", "refs/remotes/origin/main", &two]);
+
     let o = Command::new(BIN)
         .args([
             "check",
@@ -223,7 +239,10 @@ fn check_says_what_it_judged_and_what_other_refs_hid() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["accepted"], true);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("judged 1 of the 4 commits"), "{err}");
+    assert!(
+        err.contains("judged 2 of the 4 commits") && err.contains("refs/remotes/origin/main (2)"),
+        "{err}"
+    );
 }
 
 #[test]
