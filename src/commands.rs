@@ -248,9 +248,14 @@ pub fn check(
     let policy = Policy::load(&policy_file)?;
     let mut repo = Repo::open(repo_dir, None)?;
     repo.allow_control_chars(policy.files.allow_control_chars);
-    let (old, new) = match range.split_once("..") {
-        Some((o, n)) => (o, n),
-        None => ("", range),
+    if range.contains("...") {
+        anyhow::bail!(
+            "{range:?}: OLD...NEW (three dots) is not supported; write OLD..NEW (two dots): the commits of NEW that OLD does not have"
+        );
+    }
+    let (old, new, single) = match range.split_once("..") {
+        Some((o, n)) => (o, n, false),
+        None => ("", range, true),
     };
     let resolve = |s: &str| -> anyhow::Result<Oid> {
         if s.is_empty() || s.bytes().all(|b| b == b'0') {
@@ -267,6 +272,28 @@ pub fn check(
     let host = HostEnv::from_env(policy.pusher_variable.as_deref());
     let facts = engine::gather(&repo, &policy, &[update], host, &engine::Context::now())?;
     let decision = eval::evaluate(&policy, &facts);
+    let mut notes = Vec::new();
+    if single {
+        notes.push(format!(
+            "one revision given: judging {new} as if {ref_name} were created there (OLD..NEW judges a range)"
+        ));
+    }
+    let mut hidden = 0;
+    if let Some(u) = facts.updates.first() {
+        let (scope, h) = judged_scope(&repo, &policy, u, facts.host.internal)?;
+        notes.extend(scope);
+        hidden = h;
+    }
+    match format {
+        // Beside the report, which is what a person reads.
+        Format::Human => notes.iter().for_each(|n| println!("pushguard: {n}")),
+        // The report on stdout stays one document (CI redirects it into a file); the log
+        // says what it is about when that is not the whole range.
+        Format::Json | Format::Sarif if single || hidden > 0 => {
+            notes.iter().for_each(|n| eprintln!("pushguard: {n}"))
+        }
+        Format::Json | Format::Sarif => {}
+    }
     match format {
         Format::Human => print!(
             "{}",
@@ -280,6 +307,110 @@ pub fn check(
     } else {
         REJECTED
     })
+}
+
+/// How many refs `judged_scope` tries, one by one, to say which hid the commits not judged.
+const MAX_HIDING_REFS_TRIED: usize = 16;
+
+/// What `check` judged and what it took as already judged, in words (and how many commits
+/// were hidden), so that a verdict on no commit never reads as a verdict on the range:
+/// "judged 0 of the 230 commits of the history of 3f2a1b0 for refs/heads/main; 230 taken as
+/// already judged, being on refs/remotes/origin/main (230)". Mirrors the engine's
+/// rule (`engine::walk`): a created ref hides the commits of every other ref whose rules cover
+/// its own (`UpdatePlan::covered_by`), and every update hides its `trusted_base` commits.
+fn judged_scope(
+    repo: &Repo,
+    policy: &Policy,
+    u: &crate::facts::UpdateFacts,
+    internal: bool,
+) -> anyhow::Result<(Vec<String>, usize)> {
+    let Some(tip) = &u.tip else {
+        return Ok((Vec::new(), 0));
+    };
+    let update = &u.update;
+    let base: Vec<Oid> = if update.is_create() {
+        Vec::new()
+    } else {
+        match repo.target(&update.old)? {
+            (_, Some(old)) => vec![old],
+            (_, None) => Vec::new(),
+        }
+    };
+    let what = if update.is_create() {
+        format!("the history of {}", tip.short())
+    } else {
+        format!("{}..{}", update.old.short(), tip.short())
+    };
+    let judged = u.new_commits.len();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    // What the engine may have hidden: the trusted bases, and for a created ref the tips of
+    // the other refs whose rules cover its own.
+    let plan = crate::plan::plan(policy, &update.name, internal);
+    let mut candidates: Vec<(String, Oid)> = plan
+        .trusted_bases
+        .iter()
+        .map(|id| (format!("trusted_base {}", id.short()), id.clone()))
+        .collect();
+    let mut covering: Vec<(String, Oid)> = Vec::new();
+    if update.is_create() {
+        covering = repo
+            .ref_tips()?
+            .into_iter()
+            .filter(|(name, _)| *name != update.name)
+            .filter(|(name, _)| plan.covered_by(&crate::plan::plan(policy, name, true)))
+            .collect();
+    }
+    let all_judged = format!(
+        "judged {judged} commit{} for {}: {what}",
+        plural(judged),
+        update.name
+    );
+    if candidates.is_empty() && covering.is_empty() {
+        // Nothing can have been hidden: no second walk.
+        return Ok((vec![all_judged], 0));
+    }
+    let total = repo.walk(std::slice::from_ref(tip), &base)?;
+    let hidden = total.len().saturating_sub(judged);
+    if hidden == 0 {
+        return Ok((vec![all_judged], 0));
+    }
+    // Refs whose tip is among the commits first: they usually hide the most.
+    let in_range: std::collections::HashSet<&Oid> = total.iter().collect();
+    covering.sort_by_key(|(_, id)| !in_range.contains(id));
+    candidates.extend(covering);
+    let mut hiding = base.clone();
+    let mut left = total.len();
+    let mut by = Vec::new();
+    for (label, id) in candidates.into_iter().take(MAX_HIDING_REFS_TRIED) {
+        if left <= judged {
+            break;
+        }
+        hiding.push(id);
+        let now = repo.walk(std::slice::from_ref(tip), &hiding)?.len();
+        if now < left {
+            by.push(format!("{label} ({})", left - now));
+            left = now;
+        } else {
+            hiding.pop();
+        }
+    }
+    if left > judged {
+        by.push(format!("other refs ({})", left - judged));
+    }
+    let mut notes = vec![format!(
+        "judged {judged} of the {} commit{} of {what} for {}; {hidden} taken as already judged, being on {}",
+        total.len(),
+        plural(total.len()),
+        update.name,
+        by.join(", ")
+    )];
+    if judged == 0 {
+        notes.push(format!(
+            "no commit was judged, only the ref update itself: every commit is on a ref whose rules cover {}'s; to judge commits, give the range they add (e.g. origin/main..HEAD)",
+            update.name
+        ));
+    }
+    Ok((notes, hidden))
 }
 
 /// `pushguard policy check FILE`.
@@ -364,7 +495,13 @@ pub fn policy_check(file: &Path, repo: Option<&Path>) -> i32 {
             ACCEPTED
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            let problems = e.problems();
+            for p in &problems {
+                eprintln!("error: {p}");
+            }
+            if problems.len() > 1 {
+                eprintln!("{}: {} problems", file.display(), problems.len());
+            }
             ERROR
         }
     }

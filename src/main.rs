@@ -1,33 +1,187 @@
-//! The `pushguard` binary: parses the command line and hands each command to one function in
-//! `pushguard::commands`. The exit status is decided there, and returned here unchanged.
+//! The `pushguard` binary: the command line (clap, derived from the types below, so that
+//! `--help` of each subcommand, `--opt=value`, typo suggestions, shell completions and the man
+//! page all come from one description) and one function of `pushguard::commands` per command.
+//! The exit status is decided there and returned here unchanged; a usage error exits 2, the
+//! status every other error has.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use pushguard::commands::{self, Format, ERROR};
 
-const USAGE: &str = "\
-pushguard: a pre-receive hook that guards GitOps repositories
-
-usage:
-  pushguard pre-receive [--policy FILE]          run as git's pre-receive hook (reads stdin)
-  pushguard check [--policy FILE] [--repo DIR] --ref REF [--format human|json|sarif] OLD..NEW
-                                                 judge a range as if REF moved from OLD to NEW
-  pushguard policy check FILE [--repo DIR]       validate a policy file (and its globs against a repository)
-  pushguard policy explain FILE --ref REF [--path PATH] [--pusher NAME]
-                                                 which rules apply there, and what they demand
-  pushguard install --host HOST TARGET [--policy FILE] [--force]
-  pushguard uninstall --host HOST TARGET
-      git:             --repo DIR                  hooks/pre-receive
-      gitea, forgejo:  --repo DIR | --all ROOT     hooks/pre-receive.d/pushguard
-      gitlab:          --repo DIR | --global DIR | --tarball FILE
-      gitolite:        --gitolite-home DIR [--local-code DIR]
-  pushguard demo [--keep]                        one accepted and one rejected push, for real
-  pushguard version
-
+const AFTER_HELP: &str = "\
 The policy is --policy, else $PUSHGUARD_POLICY, else /etc/pushguard/policy.toml.
-Exit status: 0 accepted, 1 rejected by the policy, 2 error (the hook then rejects too).
-";
+Exit status: 0 accepted (or valid), 1 rejected by the policy, 2 error (bad usage, unreadable
+policy or repository; for the hook this rejects the push too).";
+
+/// A pre-receive hook that guards GitOps repositories: signatures, ref rules, path rules and
+/// Kubernetes manifest rules.
+#[derive(Parser, Debug)]
+#[command(
+    name = "pushguard",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    arg_required_else_help = true,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run as git's pre-receive hook: reads `<old> <new> <ref>` lines on stdin
+    #[command(after_help = AFTER_HELP)]
+    PreReceive {
+        #[command(flatten)]
+        policy: PolicyArg,
+    },
+    /// Judge an existing range as if REF moved from OLD to NEW (CI, dry runs)
+    #[command(after_help = AFTER_HELP)]
+    Check {
+        #[command(flatten)]
+        policy: PolicyArg,
+        /// The repository to read
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        repo: PathBuf,
+        /// The full name of the ref the commits are headed for (rules are per ref)
+        #[arg(long = "ref", value_name = "REF")]
+        ref_name: String,
+        /// How to print the decision
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+        /// Ids or ref names. `..NEW` (or the zero id as OLD) judges NEW as a newly created
+        /// REF; NEW alone means the same, and says so
+        #[arg(value_name = "OLD..NEW")]
+        range: String,
+    },
+    /// Validate a policy file, or explain which of its rules apply where
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Install the hook shim where the host runs it (docs/hosts.md)
+    Install {
+        #[command(flatten)]
+        host: HostArg,
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        policy: PolicyArg,
+        /// Replace a hook pushguard did not write (it is kept as pre-receive.pushguard-saved)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove the hook shim `install` wrote
+    Uninstall {
+        #[command(flatten)]
+        host: HostArg,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// One accepted and one rejected push, for real, in a throwaway directory
+    Demo {
+        /// Keep the demo's directory and say where it is
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Print the version
+    Version,
+    /// Print a shell completion script (see the README's install section)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a directory
+    Man {
+        /// Write pushguard.1, pushguard-check.1, … into this directory instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Validate a policy file: every error, each as FILE:LINE:COL: key `KEY`: MESSAGE
+    Check {
+        /// The policy file
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Also warn about ref and path globs that match nothing in this repository, and an
+        /// unprotected default branch
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+    },
+    /// Which [[ref]], [[path]], [files] and global rules apply to a ref (and path), and what
+    /// they demand
+    Explain {
+        /// The policy file
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The full ref name (refs/heads/main)
+        #[arg(long = "ref", value_name = "REF")]
+        ref_name: String,
+        /// A path in the repository
+        #[arg(long, value_name = "PATH")]
+        path: Option<String>,
+        /// The pusher's host user name
+        #[arg(long, value_name = "NAME")]
+        pusher: Option<String>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct PolicyArg {
+    /// The policy file [default: $PUSHGUARD_POLICY, else /etc/pushguard/policy.toml]
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+/// The host names `--host` accepts (`forgejo` is Gitea's layout).
+const HOSTS: [&str; 5] = ["git", "gitea", "forgejo", "gitlab", "gitolite"];
+
+#[derive(clap::Args, Debug)]
+struct HostArg {
+    /// The Git host: git (hooks/pre-receive), gitea or forgejo (hooks/pre-receive.d/),
+    /// gitlab (server hooks), gitolite (the common hooks directory)
+    #[arg(long, value_name = "HOST", value_parser = clap::builder::PossibleValuesParser::new(HOSTS))]
+    host: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct TargetArgs {
+    /// One repository (git, gitea, forgejo, gitlab)
+    #[arg(long, value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Every repository under this Gitea/Forgejo root
+    #[arg(long, value_name = "ROOT")]
+    all: Option<PathBuf>,
+    /// GitLab's global server hooks directory
+    #[arg(long, value_name = "DIR")]
+    global: Option<PathBuf>,
+    /// A GitLab server-hooks tarball for `gitaly hooks set`
+    #[arg(long, value_name = "FILE")]
+    tarball: Option<PathBuf>,
+    /// The gitolite user's home directory
+    #[arg(long, value_name = "DIR")]
+    gitolite_home: Option<PathBuf>,
+    /// gitolite's LOCAL_CODE directory, when the rc file sets one
+    #[arg(long, value_name = "DIR")]
+    local_code: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    /// The blocks a `git push` prints
+    Human,
+    /// One JSON document
+    Json,
+    /// SARIF 2.1.0, for code scanning
+    Sarif,
+}
 
 fn main() -> ExitCode {
     // Library errors (sequoia's, through anyhow) capture a backtrace on every error value when
@@ -43,8 +197,12 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match run(&args) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print and exit 0; usage errors print and exit 2 (ERROR).
+        Err(e) => e.exit(),
+    };
+    let code = match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("pushguard: error: {e:#}");
@@ -54,158 +212,164 @@ fn main() -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
 
-/// Options shared by the commands, parsed leniently in any order.
-#[derive(Default)]
-struct Opts {
-    policy: Option<PathBuf>,
-    repo: Option<PathBuf>,
-    ref_name: Option<String>,
-    host: Option<String>,
-    format: Option<String>,
-    path: Option<String>,
-    pusher: Option<String>,
-    all: Option<PathBuf>,
-    global: Option<PathBuf>,
-    tarball: Option<PathBuf>,
-    gitolite_home: Option<PathBuf>,
-    local_code: Option<PathBuf>,
-    force: bool,
-    keep: bool,
-    positional: Vec<String>,
-}
-
-fn parse(args: &[String]) -> anyhow::Result<Opts> {
-    let mut o = Opts::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
+/// `--host` is required, and its absence names the choices (it once meant `git` silently).
+fn host_of(host: HostArg, command: &str) -> String {
+    match host.host {
+        Some(h) => h,
+        None => {
+            let mut cli = Cli::command();
+            cli.build();
+            // The subcommand's own usage line under the error, not the top-level one.
+            let mut sub = cli
+                .find_subcommand_mut(command)
                 .cloned()
-                .ok_or_else(|| anyhow::anyhow!("{name} needs a value\n\n{USAGE}"))
-        };
-        match a.as_str() {
-            "--policy" => o.policy = Some(PathBuf::from(value("--policy")?)),
-            "--repo" => o.repo = Some(PathBuf::from(value("--repo")?)),
-            "--ref" => o.ref_name = Some(value("--ref")?),
-            "--host" => o.host = Some(value("--host")?),
-            "--format" => o.format = Some(value("--format")?),
-            "--path" => o.path = Some(value("--path")?),
-            "--all" => o.all = Some(PathBuf::from(value("--all")?)),
-            "--global" => o.global = Some(PathBuf::from(value("--global")?)),
-            "--tarball" => o.tarball = Some(PathBuf::from(value("--tarball")?)),
-            "--gitolite-home" => o.gitolite_home = Some(PathBuf::from(value("--gitolite-home")?)),
-            "--local-code" => o.local_code = Some(PathBuf::from(value("--local-code")?)),
-            "--pusher" => o.pusher = Some(value("--pusher")?),
-            "--force" => o.force = true,
-            "--keep" => o.keep = true,
-            s if s.starts_with("--") => anyhow::bail!("unknown option {s}\n\n{USAGE}"),
-            s => o.positional.push(s.to_string()),
+                .unwrap_or_else(Cli::command);
+            sub.error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                format!(
+                    "`{command}` needs --host HOST, one of: {} (docs/hosts.md says which to use)",
+                    HOSTS.join(", ")
+                ),
+            )
+            .exit()
         }
     }
-    Ok(o)
 }
 
-fn run(args: &[String]) -> anyhow::Result<i32> {
-    let Some(command) = args.first() else {
-        eprint!("{USAGE}");
-        return Ok(ERROR);
-    };
-    let o = parse(&args[1..])?;
-    match command.as_str() {
-        "pre-receive" => Ok(commands::pre_receive(o.policy)),
-        "check" => {
-            let ref_name = o
-                .ref_name
-                .ok_or_else(|| anyhow::anyhow!("check needs --ref REF\n\n{USAGE}"))?;
-            let [range] = o.positional.as_slice() else {
-                anyhow::bail!("check needs one OLD..NEW range\n\n{USAGE}");
+fn run(command: Command) -> anyhow::Result<i32> {
+    match command {
+        Command::PreReceive { policy } => Ok(commands::pre_receive(policy.policy)),
+        Command::Check {
+            policy,
+            repo,
+            ref_name,
+            format,
+            range,
+        } => {
+            let format = match format {
+                FormatArg::Human => Format::Human,
+                FormatArg::Json => Format::Json,
+                FormatArg::Sarif => Format::Sarif,
             };
-            let format = match o.format.as_deref() {
-                None | Some("human") => Format::Human,
-                Some("json") => Format::Json,
-                Some("sarif") => Format::Sarif,
-                Some(f) => anyhow::bail!("unknown format {f:?}: use human, json or sarif"),
-            };
-            let repo = o.repo.unwrap_or_else(|| PathBuf::from("."));
-            commands::check(o.policy, &repo, &ref_name, range, format)
+            commands::check(policy.policy, &repo, &ref_name, &range, format)
         }
-        "policy" => match o.positional.as_slice() {
-            [sub, file] if sub == "check" => Ok(commands::policy_check(
-                &PathBuf::from(file),
-                o.repo.as_deref(),
-            )),
-            [sub, file] if sub == "explain" => {
-                let ref_name = o
-                    .ref_name
-                    .ok_or_else(|| anyhow::anyhow!("policy explain needs --ref REF"))?;
-                commands::policy_explain(
-                    &PathBuf::from(file),
-                    &ref_name,
-                    o.path.as_deref(),
-                    o.pusher.as_deref(),
-                )
-            }
-            _ => anyhow::bail!(
-                "usage: pushguard policy check FILE [--repo DIR] | policy explain FILE --ref REF [--path PATH] [--pusher NAME]"
-            ),
-        },
-        "install" | "uninstall" => {
-            use pushguard::install::{self, Host, Target};
-            let host_name = o.host.as_deref().unwrap_or("git");
-            let host = Host::parse(host_name)?;
-            let target = Target {
-                repo: o.repo.clone(),
-                all: o.all.clone(),
-                global: o.global.clone(),
-                tarball: o.tarball.clone(),
-                gitolite_home: o.gitolite_home.clone(),
-                local_code: o.local_code.clone(),
-            };
-            let mut notes = Vec::new();
-            let outcomes = if command == "install" {
-                let policy = std::path::absolute(commands::policy_path(o.policy))?;
-                let binary = std::env::current_exe()?;
-                let loaded = pushguard::policy::Policy::load(&policy);
-                if let Err(e) = &loaded {
-                    eprintln!("warning: {e}\nwarning: every push will be rejected until the policy loads");
-                }
-                let outcomes = install::install(host, &target, &binary, &policy, o.force)?;
-                if let Ok(p) = &loaded {
-                    if let Some(log) = &p.audit_log {
-                        let owner = install::hook_owner_dir(&target);
-                        notes.extend(install::prepare_audit_dir(log, owner.as_deref()));
-                    }
-                    if host == Host::Gitolite {
-                        notes.push(match p.applies_to_repo("gitolite-admin") {
-                            Err(why) => format!("note: gitolite runs the hook in every repository, but the policy does not apply to gitolite-admin ({why}): the administrator can still change gitolite's configuration"),
-                            Ok(()) => "warning: the policy applies to gitolite-admin too (its `repos` names it): a push to gitolite's configuration must pass it".to_string(),
-                        });
-                    }
-                }
-                outcomes
-            } else {
-                install::uninstall(host, &target)?
-            };
-            for outcome in &outcomes {
-                println!("{outcome}");
-            }
-            for note in &notes {
-                println!("{note}");
-            }
-            if command == "install" {
-                println!("{}", install::undo_hint(host_name, &target.args()));
-            }
-            Ok(0)
+        Command::Policy(PolicyCommand::Check { file, repo }) => {
+            Ok(commands::policy_check(&file, repo.as_deref()))
         }
-        "demo" => pushguard::demo::run(o.keep),
-        "version" | "--version" | "-V" => {
+        Command::Policy(PolicyCommand::Explain {
+            file,
+            ref_name,
+            path,
+            pusher,
+        }) => commands::policy_explain(&file, &ref_name, path.as_deref(), pusher.as_deref()),
+        Command::Install {
+            host,
+            target,
+            policy,
+            force,
+        } => {
+            let host_name = host_of(host, "install");
+            install(&host_name, target, Some(policy.policy), force)
+        }
+        Command::Uninstall { host, target } => {
+            let host_name = host_of(host, "uninstall");
+            install(&host_name, target, None, false)
+        }
+        Command::Demo { keep } => pushguard::demo::run(keep),
+        Command::Version => {
             println!("pushguard {}", env!("CARGO_PKG_VERSION"));
             Ok(0)
         }
-        "help" | "--help" | "-h" => {
-            print!("{USAGE}");
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "pushguard", &mut out);
+            std::io::stdout().write_all(&out)?;
             Ok(0)
         }
-        other => anyhow::bail!("unknown command {other:?}\n\n{USAGE}"),
+        Command::Man { dir } => {
+            let cmd = Cli::command();
+            match dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)?;
+                    clap_mangen::generate_to(cmd, &dir)?;
+                    println!("wrote the man pages into {}", dir.display());
+                }
+                None => {
+                    let mut out = Vec::new();
+                    clap_mangen::Man::new(cmd).render(&mut out)?;
+                    std::io::stdout().write_all(&out)?;
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// `install` (with `policy`) or `uninstall` (without).
+fn install(
+    host_name: &str,
+    t: TargetArgs,
+    policy: Option<Option<PathBuf>>,
+    force: bool,
+) -> anyhow::Result<i32> {
+    use pushguard::install::{self, Host, Target};
+    let host = Host::parse(host_name)?;
+    let target = Target {
+        repo: t.repo,
+        all: t.all,
+        global: t.global,
+        tarball: t.tarball,
+        gitolite_home: t.gitolite_home,
+        local_code: t.local_code,
+    };
+    let mut notes = Vec::new();
+    let installing = policy.is_some();
+    let outcomes = match policy {
+        Some(flag) => {
+            let policy = std::path::absolute(commands::policy_path(flag))?;
+            let binary = std::env::current_exe()?;
+            let loaded = pushguard::policy::Policy::load(&policy);
+            if let Err(e) = &loaded {
+                eprintln!(
+                    "warning: {e}\nwarning: every push will be rejected until the policy loads"
+                );
+            }
+            let outcomes = install::install(host, &target, &binary, &policy, force)?;
+            if let Ok(p) = &loaded {
+                if let Some(log) = &p.audit_log {
+                    let owner = install::hook_owner_dir(&target);
+                    notes.extend(install::prepare_audit_dir(log, owner.as_deref()));
+                }
+                if host == Host::Gitolite {
+                    notes.push(match p.applies_to_repo("gitolite-admin") {
+                        Err(why) => format!("note: gitolite runs the hook in every repository, but the policy does not apply to gitolite-admin ({why}): the administrator can still change gitolite's configuration"),
+                        Ok(()) => "warning: the policy applies to gitolite-admin too (its `repos` names it): a push to gitolite's configuration must pass it".to_string(),
+                    });
+                }
+            }
+            outcomes
+        }
+        None => install::uninstall(host, &target)?,
+    };
+    for outcome in &outcomes {
+        println!("{outcome}");
+    }
+    for note in &notes {
+        println!("{note}");
+    }
+    if installing {
+        println!("{}", install::undo_hint(host_name, &target.args()));
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        // clap's own checks: no clashing names, defaults among the possible values, …
+        Cli::command().debug_assert();
     }
 }

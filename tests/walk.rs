@@ -86,8 +86,12 @@ fn judged(f: &Fixture, ref_name: &str, range: &str) -> BTreeSet<String> {
         "json",
         range,
     ]);
-    let v: serde_json::Value =
-        serde_json::from_str(&r.out).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    // The JSON document, then (on stderr) what `check` says the walk hid.
+    let v: serde_json::Value = serde_json::Deserializer::from_str(&r.out)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no JSON: {r:?}"))
+        .unwrap_or_else(|e| panic!("{e}: {r:?}"));
     v["updates"][0]["commits"]
         .as_array()
         .unwrap()

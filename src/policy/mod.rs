@@ -46,6 +46,26 @@ pub enum PolicyError {
         key: String,
         message: String,
     },
+    /// More than one problem: each an `Invalid`, in file order, one per line.
+    #[error("{}", lines(.0))]
+    Many(Vec<PolicyError>),
+}
+
+impl PolicyError {
+    /// Each problem on its own (one for `Read` and `Invalid`).
+    pub fn problems(&self) -> Vec<&PolicyError> {
+        match self {
+            PolicyError::Many(list) => list.iter().collect(),
+            one => vec![one],
+        }
+    }
+}
+
+fn lines(list: &[PolicyError]) -> String {
+    list.iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Where a rule was written, for messages ("policy.toml:12").
@@ -305,484 +325,19 @@ impl Policy {
     }
 
     /// Validates policy text as if it were read from `path` (relative paths resolve against
-    /// the directory of `path`).
+    /// the directory of `path`). Every problem is reported, not just the first: a
+    /// [`PolicyError::Many`] holds them in file order.
     pub fn from_text(path: &Path, text: &str) -> Result<Policy, PolicyError> {
-        let file: schema::PolicyFile = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map(|s| s.start).unwrap_or(0);
-            let key = key_at(text, offset);
-            invalid(path, text, offset, &key, e.message().trim())
-        })?;
-        let err = |span: std::ops::Range<usize>, key: &str, msg: String| {
-            invalid(path, text, span.start, key, &msg)
+        let mut bad = Problems::default();
+        let Some((file, damage)) = schema_pass(path, text, &mut bad) else {
+            return Err(bad.into_error());
         };
-        let origin_of = |span: &std::ops::Range<usize>| Origin {
-            file: path.display().to_string(),
-            line: line_col(text, span.start).0,
-        };
-
-        if *file.version.get_ref() != 1 {
-            return Err(err(
-                file.version.span(),
-                "version",
-                format!(
-                    "unsupported policy version {}: this pushguard reads version 1",
-                    file.version.get_ref()
-                ),
-            ));
+        let policy = build(path, text, &file, &damage, &mut bad);
+        if bad.is_empty() {
+            Ok(policy)
+        } else {
+            Err(bad.into_error())
         }
-
-        let base = path.parent().unwrap_or(Path::new("."));
-        let audit_log = file.audit_log.as_ref().map(|p| base.join(p.get_ref()));
-        let repo_globs = |list: &Option<Spanned<Vec<String>>>,
-                          key: &str|
-         -> Result<Option<GlobSet>, PolicyError> {
-            match list {
-                None => Ok(None),
-                Some(l) => GlobSet::new(l.get_ref())
-                    .map(Some)
-                    .map_err(|e| err(l.span(), key, e.to_string())),
-            }
-        };
-        let repos = repo_globs(&file.repos, "repos")?;
-        if let Some(l) = &file.repos {
-            if l.get_ref().is_empty() {
-                return Err(err(
-                    l.span(),
-                    "repos",
-                    "an empty list would apply the policy to no repository; remove the key to apply it to every one".into(),
-                ));
-            }
-        }
-        let exclude_repos = repo_globs(&file.exclude_repos, "exclude_repos")?.unwrap_or_default();
-
-        let identities = match &file.identities.allow {
-            None => None,
-            Some(allow) => {
-                let lowered: Vec<String> =
-                    allow.get_ref().iter().map(|s| s.to_lowercase()).collect();
-                let set = GlobSet::new(&lowered)
-                    .map_err(|e| err(allow.span(), "identities.allow", e.to_string()))?;
-                if lowered.is_empty() {
-                    return Err(err(
-                        allow.span(),
-                        "identities.allow",
-                        "an empty allow list would reject every commit; remove the key to allow any email".into(),
-                    ));
-                }
-                Some(IdentityRule {
-                    allow: set,
-                    allow_text: allow.get_ref().clone(),
-                    severity: file.identities.severity,
-                    origin: origin_of(&allow.span()),
-                })
-            }
-        };
-
-        let regex = |s: &Option<Spanned<String>>,
-                     key: &str|
-         -> Result<Option<(Regex, Origin)>, PolicyError> {
-            match s {
-                None => Ok(None),
-                Some(v) => Regex::new(v.get_ref())
-                    .map(|re| Some((re, origin_of(&v.span()))))
-                    .map_err(|e| {
-                        err(
-                            v.span(),
-                            key,
-                            format!("not a valid regular expression: {e}"),
-                        )
-                    }),
-            }
-        };
-
-        let commits = CommitRules {
-            message_pattern: regex(&file.commits.message_pattern, "commits.message_pattern")?,
-            signed_off_by: file.commits.signed_off_by.then(|| Origin {
-                file: path.display().to_string(),
-                line: find_key_line(text, "signed_off_by"),
-            }),
-            severity: file.commits.severity,
-        };
-        let names = NameRules {
-            branches: regex(&file.names.branches, "names.branches")?,
-            tags: regex(&file.names.tags, "names.tags")?,
-            severity: file.names.severity,
-        };
-
-        // Groups first: rules below name them.
-        let group_lists: std::collections::BTreeMap<String, Vec<String>> = file
-            .groups
-            .iter()
-            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
-            .collect();
-        let groups = groups::resolve(&group_lists).map_err(|e| {
-            let span = file.groups.get(&e.group).map(|v| v.span()).unwrap_or(0..0);
-            err(span, &format!("groups.{}", e.group), e.message)
-        })?;
-        let signers_of = |list: &Option<Spanned<Vec<String>>>,
-                          key: &str|
-         -> Result<Option<Signers>, PolicyError> {
-            let Some(list) = list else { return Ok(None) };
-            let mut keys = std::collections::BTreeSet::new();
-            for g in list.get_ref() {
-                let name = g.strip_prefix("group:").unwrap_or(g);
-                let members = groups.get(name).ok_or_else(|| {
-                    err(
-                        list.span(),
-                        key,
-                        format!("group {name:?} is not defined in [groups]"),
-                    )
-                })?;
-                keys.extend(members.iter().cloned());
-            }
-            if list.get_ref().is_empty() {
-                return Err(err(
-                    list.span(),
-                    key,
-                    "an empty signers list would reject every commit".into(),
-                ));
-            }
-            Ok(Some(Signers {
-                groups: list.get_ref().clone(),
-                keys,
-            }))
-        };
-        let forge = match &file.host.forge_group {
-            None => None,
-            Some(g) => {
-                let as_list = Some(Spanned::new(g.span(), vec![g.get_ref().clone()]));
-                signers_of(&as_list, "host.forge_group")?
-            }
-        };
-
-        let trust = load_trust(path, text, &file.keys)?;
-        // A group member whose key is not loaded can never sign: the rules that name the group
-        // would quietly need one key fewer than the administrator thinks (or none at all).
-        for (name, members) in &groups {
-            let span = file.groups.get(name).map(|v| v.span()).unwrap_or(0..0);
-            for id in members {
-                let loaded = trust.as_ref().is_some_and(|t| t.store.has_key(id));
-                if !loaded {
-                    return Err(err(
-                        span.clone(),
-                        &format!("groups.{name}"),
-                        format!(
-                            "{id} is not among the keys [keys] loads: add its certificate (or allowed_signers line), or remove it from the group"
-                        ),
-                    ));
-                }
-            }
-        }
-
-        let mut refs = Vec::new();
-        for (i, block) in file.refs.iter().enumerate() {
-            let key = format!("ref[{}].match", i + 1);
-            let r = block.get_ref();
-            let patterns = r.matches.get_ref().to_vec();
-            if patterns.is_empty() {
-                return Err(err(r.matches.span(), &key, "no pattern given".into()));
-            }
-            for p in &patterns {
-                if !p.starts_with("refs/") {
-                    return Err(err(
-                        r.matches.span(),
-                        &key,
-                        format!("{p:?} must be a full ref name or glob starting with refs/ (e.g. \"refs/heads/main\")"),
-                    ));
-                }
-            }
-            if let Some(p) = patterns.iter().find(|p| p.ends_with('/')) {
-                return Err(err(
-                    r.matches.span(),
-                    &key,
-                    format!(
-                        "{p:?} ends with `/` and matches no ref: write {:?} for every ref below it",
-                        format!("{p}**")
-                    ),
-                ));
-            }
-            let set =
-                GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string()))?;
-            let signers = signers_of(&r.signers, &format!("ref[{}].signers", i + 1))?;
-            let needs_signers = r.require_signed_tag || r.require_signed_push;
-            if needs_signers && signers.is_none() {
-                return Err(err(
-                    r.matches.span(),
-                    &format!("ref[{}]", i + 1),
-                    "require_signed_tag and require_signed_push need `signers = [...]`: which keys may sign".into(),
-                ));
-            }
-            if signers.is_some() && trust.is_none() {
-                return Err(err(
-                    r.matches.span(),
-                    &format!("ref[{}].signers", i + 1),
-                    "signers are named but [keys] loads no key to verify them with".into(),
-                ));
-            }
-            // On a tag block with `require_signed_tag`, `signers` are the tag's signers.
-            let require_signed = r.require_signed || (signers.is_some() && !r.require_signed_tag);
-            if require_signed && trust.is_none() {
-                return Err(err(
-                    r.matches.span(),
-                    &format!("ref[{}]", i + 1),
-                    "signatures are required but [keys] names no key".into(),
-                ));
-            }
-            let mut target_on = Vec::new();
-            if let Some(t) = &r.target_on {
-                let key = format!("ref[{}].target_on", i + 1);
-                for name in t.get_ref().to_vec() {
-                    let exact = name.starts_with("refs/")
-                        && !name.contains(['*', '?', '[', '\\'])
-                        && crate::hook::valid_ref_name(&name);
-                    if !exact {
-                        return Err(err(
-                            t.span(),
-                            &key,
-                            format!("{name:?} must be a full ref name without wildcards (e.g. \"refs/heads/main\")"),
-                        ));
-                    }
-                    target_on.push(name);
-                }
-                if target_on.is_empty() {
-                    return Err(err(t.span(), &key, "no ref given".into()));
-                }
-            }
-            let mut trusted_base = Vec::new();
-            if let Some(t) = &r.trusted_base {
-                let key = format!("ref[{}].trusted_base", i + 1);
-                for id in t.get_ref().to_vec() {
-                    let parsed = crate::hook::Oid::parse(&id).filter(|o| !o.is_zero());
-                    match parsed {
-                        Some(o) if o.as_str() == id => trusted_base.push(o),
-                        _ => {
-                            return Err(err(
-                                t.span(),
-                                &key,
-                                format!("{id:?} is not a full, lower-case commit id (40 or 64 hex digits): `git rev-parse <commit>` prints one"),
-                            ))
-                        }
-                    }
-                }
-            }
-            refs.push(RefRule {
-                target_on,
-                trusted_base,
-                patterns: set,
-                pattern_text: patterns,
-                force_push: r.force_push.unwrap_or(true) && !r.immutable,
-                delete: r.delete.unwrap_or(true) && !r.immutable,
-                immutable: r.immutable,
-                require_signed,
-                signers,
-                require_signed_tag: r.require_signed_tag,
-                require_signed_push: r.require_signed_push,
-                severity: r.severity,
-                origin: origin_of(&r.matches.span()),
-            });
-        }
-
-        let mut paths = Vec::new();
-        for (i, block) in file.paths.iter().enumerate() {
-            let r = block.get_ref();
-            let key = format!("path[{}].match", i + 1);
-            let patterns = r.matches.get_ref().to_vec();
-            if patterns.is_empty() {
-                return Err(err(r.matches.span(), &key, "no pattern given".into()));
-            }
-            if let Some(p) = patterns.iter().find(|p| p.starts_with('/')) {
-                return Err(err(
-                    r.matches.span(),
-                    &key,
-                    format!(
-                        "{p:?}: paths are relative to the repository root, without a leading /"
-                    ),
-                ));
-            }
-            no_trailing_slash(&patterns).map_err(|m| err(r.matches.span(), &key, m))?;
-            let set =
-                GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string()))?;
-            let refs = match &r.refs {
-                None => None,
-                Some(refs) => {
-                    let key = format!("path[{}].refs", i + 1);
-                    let list = refs.get_ref().to_vec();
-                    Some(GlobSet::new(&list).map_err(|e| err(refs.span(), &key, e.to_string()))?)
-                }
-            };
-            let signers = signers_of(&r.signers, &format!("path[{}].signers", i + 1))?;
-            if !r.forbid && r.pushers.is_none() && signers.is_none() {
-                return Err(err(
-                    r.matches.span(),
-                    &format!("path[{}]", i + 1),
-                    "the block sets no rule: give it `forbid = true`, `pushers = [...]` or `signers = [...]`".into(),
-                ));
-            }
-            if r.two_person && signers.is_none() {
-                return Err(err(
-                    r.matches.span(),
-                    &format!("path[{}].two_person", i + 1),
-                    "two_person needs `signers = [...]`: the two people are two keys of these groups".into(),
-                ));
-            }
-            if signers.is_some() && trust.is_none() {
-                return Err(err(
-                    r.matches.span(),
-                    &format!("path[{}].signers", i + 1),
-                    "signatures are required but [keys] names no key".into(),
-                ));
-            }
-            paths.push(PathRule {
-                patterns: set,
-                pattern_text: patterns,
-                refs,
-                forbid: r.forbid,
-                pushers: r.pushers.as_ref().map(|p| p.get_ref().clone()),
-                signers,
-                two_person: r.two_person,
-                severity: r.severity,
-                origin: origin_of(&r.matches.span()),
-            });
-        }
-
-        let mut manifests = Vec::new();
-        for (i, block) in file.manifests.iter().enumerate() {
-            let m = block.get_ref();
-            let key = format!("manifests[{}]", i + 1);
-            no_trailing_slash(&m.match_globs)
-                .map_err(|msg| err(block.span(), &format!("{key}.match"), msg))?;
-            let files = GlobSet::new(&m.match_globs)
-                .map_err(|e| err(block.span(), &format!("{key}.match"), e.to_string()))?;
-            let refs = match &m.refs {
-                None => None,
-                Some(list) => Some(
-                    GlobSet::new(list)
-                        .map_err(|e| err(block.span(), &format!("{key}.refs"), e.to_string()))?,
-                ),
-            };
-            let signers_list = m
-                .signers
-                .as_ref()
-                .map(|l| Spanned::new(block.span(), l.clone()));
-            let signers = signers_of(&signers_list, &format!("{key}.signers"))?;
-            manifests.push(ManifestBlock {
-                settings: m.clone(),
-                files,
-                refs,
-                signers,
-                severity: match m.severity {
-                    pushguard_manifest::Severity::Deny => Severity::Deny,
-                    pushguard_manifest::Severity::Warn => Severity::Warn,
-                },
-                origin: origin_of(&block.span()),
-            });
-        }
-
-        let mut forbidden: Vec<String> = Vec::new();
-        if file.files.forbid_default_secrets {
-            forbidden.extend(DEFAULT_SECRET_FILES.iter().map(|s| s.to_string()));
-        }
-        let mut files_origin = None;
-        if let Some(list) = &file.files.forbidden {
-            files_origin = Some(origin_of(&list.span()));
-            forbidden.extend(list.get_ref().iter().cloned());
-        }
-        if let Some(list) = &file.files.forbidden {
-            no_trailing_slash(list.get_ref())
-                .map_err(|m| err(list.span(), "files.forbidden", m))?;
-        }
-        let (with_slash, bare_names): (Vec<String>, Vec<String>) =
-            forbidden.into_iter().partition(|p| p.contains('/'));
-        let glob_err = |e: crate::glob::GlobError| {
-            let span = file
-                .files
-                .forbidden
-                .as_ref()
-                .map(|f| f.span())
-                .unwrap_or(0..0);
-            err(span, "files.forbidden", e.to_string())
-        };
-        let files = FileRules {
-            forbidden_paths: GlobSet::new(&with_slash).map_err(glob_err)?,
-            forbidden_names: GlobSet::new(&bare_names).map_err(glob_err)?,
-            max_size: file.files.max_size.as_ref().map(|m| *m.get_ref()),
-            deny_escaping_symlinks: file.files.deny_escaping_symlinks,
-            deny_private_keys: file.files.deny_private_keys,
-            allow_control_chars: file.files.allow_control_chars,
-            severity: file.files.severity,
-            origin: files_origin
-                .or_else(|| file.files.max_size.as_ref().map(|m| origin_of(&m.span())))
-                .or_else(|| {
-                    Some(Origin {
-                        file: path.display().to_string(),
-                        line: find_key_line(text, "[files]"),
-                    })
-                }),
-        };
-
-        Ok(Policy {
-            path: path.to_path_buf(),
-            digest: sha256_hex(text.as_bytes()),
-            mode: file.mode,
-            audit_log,
-            repos,
-            exclude_repos,
-            repos_text: file.repos.as_ref().map(|l| l.get_ref().clone()),
-            exclude_repos_text: file
-                .exclude_repos
-                .as_ref()
-                .map(|l| l.get_ref().clone())
-                .unwrap_or_default(),
-            pusher_variable: file.host.pusher_variable.clone(),
-            identities,
-            commits,
-            names,
-            refs,
-            paths,
-            files,
-            bind_to_signer: match &file.identities.bind_to_signer {
-                Some(b) if *b.get_ref() => {
-                    if trust.is_none() {
-                        return Err(err(
-                            b.span(),
-                            "identities.bind_to_signer",
-                            "binding needs keys: [keys] names none".into(),
-                        ));
-                    }
-                    Some(origin_of(&b.span()))
-                }
-                _ => None,
-            },
-            trust,
-            groups,
-            signatures: SignatureSettings {
-                key_validity: file.identities.key_validity,
-                allow_sha1: file.signatures.allow_sha1,
-                max_future_skew: std::time::Duration::from_secs(
-                    file.signatures.max_future_skew.unwrap_or(300),
-                ),
-                allow_nonce_slop: match &file.signatures.allow_nonce_slop {
-                    Some(b) if *b.get_ref() => {
-                        if file.signatures.push_cert_log.is_none() {
-                            return Err(err(
-                                b.span(),
-                                "signatures.allow_nonce_slop",
-                                "a certificate accepted with a SLOP nonce can be replayed within the slop: set `push_cert_log = \"push-certs.log\"` so each is used once".into(),
-                            ));
-                        }
-                        true
-                    }
-                    _ => false,
-                },
-                push_cert_log: file
-                    .signatures
-                    .push_cert_log
-                    .as_ref()
-                    .map(|p| base.join(p.get_ref())),
-            },
-            forge,
-            manifests,
-        })
     }
 
     /// Things that load but are probably not what the administrator meant.
@@ -960,8 +515,841 @@ fn expand_key_glob(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
+/// The semantic checks and the compiling of a policy whose schema passed (or of what is left
+/// of it once the schema pass dropped its bad parts): every problem goes into `bad`, and the
+/// checks that depend on a dropped part stay quiet.
+fn build(
+    path: &Path,
+    text: &str,
+    file: &schema::PolicyFile,
+    damage: &Damage,
+    bad: &mut Problems,
+) -> Policy {
+    let err = |span: std::ops::Range<usize>, key: &str, msg: String| {
+        invalid(path, text, span.start, key, &msg)
+    };
+    let origin_of = |span: &std::ops::Range<usize>| Origin {
+        file: path.display().to_string(),
+        line: line_col(text, span.start).0,
+    };
+
+    if *file.version.get_ref() != 1 {
+        bad.push(err(
+            file.version.span(),
+            "version",
+            format!(
+                "unsupported policy version {}: this pushguard reads version 1",
+                file.version.get_ref()
+            ),
+        ));
+    }
+
+    let base = path.parent().unwrap_or(Path::new("."));
+    let audit_log = file.audit_log.as_ref().map(|p| base.join(p.get_ref()));
+    let repo_globs =
+        |list: &Option<Spanned<Vec<String>>>, key: &str| -> Result<Option<GlobSet>, PolicyError> {
+            match list {
+                None => Ok(None),
+                Some(l) => GlobSet::new(l.get_ref())
+                    .map(Some)
+                    .map_err(|e| err(l.span(), key, e.to_string())),
+            }
+        };
+    let repos = bad.keep(repo_globs(&file.repos, "repos")).flatten();
+    if let Some(l) = &file.repos {
+        if l.get_ref().is_empty() {
+            bad.push(err(
+                l.span(),
+                "repos",
+                "an empty list would apply the policy to no repository; remove the key to apply it to every one".into(),
+            ));
+        }
+    }
+    let exclude_repos = bad
+        .keep(repo_globs(&file.exclude_repos, "exclude_repos"))
+        .flatten()
+        .unwrap_or_default();
+
+    let identities = match &file.identities.allow {
+        None => None,
+        Some(allow) => {
+            let lowered: Vec<String> = allow.get_ref().iter().map(|s| s.to_lowercase()).collect();
+            let set = bad.keep(
+                GlobSet::new(&lowered)
+                    .map_err(|e| err(allow.span(), "identities.allow", e.to_string())),
+            );
+            if lowered.is_empty() {
+                bad.push(err(
+                    allow.span(),
+                    "identities.allow",
+                    "an empty allow list would reject every commit; remove the key to allow any email".into(),
+                ));
+            }
+            set.map(|set| IdentityRule {
+                allow: set,
+                allow_text: allow.get_ref().clone(),
+                severity: file.identities.severity,
+                origin: origin_of(&allow.span()),
+            })
+        }
+    };
+
+    let regex =
+        |s: &Option<Spanned<String>>, key: &str| -> Result<Option<(Regex, Origin)>, PolicyError> {
+            match s {
+                None => Ok(None),
+                Some(v) => Regex::new(v.get_ref())
+                    .map(|re| Some((re, origin_of(&v.span()))))
+                    .map_err(|e| {
+                        // regex's syntax errors draw the pattern and a caret over three lines:
+                        // keep one line per problem, the last (what is wrong).
+                        let text = e.to_string();
+                        let what = text.lines().last().unwrap_or_default();
+                        let what = what.strip_prefix("error: ").unwrap_or(what);
+                        err(
+                            v.span(),
+                            key,
+                            format!("not a valid regular expression: {what}"),
+                        )
+                    }),
+            }
+        };
+
+    let commits = CommitRules {
+        message_pattern: bad
+            .keep(regex(
+                &file.commits.message_pattern,
+                "commits.message_pattern",
+            ))
+            .flatten(),
+        signed_off_by: file.commits.signed_off_by.then(|| Origin {
+            file: path.display().to_string(),
+            line: find_key_line(text, "signed_off_by"),
+        }),
+        severity: file.commits.severity,
+    };
+    let names = NameRules {
+        branches: bad
+            .keep(regex(&file.names.branches, "names.branches"))
+            .flatten(),
+        tags: bad.keep(regex(&file.names.tags, "names.tags")).flatten(),
+        severity: file.names.severity,
+    };
+
+    // Groups first: rules below name them. When `[groups]` lost a part to a schema error, a
+    // group a rule names may be the dropped one: say nothing about undefined groups then.
+    let groups_whole = !damage.touched("groups");
+    let group_lists: std::collections::BTreeMap<String, Vec<String>> = file
+        .groups
+        .iter()
+        .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+        .collect();
+    let (groups, groups_whole) = match groups::resolve(&group_lists) {
+        Ok(g) => (g, groups_whole),
+        Err(e) => {
+            let span = file.groups.get(&e.group).map(|v| v.span()).unwrap_or(0..0);
+            bad.push(err(span, &format!("groups.{}", e.group), e.message));
+            (Default::default(), false)
+        }
+    };
+    let signers_of =
+        |list: &Option<Spanned<Vec<String>>>, key: &str, bad: &mut Problems| -> Option<Signers> {
+            let list = list.as_ref()?;
+            let mut keys = std::collections::BTreeSet::new();
+            for g in list.get_ref() {
+                let name = g.strip_prefix("group:").unwrap_or(g);
+                match groups.get(name) {
+                    Some(members) => keys.extend(members.iter().cloned()),
+                    None if groups_whole => bad.push(err(
+                        list.span(),
+                        key,
+                        format!("group {name:?} is not defined in [groups]"),
+                    )),
+                    None => {}
+                }
+            }
+            if list.get_ref().is_empty() {
+                bad.push(err(
+                    list.span(),
+                    key,
+                    "an empty signers list would reject every commit".into(),
+                ));
+            }
+            Some(Signers {
+                groups: list.get_ref().clone(),
+                keys,
+            })
+        };
+    let forge = file.host.forge_group.as_ref().and_then(|g| {
+        let as_list = Some(Spanned::new(g.span(), vec![g.get_ref().clone()]));
+        signers_of(&as_list, "host.forge_group", bad)
+    });
+
+    // When `[keys]` lost a part or does not load, "no key" complaints would be consequences.
+    let keys_whole = !damage.touched("keys");
+    let (trust, keys_whole) = match load_trust(path, text, &file.keys) {
+        Ok(t) => (t, keys_whole),
+        Err(e) => {
+            bad.push(e);
+            (None, false)
+        }
+    };
+    let no_trust = trust.is_none() && keys_whole;
+    // A group member whose key is not loaded can never sign: the rules that name the group
+    // would quietly need one key fewer than the administrator thinks (or none at all).
+    if keys_whole {
+        for (name, members) in &groups {
+            let span = file.groups.get(name).map(|v| v.span()).unwrap_or(0..0);
+            for id in members {
+                let loaded = trust.as_ref().is_some_and(|t| t.store.has_key(id));
+                if !loaded {
+                    bad.push(err(
+                        span.clone(),
+                        &format!("groups.{name}"),
+                        format!(
+                            "{id} is not among the keys [keys] loads: add its certificate (or allowed_signers line), or remove it from the group"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    let mut refs = Vec::new();
+    for (i, block) in file.refs.iter().enumerate() {
+        let n = damage.number("ref", block.span().start, i + 1);
+        let before = bad.list.len();
+        let key = format!("ref[{n}].match");
+        let r = block.get_ref();
+        let patterns = r.matches.get_ref().to_vec();
+        if patterns.is_empty() {
+            bad.push(err(r.matches.span(), &key, "no pattern given".into()));
+        }
+        for p in &patterns {
+            if !p.starts_with("refs/") {
+                bad.push(err(
+                    r.matches.span(),
+                    &key,
+                    format!("{p:?} must be a full ref name or glob starting with refs/ (e.g. \"refs/heads/main\")"),
+                ));
+            }
+        }
+        if let Some(p) = patterns.iter().find(|p| p.ends_with('/')) {
+            bad.push(err(
+                r.matches.span(),
+                &key,
+                format!(
+                    "{p:?} ends with `/` and matches no ref: write {:?} for every ref below it",
+                    format!("{p}**")
+                ),
+            ));
+        }
+        let set = bad
+            .keep(GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string())));
+        let signers = signers_of(&r.signers, &format!("ref[{n}].signers"), bad);
+        let needs_signers = r.require_signed_tag || r.require_signed_push;
+        if needs_signers && signers.is_none() {
+            bad.push(err(
+                r.matches.span(),
+                &format!("ref[{n}]"),
+                "require_signed_tag and require_signed_push need `signers = [...]`: which keys may sign".into(),
+            ));
+        }
+        if signers.is_some() && no_trust {
+            bad.push(err(
+                r.matches.span(),
+                &format!("ref[{n}].signers"),
+                "signers are named but [keys] loads no key to verify them with".into(),
+            ));
+        }
+        // On a tag block with `require_signed_tag`, `signers` are the tag's signers.
+        let require_signed = r.require_signed || (signers.is_some() && !r.require_signed_tag);
+        if require_signed && no_trust && signers.is_none() {
+            bad.push(err(
+                r.matches.span(),
+                &format!("ref[{n}]"),
+                "signatures are required but [keys] names no key".into(),
+            ));
+        }
+        let mut target_on = Vec::new();
+        if let Some(t) = &r.target_on {
+            let key = format!("ref[{n}].target_on");
+            for name in t.get_ref().to_vec() {
+                let exact = name.starts_with("refs/")
+                    && !name.contains(['*', '?', '[', '\\'])
+                    && crate::hook::valid_ref_name(&name);
+                if !exact {
+                    bad.push(err(
+                        t.span(),
+                        &key,
+                        format!("{name:?} must be a full ref name without wildcards (e.g. \"refs/heads/main\")"),
+                    ));
+                }
+                target_on.push(name);
+            }
+            if target_on.is_empty() {
+                bad.push(err(t.span(), &key, "no ref given".into()));
+            }
+        }
+        let mut trusted_base = Vec::new();
+        if let Some(t) = &r.trusted_base {
+            let key = format!("ref[{n}].trusted_base");
+            for id in t.get_ref().to_vec() {
+                let parsed = crate::hook::Oid::parse(&id).filter(|o| !o.is_zero());
+                match parsed {
+                    Some(o) if o.as_str() == id => trusted_base.push(o),
+                    _ => bad.push(err(
+                        t.span(),
+                        &key,
+                        format!("{id:?} is not a full, lower-case commit id (40 or 64 hex digits): `git rev-parse <commit>` prints one"),
+                    )),
+                }
+            }
+        }
+        let Some(set) = set.filter(|_| bad.list.len() == before) else {
+            continue;
+        };
+        refs.push(RefRule {
+            target_on,
+            trusted_base,
+            patterns: set,
+            pattern_text: patterns,
+            force_push: r.force_push.unwrap_or(true) && !r.immutable,
+            delete: r.delete.unwrap_or(true) && !r.immutable,
+            immutable: r.immutable,
+            require_signed,
+            signers,
+            require_signed_tag: r.require_signed_tag,
+            require_signed_push: r.require_signed_push,
+            severity: r.severity,
+            origin: origin_of(&r.matches.span()),
+        });
+    }
+
+    let mut paths = Vec::new();
+    for (i, block) in file.paths.iter().enumerate() {
+        let n = damage.number("path", block.span().start, i + 1);
+        let before = bad.list.len();
+        let r = block.get_ref();
+        let key = format!("path[{n}].match");
+        let patterns = r.matches.get_ref().to_vec();
+        if patterns.is_empty() {
+            bad.push(err(r.matches.span(), &key, "no pattern given".into()));
+        }
+        if let Some(p) = patterns.iter().find(|p| p.starts_with('/')) {
+            bad.push(err(
+                r.matches.span(),
+                &key,
+                format!("{p:?}: paths are relative to the repository root, without a leading /"),
+            ));
+        }
+        if let Err(m) = no_trailing_slash(&patterns) {
+            bad.push(err(r.matches.span(), &key, m));
+        }
+        let set = bad
+            .keep(GlobSet::new(&patterns).map_err(|e| err(r.matches.span(), &key, e.to_string())));
+        let refs = match &r.refs {
+            None => None,
+            Some(refs) => {
+                let key = format!("path[{n}].refs");
+                let list = refs.get_ref().to_vec();
+                bad.keep(GlobSet::new(&list).map_err(|e| err(refs.span(), &key, e.to_string())))
+            }
+        };
+        let signers = signers_of(&r.signers, &format!("path[{n}].signers"), bad);
+        if !r.forbid && r.pushers.is_none() && signers.is_none() {
+            bad.push(err(
+                r.matches.span(),
+                &format!("path[{n}]"),
+                "the block sets no rule: give it `forbid = true`, `pushers = [...]` or `signers = [...]`".into(),
+            ));
+        }
+        if r.two_person && signers.is_none() {
+            bad.push(err(
+                r.matches.span(),
+                &format!("path[{n}].two_person"),
+                "two_person needs `signers = [...]`: the two people are two keys of these groups"
+                    .into(),
+            ));
+        }
+        if signers.is_some() && no_trust {
+            bad.push(err(
+                r.matches.span(),
+                &format!("path[{n}].signers"),
+                "signatures are required but [keys] names no key".into(),
+            ));
+        }
+        let Some(set) = set.filter(|_| bad.list.len() == before) else {
+            continue;
+        };
+        paths.push(PathRule {
+            patterns: set,
+            pattern_text: patterns,
+            refs,
+            forbid: r.forbid,
+            pushers: r.pushers.as_ref().map(|p| p.get_ref().clone()),
+            signers,
+            two_person: r.two_person,
+            severity: r.severity,
+            origin: origin_of(&r.matches.span()),
+        });
+    }
+
+    let mut manifests = Vec::new();
+    for (i, block) in file.manifests.iter().enumerate() {
+        let n = damage.number("manifests", block.span().start, i + 1);
+        let before = bad.list.len();
+        let m = block.get_ref();
+        let key = format!("manifests[{n}]");
+        if let Err(msg) = no_trailing_slash(&m.match_globs) {
+            bad.push(err(block.span(), &format!("{key}.match"), msg));
+        }
+        let files = bad.keep(
+            GlobSet::new(&m.match_globs)
+                .map_err(|e| err(block.span(), &format!("{key}.match"), e.to_string())),
+        );
+        let refs = match &m.refs {
+            None => None,
+            Some(list) => bad.keep(
+                GlobSet::new(list)
+                    .map_err(|e| err(block.span(), &format!("{key}.refs"), e.to_string())),
+            ),
+        };
+        let signers_list = m
+            .signers
+            .as_ref()
+            .map(|l| Spanned::new(block.span(), l.clone()));
+        let signers = signers_of(&signers_list, &format!("{key}.signers"), bad);
+        let Some(files) = files.filter(|_| bad.list.len() == before) else {
+            continue;
+        };
+        manifests.push(ManifestBlock {
+            settings: m.clone(),
+            files,
+            refs,
+            signers,
+            severity: match m.severity {
+                pushguard_manifest::Severity::Deny => Severity::Deny,
+                pushguard_manifest::Severity::Warn => Severity::Warn,
+            },
+            origin: origin_of(&block.span()),
+        });
+    }
+
+    let mut forbidden: Vec<String> = Vec::new();
+    if file.files.forbid_default_secrets {
+        forbidden.extend(DEFAULT_SECRET_FILES.iter().map(|s| s.to_string()));
+    }
+    let mut files_origin = None;
+    if let Some(list) = &file.files.forbidden {
+        files_origin = Some(origin_of(&list.span()));
+        forbidden.extend(list.get_ref().iter().cloned());
+        if let Err(m) = no_trailing_slash(list.get_ref()) {
+            bad.push(err(list.span(), "files.forbidden", m));
+        }
+    }
+    let (with_slash, bare_names): (Vec<String>, Vec<String>) =
+        forbidden.into_iter().partition(|p| p.contains('/'));
+    let forbidden_span = file
+        .files
+        .forbidden
+        .as_ref()
+        .map(|f| f.span())
+        .unwrap_or(0..0);
+    let mut globs = |list: &[String]| {
+        bad.keep(
+            GlobSet::new(list)
+                .map_err(|e| err(forbidden_span.clone(), "files.forbidden", e.to_string())),
+        )
+        .unwrap_or_default()
+    };
+    let files = FileRules {
+        forbidden_paths: globs(&with_slash),
+        forbidden_names: globs(&bare_names),
+        max_size: file.files.max_size.as_ref().map(|m| *m.get_ref()),
+        deny_escaping_symlinks: file.files.deny_escaping_symlinks,
+        deny_private_keys: file.files.deny_private_keys,
+        allow_control_chars: file.files.allow_control_chars,
+        severity: file.files.severity,
+        origin: files_origin
+            .or_else(|| file.files.max_size.as_ref().map(|m| origin_of(&m.span())))
+            .or_else(|| {
+                Some(Origin {
+                    file: path.display().to_string(),
+                    line: find_key_line(text, "[files]"),
+                })
+            }),
+    };
+
+    let bind_to_signer = match &file.identities.bind_to_signer {
+        Some(b) if *b.get_ref() => {
+            if no_trust {
+                bad.push(err(
+                    b.span(),
+                    "identities.bind_to_signer",
+                    "binding needs keys: [keys] names none".into(),
+                ));
+            }
+            Some(origin_of(&b.span()))
+        }
+        _ => None,
+    };
+    let allow_nonce_slop = match &file.signatures.allow_nonce_slop {
+        Some(b) if *b.get_ref() => {
+            if file.signatures.push_cert_log.is_none() && !damage.touched("signatures") {
+                bad.push(err(
+                    b.span(),
+                    "signatures.allow_nonce_slop",
+                    "a certificate accepted with a SLOP nonce can be replayed within the slop: set `push_cert_log = \"push-certs.log\"` so each is used once".into(),
+                ));
+            }
+            true
+        }
+        _ => false,
+    };
+
+    Policy {
+        path: path.to_path_buf(),
+        digest: sha256_hex(text.as_bytes()),
+        mode: file.mode,
+        audit_log,
+        repos,
+        exclude_repos,
+        repos_text: file.repos.as_ref().map(|l| l.get_ref().clone()),
+        exclude_repos_text: file
+            .exclude_repos
+            .as_ref()
+            .map(|l| l.get_ref().clone())
+            .unwrap_or_default(),
+        pusher_variable: file.host.pusher_variable.clone(),
+        identities,
+        commits,
+        names,
+        refs,
+        paths,
+        files,
+        bind_to_signer,
+        trust,
+        groups,
+        signatures: SignatureSettings {
+            key_validity: file.identities.key_validity,
+            allow_sha1: file.signatures.allow_sha1,
+            max_future_skew: std::time::Duration::from_secs(
+                file.signatures.max_future_skew.unwrap_or(300),
+            ),
+            allow_nonce_slop,
+            push_cert_log: file
+                .signatures
+                .push_cert_log
+                .as_ref()
+                .map(|p| base.join(p.get_ref())),
+        },
+        forge,
+        manifests,
+    }
+}
+
+/// The most problems one policy check reports; past it, one more line says so.
+const MAX_PROBLEMS: usize = 64;
+
+/// The problems found so far (at most [`MAX_PROBLEMS`], then one that says the rest is cut).
+#[derive(Default)]
+struct Problems {
+    list: Vec<PolicyError>,
+    cut: bool,
+}
+
+impl Problems {
+    fn push(&mut self, e: PolicyError) {
+        if self.list.len() < MAX_PROBLEMS {
+            self.list.push(e);
+        } else {
+            self.cut = true;
+        }
+    }
+
+    /// Keeps the value of `r`, or records its error.
+    fn keep<T>(&mut self, r: Result<T, PolicyError>) -> Option<T> {
+        r.map_err(|e| self.push(e)).ok()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn full(&self) -> bool {
+        self.list.len() >= MAX_PROBLEMS
+    }
+
+    fn into_error(mut self) -> PolicyError {
+        self.list.sort_by_key(|e| match e {
+            PolicyError::Invalid { line, column, .. } => (*line, *column),
+            _ => (0, 0),
+        });
+        if self.cut {
+            if let Some(PolicyError::Invalid {
+                path, line, column, ..
+            }) = self.list.last()
+            {
+                let (path, line, column) = (path.clone(), *line, *column);
+                self.list.push(PolicyError::Invalid {
+                    path,
+                    line,
+                    column,
+                    key: "(policy)".into(),
+                    message: format!("more than {MAX_PROBLEMS} problems: the rest are not listed"),
+                });
+            }
+        }
+        match self.list.len() {
+            0 => PolicyError::Many(Vec::new()),
+            1 => self.list.remove(0),
+            _ => PolicyError::Many(self.list),
+        }
+    }
+}
+
+/// What the schema pass had to drop to get past errors: the top-level keys it removed or
+/// removed something from (`groups`, `keys`, …), so that checks depending on them stay quiet
+/// rather than report consequences (an undefined group, because `[groups]` was dropped), and
+/// the source position of each `[[ref]]`, `[[path]]` and `[[manifests]]` block, so that a
+/// block keeps its number (`ref[3]`) when one before it was dropped.
+#[derive(Default)]
+struct Damage {
+    touched: std::collections::BTreeSet<String>,
+    blocks: std::collections::BTreeMap<String, Vec<usize>>,
+}
+
+impl Damage {
+    fn touched(&self, top: &str) -> bool {
+        self.touched.contains(top)
+    }
+
+    /// The 1-based number of the `kind` block that starts at `start` in the file.
+    fn number(&self, kind: &str, start: usize, fallback: usize) -> usize {
+        self.blocks
+            .get(kind)
+            .and_then(|starts| starts.iter().position(|s| *s == start))
+            .map(|i| i + 1)
+            .unwrap_or(fallback)
+    }
+}
+
+/// The policy's syntax and schema, with every error: the text is parsed once into a spanned
+/// table (every syntax error, with recovery), then deserialized into [`schema::PolicyFile`];
+/// serde stops at the first error, so the entry it names — a key of a table or of a block, a
+/// whole block when a required key is missing — is dropped and the rest deserialized again,
+/// until it passes. The result is the file without its bad parts, for the semantic checks.
+fn schema_pass(
+    path: &Path,
+    text: &str,
+    bad: &mut Problems,
+) -> Option<(schema::PolicyFile, Damage)> {
+    use serde::Deserialize;
+    let (mut doc, syntax) = toml::de::DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        // A file that does not parse has no reliable structure to check further.
+        for e in syntax {
+            bad.push(toml_error(path, text, &e));
+        }
+        return None;
+    }
+    // `version` is the one key the schema requires at the top: without it serde would stop
+    // before looking at anything else. Report it, and check the rest as version 1.
+    if !doc.get_ref().contains_key("version") {
+        bad.push(invalid(
+            path,
+            text,
+            0,
+            "version",
+            "missing field `version`: a policy starts with `version = 1`",
+        ));
+        if let Ok(v) = toml::de::DeTable::parse("version = 1") {
+            doc.get_mut().extend(v.into_inner());
+        }
+    }
+    let mut damage = Damage::default();
+    for (kind, value) in doc.get_ref().iter() {
+        if let toml::de::DeValue::Array(items) = value.get_ref() {
+            damage.blocks.insert(
+                kind.get_ref().to_string(),
+                items.iter().map(|i| i.span().start).collect(),
+            );
+        }
+    }
+    // Containers a key was already dropped from: their "missing field" is a consequence.
+    let mut pruned_from: std::collections::BTreeSet<usize> = Default::default();
+    while !bad.full() {
+        let de = toml::de::Deserializer::from(doc.clone());
+        let e = match schema::PolicyFile::deserialize(de) {
+            Ok(file) => return Some((file, damage)),
+            Err(e) => e,
+        };
+        let report = toml_error(path, text, &e);
+        // An error about the file as a whole (a missing `version`): nothing to drop.
+        let Some(span) = e.span().filter(|s| *s != doc.span()) else {
+            bad.push(report);
+            return None;
+        };
+        match prune(doc.get_mut(), &span) {
+            Some(Pruned {
+                top,
+                container,
+                whole,
+            }) => {
+                if !(whole && pruned_from.contains(&container)) {
+                    bad.push(report);
+                }
+                if !whole {
+                    pruned_from.insert(container);
+                }
+                damage.touched.insert(top);
+            }
+            // An error about the file as a whole (a missing `version`): nothing to drop.
+            None => {
+                bad.push(report);
+                return None;
+            }
+        }
+    }
+    None
+}
+
+/// What [`prune`] dropped: under which top-level key, from which container (its start), and
+/// whether it was the whole container (a table or block) rather than one key of it.
+struct Pruned {
+    top: String,
+    container: usize,
+    whole: bool,
+}
+
+/// Drops the entry of `doc` an error at `span` is about: a key of a top-level table or of an
+/// array-of-tables block, the block or table itself when the error spans it exactly (a
+/// missing required key), or a top-level key. None when the error is about the document.
+fn prune(doc: &mut toml::de::DeTable<'_>, span: &std::ops::Range<usize>) -> Option<Pruned> {
+    use toml::de::DeValue;
+    enum Action<K> {
+        Top,
+        TableKey(K),
+        Element(usize),
+        ElementKey(usize, K),
+    }
+    let inside = |s: std::ops::Range<usize>| covers(&s, span);
+    let hit = |k: &toml::Spanned<toml::de::DeString<'_>>, v: &toml::Spanned<DeValue<'_>>| {
+        inside(k.span()) || inside(v.span())
+    };
+    let (top_key, value) = doc
+        .iter()
+        .find(|(k, v)| hit(k, v) || v.span() == *span || nested_hit(v.get_ref(), span))?;
+    let top_key = top_key.clone();
+    let top = top_key.get_ref().to_string();
+    let value_span = value.span();
+    let mut container = value_span.start;
+    // An array of tables has the span of its first block's header: look at the blocks first.
+    let action = match value.get_ref() {
+        DeValue::Table(_) if value_span == *span => Action::Top,
+        DeValue::Table(table) => match table.iter().find(|(k, v)| hit(k, v)) {
+            Some((k, _)) => Action::TableKey(k.clone()),
+            None => Action::Top,
+        },
+        DeValue::Array(items) if items.iter().all(|i| i.get_ref().is_table()) => {
+            let found = items
+                .iter()
+                .enumerate()
+                .find(|(_, i)| i.span() == *span)
+                .or_else(|| {
+                    items
+                        .iter()
+                        .enumerate()
+                        .find(|(_, i)| inside(i.span()) || nested_hit(i.get_ref(), span))
+                });
+            match found {
+                None => Action::Top,
+                Some((at, element)) => {
+                    container = element.span().start;
+                    match element.get_ref() {
+                        DeValue::Table(t) if element.span() != *span => {
+                            match t.iter().find(|(k, v)| hit(k, v)) {
+                                Some((k, _)) => Action::ElementKey(at, k.clone()),
+                                None => Action::Element(at),
+                            }
+                        }
+                        _ => Action::Element(at),
+                    }
+                }
+            }
+        }
+        _ => Action::Top,
+    };
+    let whole = matches!(action, Action::Top | Action::Element(_));
+    match action {
+        Action::Top => {
+            doc.remove(&top_key);
+        }
+        Action::TableKey(key) => {
+            if let Some(DeValue::Table(t)) = doc.get_mut(&top_key).map(|v| v.get_mut()) {
+                t.remove(&key);
+            }
+        }
+        Action::Element(at) => {
+            if let Some(DeValue::Array(items)) = doc.get_mut(&top_key).map(|v| v.get_mut()) {
+                let kept: toml::de::DeArray<'_> = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != at)
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                *items = kept;
+            }
+        }
+        Action::ElementKey(at, key) => {
+            if let Some(DeValue::Array(items)) = doc.get_mut(&top_key).map(|v| v.get_mut()) {
+                if let Some(DeValue::Table(t)) = items.get_mut(at).map(|e| e.get_mut()) {
+                    t.remove(&key);
+                }
+            }
+        }
+    }
+    Some(Pruned {
+        top,
+        container,
+        whole,
+    })
+}
+
+/// Whether the error position (the start of `span`) lies in `s` (an empty `s` counts its
+/// start).
+fn covers(s: &std::ops::Range<usize>, span: &std::ops::Range<usize>) -> bool {
+    s.start <= span.start && span.start < s.end.max(s.start + 1)
+}
+
+/// Whether `span` lies in a key or value somewhere inside `v` (a table's header and its keys
+/// can be far apart: the table's own span need not cover them).
+fn nested_hit(v: &toml::de::DeValue<'_>, span: &std::ops::Range<usize>) -> bool {
+    use toml::de::DeValue;
+    let inside = |s: std::ops::Range<usize>| covers(&s, span);
+    match v {
+        DeValue::Table(t) => t
+            .iter()
+            .any(|(k, v)| inside(k.span()) || inside(v.span()) || nested_hit(v.get_ref(), span)),
+        DeValue::Array(a) => a
+            .iter()
+            .any(|v| inside(v.span()) || nested_hit(v.get_ref(), span)),
+        _ => false,
+    }
+}
+
+/// A toml error as a policy error, at its position, named by the key found there.
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> PolicyError {
+    let offset = e.span().map(|s| s.start).unwrap_or(0);
+    let key = key_at(text, offset);
+    invalid(path, text, offset, &key, e.message().trim())
+}
+
 fn invalid(path: &Path, text: &str, offset: usize, key: &str, message: &str) -> PolicyError {
     let (line, column) = line_col(text, offset);
+    // One problem, one line.
+    let message = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
     PolicyError::Invalid {
         path: path.to_path_buf(),
         line,
@@ -971,7 +1359,7 @@ fn invalid(path: &Path, text: &str, offset: usize, key: &str, message: &str) -> 
         } else {
             key.to_string()
         },
-        message: message.to_string(),
+        message,
     }
 }
 
@@ -1055,13 +1443,28 @@ mod tests {
         Policy::from_text(Path::new("/etc/pushguard/policy.toml"), text)
     }
 
+    /// Every problem of a policy that must not load: (line, key, message), in file order.
+    fn errors_of(text: &str) -> Vec<(usize, String, String)> {
+        let e = match load(text) {
+            Err(e) => e,
+            Ok(_) => panic!("expected errors, it loaded:\n{text}"),
+        };
+        e.problems()
+            .into_iter()
+            .map(|p| match p {
+                PolicyError::Invalid {
+                    line, key, message, ..
+                } => (*line, key.clone(), message.clone()),
+                other => panic!("not a located error: {other:?}"),
+            })
+            .collect()
+    }
+
+    /// The only problem of a policy that must not load.
     fn error_of(text: &str) -> (usize, String, String) {
-        match load(text) {
-            Err(PolicyError::Invalid {
-                line, key, message, ..
-            }) => (line, key, message),
-            other => panic!("expected an error, got {other:?}"),
-        }
+        let mut all = errors_of(text);
+        assert_eq!(all.len(), 1, "expected one error, got {all:?}");
+        all.remove(0)
     }
 
     #[test]
@@ -1091,8 +1494,16 @@ mod tests {
         assert_eq!((line, key.as_str()), (3, "ref[1].match"));
         let (_, key, _) = error_of("version = 1\nmode = \"lenient\"\n");
         assert_eq!(key, "mode");
-        let (line, _, _) = error_of("[identities]\nallow = []\n");
-        assert_eq!(line, 1, "missing version is reported");
+        let all = errors_of("[identities]\nallow = []\n");
+        assert_eq!(
+            (all[0].0, all[0].1.as_str()),
+            (1, "version"),
+            "missing version: {all:?}"
+        );
+        assert_eq!(
+            all[1].1, "identities.allow",
+            "and the rest is checked: {all:?}"
+        );
     }
 
     #[test]
@@ -1155,10 +1566,81 @@ mod tests {
         );
         assert_eq!((line, key.as_str()), (5, "ref[1].signers"));
         assert!(msg.contains("[keys]"), "{msg}");
-        let (_, key, msg) =
-            error_of("version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\nsigners = [\"nope\"]\n");
-        assert_eq!(key, "ref[1].signers");
-        assert!(msg.contains("not defined"), "{msg}");
+        // Both problems of that block: no key to verify with, and a group nobody defined.
+        let all =
+            errors_of("version = 1\n[[ref]]\nmatch = \"refs/heads/main\"\nsigners = [\"nope\"]\n");
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(
+            all.iter().all(|(_, key, _)| key == "ref[1].signers"),
+            "{all:?}"
+        );
+        assert!(all[0].2.contains("[keys]"), "{all:?}");
+        assert!(all[1].2.contains("not defined"), "{all:?}");
+    }
+
+    #[test]
+    fn every_error_is_reported_in_file_order() {
+        // Three blocks, three independent errors: an unknown key (schema), a wrong type
+        // (schema) and a semantic one in a block that is well formed.
+        let all = errors_of(
+            "version = 1\n\n[[ref]]\nmatch = \"refs/heads/main\"\nforse_push = false\n\n[files]\nmax_size = \"1MB\"\n\n[[path]]\nmatch = \"/etc/passwd\"\nforbid = true\n",
+        );
+        let got: Vec<(usize, &str)> = all.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (5, "ref[1].forse_push"),
+                (8, "files.max_size"),
+                (11, "path[1].match")
+            ],
+            "{all:?}"
+        );
+        assert!(all[0].2.contains("unknown field"), "{all:?}");
+        assert!(all[1].2.contains("invalid type"), "{all:?}");
+        assert!(all[2].2.contains("without a leading /"), "{all:?}");
+    }
+
+    #[test]
+    fn a_dropped_block_keeps_the_numbers_of_the_others() {
+        // ref[1] lacks `match` (dropped by the schema pass); ref[2] is still ref[2].
+        let all =
+            errors_of("version = 1\n[[ref]]\nforce_push = false\n[[ref]]\nmatch = \"main\"\n");
+        let got: Vec<(usize, &str)> = all.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
+        assert_eq!(got, [(2, "ref[1]"), (5, "ref[2].match")], "{all:?}");
+        assert!(all[0].2.contains("missing field `match`"), "{all:?}");
+    }
+
+    #[test]
+    fn consequences_of_a_dropped_part_are_not_reported() {
+        // A bad `match` value is one error, not also "missing field match".
+        let all = errors_of("version = 1\n[[ref]]\nmatch = 5\n");
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!((all[0].0, all[0].1.as_str()), (3, "ref[1].match"));
+        // A `[groups]` entry that is dropped does not make every rule naming it "undefined".
+        let all = errors_of(
+            "version = 1\n[groups]\nsre = \"not-a-list\"\n[[ref]]\nmatch = \"refs/heads/main\"\nsigners = [\"sre\"]\n",
+        );
+        assert!(
+            all.iter().all(|(_, _, m)| !m.contains("not defined")),
+            "{all:?}"
+        );
+        assert_eq!((all[0].0, all[0].1.as_str()), (3, "groups.sre"), "{all:?}");
+        // A missing version is reported with the others.
+        let all = errors_of("mode = \"strict\"\n[[ref]]\nmatch = \"refs/heads/x/\"\n");
+        let got: Vec<(usize, &str)> = all.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
+        assert_eq!(
+            got,
+            [(1, "version"), (1, "mode"), (3, "ref[1].match")],
+            "{all:?}"
+        );
+        assert!(all[0].2.contains("version"), "{all:?}");
+    }
+
+    #[test]
+    fn syntax_errors_are_all_reported() {
+        let all = errors_of("version = 1\nmode = \n[files]\nmax_size = 1\nbroken line\n");
+        let lines: Vec<usize> = all.iter().map(|(l, _, _)| *l).collect();
+        assert!(lines.contains(&2) && lines.contains(&5), "{all:?}");
     }
 
     #[test]
