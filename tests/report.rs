@@ -229,9 +229,10 @@ fn a_web_merge_is_not_told_to_amend_and_check_does_not_say_push_rejected() {
     let merge = web_merge_commit(f);
     let r = check(f, "human", &format!("..{merge}"), &[]);
     assert_eq!(r.code, 1, "{r:?}");
+    // After check's note on what it judged (`pushguard: judged 2 commits …`).
     assert!(
-        r.out
-            .starts_with("pushguard check: REJECTED: a push to refs/heads/main would be refused"),
+        r.out.lines().any(|l| l
+            .starts_with("pushguard check: REJECTED: a push to refs/heads/main would be refused")),
         "{r:?}"
     );
     assert!(!r.out.contains("push REJECTED"), "{r:?}");

@@ -229,11 +229,11 @@ pub fn gather(
         &mut inputs,
     )?;
     // Rendered roots at the new tips: what protected roots render is protected too.
-    let render_blobs = crate::repo::tree::BlobCache::default();
+    let render_caches = render::Caches::default();
     let mut new_sides = Vec::with_capacity(out.len());
     for (f, plan) in out.iter_mut().zip(&plans) {
         diff::aliases(repo, policy, f, plan)?;
-        new_sides.push(render::new_side(repo, policy, f, plan, &render_blobs)?);
+        new_sides.push(render::new_side(repo, policy, f, plan, &render_caches)?);
     }
     for (i, (f, plan)) in out.iter_mut().zip(&plans).enumerate() {
         diff::net_effect(repo, policy, f, plan, &commits, &mut blobs, &mut inputs, i)?;
@@ -243,7 +243,7 @@ pub fn gather(
     // updates affect (which reads the bases' roots as it goes).
     let today = ctx.today();
     for ((f, plan), side) in out.iter_mut().zip(&plans).zip(new_sides) {
-        render::judge(repo, policy, f, plan, side, &render_blobs, today)?;
+        render::judge(repo, policy, f, plan, side, &render_caches, today)?;
     }
     for (id, input) in &inputs.commits {
         if let Some(c) = commits.get_mut(id) {

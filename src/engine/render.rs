@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use pushguard_manifest::object::{objects_of, Object};
-use pushguard_manifest::render::{self, Rendered, Tree, TreeError, RENDER_RULE};
+use pushguard_manifest::render::{self, ParseCache, Rendered, Tree, TreeError, RENDER_RULE};
 use pushguard_manifest::yaml::{self, Node};
 use pushguard_manifest::{ChangeKind, Finding, Limits};
 
@@ -65,6 +65,14 @@ struct Built {
     rendered: Rendered,
     /// Paths read (see [`Tree::take_reads`]), plus the defining file.
     closure: BTreeSet<String>,
+}
+
+/// What one push reads and parses for rendering, shared by every tree of it (old and new tips
+/// hold mostly the same files).
+#[derive(Default)]
+pub struct Caches {
+    blobs: BlobCache,
+    parsed: ParseCache,
 }
 
 /// The new tip's roots, rendered, kept between the alias stage and the judging stage.
@@ -139,7 +147,7 @@ fn discover(
             continue;
         }
         // A file that does not load is reported by the file rules; it defines no root here.
-        let Ok(docs) = yaml::load(&bytes, limits) else {
+        let (Ok(docs), _) = tree.parse(&bytes, limits) else {
             continue;
         };
         let mut stats = yaml::LoadStats::default();
@@ -249,7 +257,7 @@ pub fn new_side(
     policy: &Policy,
     f: &mut UpdateFacts,
     plan: &UpdatePlan,
-    blobs: &BlobCache,
+    caches: &Caches,
 ) -> Result<NewSide, EngineError> {
     if !wanted(plan, f) {
         return Ok(NewSide::default());
@@ -259,8 +267,8 @@ pub fn new_side(
     };
     let at = at_ref(&f.update.name);
     let limits = Limits::default();
-    let git = GitTree::new(repo, &tip, blobs).map_err(&at)?;
-    let tree = Tree::new(&git);
+    let git = GitTree::new(repo, &tip, &caches.blobs).map_err(&at)?;
+    let tree = Tree::with_cache(&git, &caches.parsed);
     let roots = discover(repo, &tip, &tree, &limits, None).map_err(&at)?;
     let protected = |path: &str| {
         plan.path_blocks
@@ -328,7 +336,7 @@ pub fn judge(
     f: &mut UpdateFacts,
     plan: &UpdatePlan,
     new: NewSide,
-    blobs: &BlobCache,
+    caches: &Caches,
     today: i64,
 ) -> Result<(), EngineError> {
     if plan.manifest_blocks.is_empty() || !wanted(plan, f) {
@@ -348,8 +356,8 @@ pub fn judge(
     // The base's roots: rendered only for roots the update affects, or that it removes.
     let mut old: BTreeMap<String, Built> = BTreeMap::new();
     if let Some(base) = net.base.clone() {
-        let git = GitTree::new(repo, &base, blobs).map_err(&at)?;
-        let tree = Tree::new(&git);
+        let git = GitTree::new(repo, &base, &caches.blobs).map_err(&at)?;
+        let tree = Tree::with_cache(&git, &caches.parsed);
         let new_keys: BTreeMap<&str, &Built> =
             new.built.iter().map(|b| (b.root.key.as_str(), b)).collect();
         // A Flux or Argo CD object in a file the update leaves alone is the same root in both
@@ -430,7 +438,12 @@ pub fn judge(
             .unwrap_or_default();
         for &i in &plan.manifest_blocks {
             let block = &policy.manifests[i];
-            if !block.files.is_match(path) {
+            // A kustomization spelled `Kustomization` (no extension) counts as its `.yaml` twin.
+            let twin = path
+                .strip_suffix("/Kustomization")
+                .map(|d| format!("{d}/kustomization.yaml"))
+                .or_else(|| (path == "Kustomization").then(|| "kustomization.yaml".to_string()));
+            if !(block.files.is_match(path) || twin.is_some_and(|t| block.files.is_match(&t))) {
                 continue;
             }
             // What the base rendered with problems cannot tell what this update prunes.

@@ -60,7 +60,9 @@ pub use flux::{flux_build, flux_kustomization};
 pub use generate::content_hash;
 pub use kustomize::{kustomize_build, KUSTOMIZATION_FILES};
 pub use transform::is_cluster_scoped;
-pub use tree::{join, join_relative, MemTree, RawKind, RawTree, Resolved, Tree, TreeError};
+pub use tree::{
+    join, join_relative, MemTree, ParseCache, RawKind, RawTree, Resolved, Tree, TreeError,
+};
 
 use crate::object::Object;
 use crate::Finding;

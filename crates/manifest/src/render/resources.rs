@@ -13,7 +13,7 @@ use super::nodes::meta_str;
 use super::tree::{Resolved, Tree, TreeError};
 use super::RENDER_RULE;
 use crate::object::{Identity, Object, Origin};
-use crate::yaml::{self, Limits, LoadStats, Node, Value};
+use crate::yaml::{self, Limits, Node, Value};
 use crate::{ChangeKind, Finding};
 
 /// Most resource, component and file entries followed in one render.
@@ -162,9 +162,8 @@ impl<'t, 'a> Ctx<'t, 'a> {
 
     /// Loads every document of a file, with load errors and the node budget as findings.
     pub fn load_docs(&mut self, path: &str, bytes: &[u8]) -> Option<Vec<Node>> {
-        let mut stats = LoadStats::default();
-        let loaded = yaml::load_with_stats(bytes, self.limits, &mut stats);
-        self.nodes = self.nodes.saturating_add(stats.nodes);
+        let (loaded, nodes) = self.tree.parse(bytes, self.limits);
+        self.nodes = self.nodes.saturating_add(nodes);
         if self.nodes > self.limits.max_commit_nodes {
             if !self.exhausted {
                 self.exhausted = true;

@@ -9,7 +9,10 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher;
 use std::sync::Arc;
+
+use crate::yaml::{self, Limits, LoadError, LoadStats, Node};
 
 /// What a raw tree holds at a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +70,48 @@ pub struct Tree<'a> {
     raw: &'a dyn RawTree,
     files: RefCell<HashMap<String, Arc<Vec<u8>>>>,
     reads: RefCell<BTreeSet<String>>,
+    parsed: Option<&'a ParseCache>,
+}
+
+/// One parse: the documents (or the error) and the nodes it counted.
+type Parsed = (Result<Vec<Node>, LoadError>, usize);
+
+/// Files parsed while rendering, by content, shared by the trees of one push: the old and the
+/// new tip hold mostly the same files, and roots share bases. Keyed by a hash with a random
+/// key, and the bytes compared on a hit, so a pusher cannot make two files share an entry.
+#[derive(Default)]
+pub struct ParseCache {
+    state: std::collections::hash_map::RandomState,
+    #[allow(clippy::type_complexity)]
+    entries: RefCell<HashMap<u64, Vec<(Vec<u8>, Limits, Parsed)>>>,
+}
+
+impl ParseCache {
+    /// `yaml::load_with_stats` of `bytes`, once per content and limits.
+    pub fn load(&self, bytes: &[u8], limits: &Limits) -> Parsed {
+        let key = self.state.hash_one(bytes);
+        if let Some(hit) = self
+            .entries
+            .borrow()
+            .get(&key)
+            .and_then(|v| v.iter().find(|(b, l, _)| b == bytes && l == limits))
+        {
+            return hit.2.clone();
+        }
+        let parsed = parse(bytes, limits);
+        self.entries.borrow_mut().entry(key).or_default().push((
+            bytes.to_vec(),
+            *limits,
+            parsed.clone(),
+        ));
+        parsed
+    }
+}
+
+fn parse(bytes: &[u8], limits: &Limits) -> Parsed {
+    let mut stats = LoadStats::default();
+    let docs = yaml::load_with_stats(bytes, limits, &mut stats);
+    (docs, stats.nodes)
 }
 
 impl<'a> Tree<'a> {
@@ -75,6 +120,24 @@ impl<'a> Tree<'a> {
             raw,
             files: RefCell::new(HashMap::new()),
             reads: RefCell::new(BTreeSet::new()),
+            parsed: None,
+        }
+    }
+
+    /// A tree whose parses go through `cache` (shared with the other trees of a push).
+    pub fn with_cache(raw: &'a dyn RawTree, cache: &'a ParseCache) -> Tree<'a> {
+        Tree {
+            parsed: Some(cache),
+            ..Tree::new(raw)
+        }
+    }
+
+    /// Parses file bytes (through the shared cache when there is one): the documents or the
+    /// error, and the nodes counted.
+    pub fn parse(&self, bytes: &[u8], limits: &Limits) -> (Result<Vec<Node>, LoadError>, usize) {
+        match self.parsed {
+            Some(cache) => cache.load(bytes, limits),
+            None => parse(bytes, limits),
         }
     }
 
