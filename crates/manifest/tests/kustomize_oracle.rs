@@ -102,6 +102,7 @@ const KUBECTL_FAILS: &[&str] = &[
     "own/errors/label-not-string",
     "own/errors/namespace-rename-conflict",
     "own/errors/namespace-merge-conflict",
+    "own/errors/prefix-conflict",
     "own/errors/generate-name",
     "own/errors/json6902/annotations-bool-key",
     "own/errors/json6902/labels-missing",
