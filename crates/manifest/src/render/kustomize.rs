@@ -548,7 +548,27 @@ fn build_kustomization(
     if let Some(ns) = kust.get("namespace") {
         match ns.as_str() {
             Some("") => {}
-            Some(ns) => transform::namespace(acc, ns, &changers("namespace")),
+            Some(name) => {
+                transform::namespace(acc, name, &changers("namespace"));
+                // kustomize fails when the move makes two objects one id (two same-named objects
+                // from different namespaces, two Namespaces renamed to one).
+                let mut seen = std::collections::HashSet::new();
+                for r in acc.iter() {
+                    let id = r.cur();
+                    if !seen.insert(id_key(&id)) {
+                        ctx.problem(
+                            file,
+                            ns,
+                            format!(
+                                "`namespace: {name}` makes two objects one: {} (kustomize fails: the namespace transformation produces an id conflict)",
+                                id.label()
+                            ),
+                            "rename one of the objects, or keep them in kustomizations of their own",
+                        );
+                        break;
+                    }
+                }
+            }
             None if ns.is_null() => {}
             None => ctx.problem(file, ns, "`namespace` is not a string", "write a string"),
         }
