@@ -1389,16 +1389,38 @@ pub fn key_at(text: &str, offset: usize) -> String {
         if line_start > offset {
             break;
         }
+        // `[[manifests.exception]]` is `manifests[N].exception[M]`: each dotted part that is an
+        // array of tables takes the index of its current element.
+        let indexed = |parts: &[&str], counts: &std::collections::HashMap<String, usize>| {
+            let mut path = String::new();
+            for part in parts {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(part.trim());
+                if let Some(n) = counts.get(&path) {
+                    path = format!("{path}[{n}]");
+                }
+            }
+            path
+        };
         if let Some(h) = trimmed
             .strip_prefix("[[")
             .and_then(|h| h.split("]]").next())
         {
-            let h = h.trim().to_string();
-            let n = counts.entry(h.clone()).or_insert(0);
+            let parts: Vec<&str> = h.split('.').collect();
+            let (last, parents) = parts.split_last().unwrap_or((&"", &[]));
+            let parent = indexed(parents, &counts);
+            let full = if parent.is_empty() {
+                last.trim().to_string()
+            } else {
+                format!("{parent}.{}", last.trim())
+            };
+            let n = counts.entry(full.clone()).or_insert(0);
             *n += 1;
-            table = format!("{h}[{n}]");
+            table = format!("{full}[{n}]");
         } else if let Some(h) = trimmed.strip_prefix('[').and_then(|h| h.split(']').next()) {
-            table = h.trim().to_string();
+            table = indexed(&h.split('.').collect::<Vec<_>>(), &counts);
         }
         let line_end = line_start + line.len();
         if offset >= line_start && offset < line_end.max(line_start + 1) {
@@ -1494,6 +1516,22 @@ mod tests {
         assert_eq!((line, key.as_str()), (3, "ref[1].match"));
         let (_, key, _) = error_of("version = 1\nmode = \"lenient\"\n");
         assert_eq!(key, "mode");
+        // Manifest exceptions: globs and dates are checked when the policy is read.
+        let exception = |object: &str, expires: &str| {
+            format!("version = 1\n[[manifests]]\nrules = [\"privileged\"]\n[[manifests.exception]]\nrule = \"privileged\"\nobject = \"{object}\"\nreason = \"r\"\nexpires = \"{expires}\"\n")
+        };
+        let (line, key, msg) = error_of(&exception("Deployment a/[x", "2026-02-28"));
+        assert_eq!(
+            (line, key.as_str()),
+            (6, "manifests[1].exception[1].object")
+        );
+        assert!(msg.contains("unclosed `[`"), "{msg}");
+        let (line, key, msg) = error_of(&exception("*", "2026-02-30"));
+        assert_eq!(
+            (line, key.as_str()),
+            (8, "manifests[1].exception[1].expires")
+        );
+        assert!(msg.contains("YYYY-MM-DD"), "{msg}");
         let all = errors_of("[identities]\nallow = []\n");
         assert_eq!(
             (all[0].0, all[0].1.as_str()),
@@ -1672,5 +1710,9 @@ mod tests {
         assert_eq!(line_col(t, 12), (3, 3));
         assert_eq!(key_at(t, 12), "x.b");
         assert_eq!(key_at(t, 2), "a");
+        let t = "[[m]]\n[[m.e]]\nx = 1\n[[m]]\n[m.s]\ny = 2\n[[m.e]]\n[[m.e]]\nz = 3\n";
+        assert_eq!(key_at(t, t.find("x =").unwrap()), "m[1].e[1].x");
+        assert_eq!(key_at(t, t.find("y =").unwrap()), "m[2].s.y");
+        assert_eq!(key_at(t, t.find("z =").unwrap()), "m[2].e[2].z");
     }
 }

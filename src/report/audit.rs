@@ -64,31 +64,14 @@ pub fn append(path: &Path, record: &Record<'_>) -> Result<(), AuditError> {
 pub fn rfc3339(t: SystemTime) -> String {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    match jiff::Timestamp::from_second(secs) {
+        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        // Past year 9999: the latest time jiff holds, rather than a wrong date.
+        Err(_) => jiff::Timestamp::MAX
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -101,7 +84,8 @@ mod tests {
         assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_746_438);
         assert_eq!(rfc3339(t), "2026-11-27T02:27:18Z");
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(19_782 * 86_400);
+        assert_eq!(rfc3339(leap), "2024-02-29T00:00:00Z");
     }
 
     #[test]

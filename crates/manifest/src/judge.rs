@@ -375,9 +375,9 @@ pub(crate) fn judge_pairs(
         .filter(|e| today <= e.expires.0)
         .map(|e| LiveException {
             rule: &e.rule,
-            object_any: e.object == "*",
-            object: glob_regex(&e.object, true),
-            path: e.path.as_deref().map(|p| glob_regex(p, false)),
+            object_any: e.object.0.as_str() == "*",
+            object: &e.object.0,
+            path: e.path.as_ref().map(|p| &p.0),
         })
         .collect();
     if !live.is_empty() {
@@ -762,46 +762,25 @@ fn service_account_removed(
     }
 }
 
-/// Glob to regex: in paths `*` stays within a directory and `**` crosses them; in object
-/// names (`cross_slash`) `*` matches anything.
-fn glob_regex(glob: &str, cross_slash: bool) -> Option<regex::Regex> {
-    let mut re = String::from("^");
-    let chars: Vec<char> = glob.chars().collect();
-    let mut i = 0;
-    while let Some(c) = chars.get(i) {
-        match c {
-            '*' if chars.get(i + 1) == Some(&'*') => {
-                if chars.get(i + 2) == Some(&'/') {
-                    re.push_str("(?:.*/)?");
-                    i += 3;
-                } else {
-                    re.push_str(".*");
-                    i += 2;
-                }
-                continue;
-            }
-            '*' => re.push_str(if cross_slash { ".*" } else { "[^/]*" }),
-            '?' => re.push_str(if cross_slash { "." } else { "[^/]" }),
-            other => re.push_str(&regex::escape(&other.to_string())),
-        }
-        i += 1;
-    }
-    re.push('$');
-    regex::Regex::new(&re).ok()
+/// Whether `glob` matches `text`, in the policy's one dialect (`pushguard-glob`): over paths
+/// (`*` within a directory, `**` across), or over names (`names`: `*` matches `/` too). An
+/// invalid glob matches nothing.
+pub fn glob_matches(glob: &str, text: &str, names: bool) -> bool {
+    let g = if names {
+        pushguard_glob::Glob::name(glob)
+    } else {
+        pushguard_glob::Glob::new(glob)
+    };
+    g.is_ok_and(|g| g.is_match(text))
 }
 
-/// Whether `glob` matches `text` (paths: `*` within a directory, `**` across).
-pub fn glob_matches(glob: &str, text: &str, cross_slash: bool) -> bool {
-    glob_regex(glob, cross_slash).is_some_and(|r| r.is_match(text))
-}
-
-/// An exception that has not expired, with its globs compiled once per commit.
+/// An exception that has not expired.
 struct LiveException<'a> {
     rule: &'a str,
     object_any: bool,
-    object: Option<regex::Regex>,
-    /// None: no path restriction; Some(None): an invalid glob, which matches nothing.
-    path: Option<Option<regex::Regex>>,
+    object: &'a pushguard_glob::Glob,
+    /// None: no path restriction.
+    path: Option<&'a pushguard_glob::Glob>,
 }
 
 impl LiveException<'_> {
@@ -810,12 +789,12 @@ impl LiveException<'_> {
             return false;
         }
         let object_ok = match &f.object {
-            Some(o) => self.object.as_ref().is_some_and(|r| r.is_match(o)),
+            Some(o) => self.object.is_match(o),
             None => self.object_any,
         };
         let path_ok = match &self.path {
             None => true,
-            Some(r) => r.as_ref().is_some_and(|r| r.is_match(&f.path)),
+            Some(g) => g.is_match(&f.path),
         };
         object_ok && path_ok
     }

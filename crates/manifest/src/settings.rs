@@ -290,38 +290,68 @@ impl<'de> Deserialize<'de> for Pattern {
     }
 }
 
+/// A glob over repository paths, in the policy's one dialect (`pushguard-glob`), checked when
+/// the policy is read.
+#[derive(Debug, Clone)]
+pub struct PathGlob(pub pushguard_glob::Glob);
+
+/// A glob over names without components (a manifest exception's `Kind namespace/name`): the
+/// same dialect, with `/` an ordinary character.
+#[derive(Debug, Clone)]
+pub struct NameGlob(pub pushguard_glob::Glob);
+
+impl std::str::FromStr for PathGlob {
+    type Err = pushguard_glob::GlobError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        pushguard_glob::Glob::new(s).map(PathGlob)
+    }
+}
+
+impl std::str::FromStr for NameGlob {
+    type Err = pushguard_glob::GlobError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        pushguard_glob::Glob::name(s).map(NameGlob)
+    }
+}
+
+impl<'de> Deserialize<'de> for PathGlob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        pushguard_glob::Glob::new(&s)
+            .map(PathGlob)
+            .map_err(de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for NameGlob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        pushguard_glob::Glob::name(&s)
+            .map(NameGlob)
+            .map_err(de::Error::custom)
+    }
+}
+
 /// A `YYYY-MM-DD` date, kept as days since 1970-01-01.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub i64);
 
 impl Date {
-    /// Parses `YYYY-MM-DD` (proleptic Gregorian).
+    /// Parses `YYYY-MM-DD` (proleptic Gregorian), exactly that shape.
     pub fn parse(s: &str) -> Option<Date> {
-        let mut parts = s.split('-');
-        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        let b = s.as_bytes();
+        let shape = b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        if !shape {
             return None;
         }
-        let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        let days_in_month = match m {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return None,
-        };
-        if d < 1 || d > days_in_month {
-            return None;
-        }
-        // Days from civil (Howard Hinnant's algorithm).
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = if y >= 0 { y } else { y - 399 } / 400;
-        let yoe = y - era * 400;
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        Some(Date(era * 146_097 + doe - 719_468))
+        let date: jiff::civil::Date = s.parse().ok()?;
+        let epoch = jiff::civil::date(1970, 1, 1);
+        Some(Date(i64::from(date.since(epoch).ok()?.get_days())))
     }
 }
 
@@ -360,10 +390,11 @@ pub struct CustomRule {
 pub struct Exception {
     /// A built-in or custom rule id, or `*` for every rule.
     pub rule: String,
-    /// `Kind namespace/name` (or `Kind name` for cluster-scoped), `*` matching anything.
-    pub object: String,
+    /// `Kind namespace/name` (or `Kind name` for cluster-scoped), a name glob: `*` matches
+    /// anything, `/` included.
+    pub object: NameGlob,
     /// Optional file glob (`*` within a directory, `**` across).
-    pub path: Option<String>,
+    pub path: Option<PathGlob>,
     pub reason: String,
     /// Last day the exception applies (inclusive).
     pub expires: Date,

@@ -439,7 +439,7 @@ fn an_exception_for_restricted_leaves_baseline() {
     let mut s = restricted("v1.35");
     s.exceptions = vec![Exception {
         rule: "pod-security.restricted".to_string(),
-        object: "Deployment prod/legacy".to_string(),
+        object: "Deployment prod/legacy".parse().unwrap(),
         path: None,
         reason: "runs as root until the image is rebuilt".to_string(),
         expires: Date::parse("2099-01-01").unwrap(),

@@ -1,8 +1,8 @@
 //! Civil-time helpers.
 //!
 //! Messages shown to a pusher must carry readable UTC dates, and `allowed_signers` carries
-//! `valid-after`/`valid-before` timestamps; both need a few lines of calendar arithmetic that
-//! are not worth a date-time dependency.
+//! `valid-after`/`valid-before` timestamps. The calendar is `jiff`'s (already in the build
+//! through gix), the one date library of the workspace.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,47 +30,17 @@ pub(crate) fn from_unix(secs: i64) -> SystemTime {
     }
 }
 
-/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// Displays a time as `2024-05-01 12:00:00 UTC`.
 #[derive(Clone, Copy)]
 pub struct Utc(pub SystemTime);
 
 impl fmt::Display for Utc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = to_unix(self.0);
-        let days = secs.div_euclid(86_400);
-        let rem = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )
+        match jiff::Timestamp::from_second(to_unix(self.0)) {
+            Ok(t) => write!(f, "{} UTC", t.strftime("%Y-%m-%d %H:%M:%S")),
+            // Outside jiff's range (years -9999..=9999): say so rather than print a wrong date.
+            Err(_) => write!(f, "{}s since 1970 UTC", to_unix(self.0)),
+        }
     }
 }
 
@@ -92,15 +62,25 @@ pub(crate) fn parse_ssh_time(s: &str) -> Option<SystemTime> {
         _ => return None,
     };
     let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+    if hh > 23 || mm > 59 || ss > 60 {
         return None;
     }
-    let days = days_from_civil(y, mo, d);
-    // Reject dates like Feb 31 rather than rolling them over into March.
-    if civil_from_days(days) != (y, mo, d) {
-        return None;
-    }
-    Some(from_unix(days * 86_400 + hh * 3600 + mm * 60 + ss))
+    // A leap second (`60`) is the last second of its minute, as OpenSSH's mktime reads it.
+    let ss = ss.min(59);
+    let small = |v: i64| i8::try_from(v).ok();
+    // jiff rejects dates like Feb 31 rather than rolling them over into March.
+    let dt = jiff::civil::DateTime::new(
+        i16::try_from(y).ok()?,
+        small(mo)?,
+        small(d)?,
+        small(hh)?,
+        small(mm)?,
+        small(ss)?,
+        0,
+    )
+    .ok()?;
+    let t = dt.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some(from_unix(t.as_second()))
 }
 
 #[cfg(test)]
