@@ -445,3 +445,30 @@ fn readme_completion_and_man_commands_install() {
         assert!(man1.join(page).is_file(), "{page}");
     }
 }
+
+/// `pushguard demo` shows the real job with keys it makes itself (no gpg): a signed change
+/// lands, a production change signed by the developer's key and a privileged Deployment are
+/// refused with their rules, and the SRE's signed production change lands.
+#[test]
+fn the_demo_signs_pushes_and_judges_manifests() {
+    let (code, out, err) = pg(&["demo"]);
+    assert_eq!(code, 0, "demo failed:\n{out}\n{err}");
+    let accepted = out.matches("pushguard: push accepted").count();
+    let rejected = out.matches("pushguard: push REJECTED").count();
+    assert_eq!((accepted, rejected), (2, 2), "{out}");
+    let step = |n: &str| {
+        let start = out.find(&format!("\n{n}) ")).expect("step");
+        let rest = &out[start + 1..];
+        rest[..rest.find("(git push exited").expect("push")].to_string()
+    };
+    assert!(step("1").contains("push accepted"), "{out}");
+    assert!(step("2").contains("error[path.signers]"), "{out}");
+    assert!(step("2").contains("dana@example.com"), "{out}");
+    assert!(step("3").contains("error[privileged]"), "{out}");
+    assert!(
+        step("3").contains("object: Deployment apps/podinfo"),
+        "{out}"
+    );
+    assert!(step("4").contains("push accepted"), "{out}");
+    assert!(out.contains("now has 4 record(s)"), "{out}");
+}
