@@ -78,6 +78,9 @@ pub struct Target {
     pub repo: Option<PathBuf>,
     /// Gitea/Forgejo: every repository under this root (`--all`).
     pub all: Option<PathBuf>,
+    /// Gitea/Forgejo: a git template directory (`--template`), whose `hooks/` every repository
+    /// `git init` or `git clone` makes afterwards gets.
+    pub template: Option<PathBuf>,
     /// GitLab: the global `custom_hooks_dir` (`--global`).
     pub global: Option<PathBuf>,
     /// GitLab: write a tarball for `gitaly hooks set` instead (`--tarball`).
@@ -98,6 +101,7 @@ impl Target {
         };
         add("--repo", &self.repo);
         add("--all", &self.all);
+        add("--template", &self.template);
         add("--global", &self.global);
         add("--gitolite-home", &self.gitolite_home);
         add("--local-code", &self.local_code);
@@ -192,7 +196,7 @@ pub fn hook_paths(host: Host, target: &Target) -> Result<Vec<PathBuf>, InstallEr
         InstallError::Usage(format!(
             "--host {what} needs {}",
             match what {
-                "gitea" => "--repo DIR or --all ROOT",
+                "gitea" => "--repo DIR, --all ROOT or --template DIR",
                 "gitlab" => "--repo DIR, --global CUSTOM_HOOKS_DIR or --tarball FILE",
                 "gitolite" =>
                     "--gitolite-home DIR (and --local-code DIR if the rc sets LOCAL_CODE)",
@@ -206,6 +210,12 @@ pub fn hook_paths(host: Host, target: &Target) -> Result<Vec<PathBuf>, InstallEr
             Ok(vec![git_dir(repo)?.join("hooks").join("pre-receive")])
         }
         Host::Gitea => {
+            if let Some(dir) = &target.template {
+                return Ok(vec![dir
+                    .join("hooks")
+                    .join("pre-receive.d")
+                    .join("pushguard")]);
+            }
             if let Some(root) = &target.all {
                 let repos = find_repositories(root)?;
                 return Ok(repos
@@ -400,7 +410,29 @@ pub fn prepare_audit_dir(log: &Path, _owner_dir: Option<&Path>) -> Vec<String> {
     }
 }
 
-/// How to undo an install, for the message after it.
+/// What to do next, and how to undo an install, for the message after it.
+pub fn after_install(host: Host, host_name: &str, target: &Target) -> Vec<String> {
+    if host == Host::Gitlab {
+        if let Some(tar) = &target.tarball {
+            let tar = shell_quote(&tar.to_string_lossy());
+            let gitaly = "sudo -u git -- /opt/gitlab/embedded/bin/gitaly hooks set --storage <storage> --repository <@hashed/…/….git> --config /var/opt/gitlab/gitaly/config.toml";
+            return vec![
+                format!("next: {gitaly} < {tar}"),
+                "warning: `gitaly hooks set` replaces every server hook the repository has: add the repository's other hooks to the archive first (`tar -rf` them in under custom_hooks/), or they are removed".to_string(),
+                format!("to undo: tar -cf /tmp/no-hooks.tar -T /dev/null && {gitaly} < /tmp/no-hooks.tar   (removes every server hook of that repository: hand gitaly an archive with the others to keep them)"),
+            ];
+        }
+        if target.repo.is_some() {
+            return vec![
+                "warning: GitLab 15.11 and later set a repository's server hooks only through `gitaly hooks set` (hooks written on disk keep working where they already were, but GitLab no longer supports making new ones that way, and Gitaly Cluster does not replicate them): use `--tarball FILE` and `gitaly hooks set` instead, or `--global` for every repository".to_string(),
+                undo_hint(host_name, &target.args()),
+            ];
+        }
+    }
+    vec![undo_hint(host_name, &target.args())]
+}
+
+/// How to undo an install with pushguard itself.
 pub fn undo_hint(host: &str, args: &str) -> String {
     format!("to undo: pushguard uninstall --host {host} {args}")
 }

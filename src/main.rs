@@ -159,6 +159,10 @@ struct TargetArgs {
     /// Every repository under this Gitea/Forgejo root
     #[arg(long, value_name = "ROOT")]
     all: Option<PathBuf>,
+    /// Gitea/Forgejo: a git template directory (Gitea's `[git.config] init.templateDir`), so
+    /// repositories created later get the hook when they are made
+    #[arg(long, value_name = "DIR")]
+    template: Option<PathBuf>,
     /// GitLab's global server hooks directory
     #[arg(long, value_name = "DIR")]
     global: Option<PathBuf>,
@@ -317,6 +321,7 @@ fn install(
     let target = Target {
         repo: t.repo,
         all: t.all,
+        template: t.template,
         global: t.global,
         tarball: t.tarball,
         gitolite_home: t.gitolite_home,
@@ -351,14 +356,26 @@ fn install(
         }
         None => install::uninstall(host, &target)?,
     };
+    // `--all` runs from a timer: it prints what it changed, and nothing when nothing changed.
+    let quiet = target.all.is_some();
+    let changed = outcomes
+        .iter()
+        .any(|o| !matches!(o, install::Outcome::Unchanged { .. }));
     for outcome in &outcomes {
-        println!("{outcome}");
+        if !(quiet && matches!(outcome, install::Outcome::Unchanged { .. })) {
+            println!("{outcome}");
+        }
+    }
+    if quiet && !changed {
+        return Ok(0);
     }
     for note in &notes {
         println!("{note}");
     }
     if installing {
-        println!("{}", install::undo_hint(host_name, &target.args()));
+        for line in install::after_install(host, host_name, &target) {
+            println!("{line}");
+        }
     }
     Ok(0)
 }

@@ -305,3 +305,182 @@ fn gitlab_stops_at_the_first_failing_hook() {
         "{r:?}"
     );
 }
+
+/// Installed globally and in one repository with the same policy, pushguard judges a push once
+/// (the repository's copy runs first); a repository copy with another policy still runs beside
+/// the global one, so both policies hold.
+#[test]
+fn gitlab_global_and_repository_copies_judge_once_per_policy() {
+    let (f, dir) = gitlab_fixture(true);
+    let policy = f.policy.to_str().unwrap();
+    let repo = f.bare.to_str().unwrap();
+    let r = f.pushguard(&[
+        "install", "--host", "gitlab", "--repo", repo, "--policy", policy,
+    ]);
+    assert!(r.ok, "{r:?}");
+    assert!(r.out.contains("gitaly hooks set"), "the 15.11 note: {r:?}");
+    f.commit("apps/a.yaml", "a", "apps");
+    let r = push_gitlab(&f, &gitlab_env(dir.path(), "dana"), &["origin", "main"]);
+    assert_accepted(&r);
+    assert_eq!(
+        r.out.matches("pushguard: push accepted").count(),
+        1,
+        "{r:?}"
+    );
+    f.commit("clusters/prod/a.yaml", "a", "prod");
+    let r = push_gitlab(&f, &gitlab_env(dir.path(), "dana"), &["origin", "main"]);
+    assert_rejected(&r);
+    assert_eq!(r.out.matches("push REJECTED").count(), 1, "{r:?}");
+    f.git(&["reset", "--hard", "HEAD~1"]);
+
+    // The repository's copy names another policy file: both run.
+    let other = f.policy.with_file_name("repo-policy.toml");
+    std::fs::copy(&f.policy, &other).unwrap();
+    let r = f.pushguard(&[
+        "install",
+        "--host",
+        "gitlab",
+        "--repo",
+        repo,
+        "--force",
+        "--policy",
+        other.to_str().unwrap(),
+    ]);
+    assert!(r.ok, "{r:?}");
+    f.commit("apps/b.yaml", "b", "apps");
+    let r = push_gitlab(&f, &gitlab_env(dir.path(), "dana"), &["origin", "main"]);
+    assert_accepted(&r);
+    assert_eq!(
+        r.out.matches("pushguard: push accepted").count(),
+        2,
+        "{r:?}"
+    );
+}
+
+/// `--tarball` says what to run next, warns that `gitaly hooks set` replaces the repository's
+/// other hooks, and prints an undo that works (an empty archive), not a pushguard command that
+/// cannot find the hook.
+#[test]
+fn gitlab_tarball_says_how_to_set_and_undo() {
+    let f = Fixture::new(POLICY);
+    let tar = f.dir.path().join("hooks.tar");
+    let r = f.pushguard(&[
+        "install",
+        "--host",
+        "gitlab",
+        "--tarball",
+        tar.to_str().unwrap(),
+        "--policy",
+        f.policy.to_str().unwrap(),
+    ]);
+    assert!(r.ok, "{r:?}");
+    assert!(
+        r.out
+            .contains("next: sudo -u git -- /opt/gitlab/embedded/bin/gitaly hooks set"),
+        "{r:?}"
+    );
+    assert!(r.out.contains("replaces every server hook"), "{r:?}");
+    let undo = r
+        .out
+        .lines()
+        .find(|l| l.starts_with("to undo: "))
+        .expect("an undo line");
+    assert!(!undo.contains("pushguard uninstall"), "{undo}");
+    // The archive part of the undo runs as printed and makes an empty archive.
+    let make = undo
+        .strip_prefix("to undo: ")
+        .and_then(|u| u.split(" && ").next())
+        .unwrap()
+        .replace(
+            "/tmp/no-hooks.tar",
+            f.dir.path().join("empty.tar").to_str().unwrap(),
+        );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &make])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{make}: {out:?}");
+    let list = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(f.dir.path().join("empty.tar"))
+        .output()
+        .unwrap();
+    assert!(list.status.success() && list.stdout.is_empty(), "{list:?}");
+    // The archive itself holds the shim where gitaly extracts custom hooks.
+    let list = std::process::Command::new("tar")
+        .arg("-tvf")
+        .arg(&tar)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("custom_hooks/pre-receive.d/pushguard"),
+        "{text}"
+    );
+}
+
+/// Gitea: repositories made after the install get the hook when they are made, through a git
+/// template directory (Gitea's `[git.config] init.templateDir`): `git init` copies its
+/// `hooks/`, and Gitea then writes only its own delegate beside it. And `--all`, run from a
+/// timer, prints nothing when nothing changed.
+#[test]
+fn gitea_new_repositories_get_the_hook_from_the_template_and_all_is_quiet() {
+    let f = gitea_fixture();
+    let template = f.dir.path().join("gitea-template");
+    let r = f.pushguard(&[
+        "install",
+        "--host",
+        "gitea",
+        "--template",
+        template.to_str().unwrap(),
+        "--policy",
+        f.policy.to_str().unwrap(),
+    ]);
+    assert!(r.ok, "{r:?}");
+    // A repository Gitea creates now: `git init --bare` with the template, then its delegate.
+    std::fs::remove_dir_all(&f.bare).unwrap();
+    let init = std::process::Command::new("git")
+        .arg("-c")
+        .arg(format!("init.templateDir={}", template.display()))
+        .args(["init", "--quiet", "--bare", "--initial-branch=main"])
+        .arg(&f.bare)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    assert!(f.bare.join("hooks/pre-receive.d/pushguard").is_file());
+    install_runner(&f, "gitea-pre-receive");
+    f.commit("clusters/prod/a.yaml", "a", "prod");
+    let r = f.push_as(&gitea_env("dev-bob"), &["origin", "main"]);
+    assert_rejected(&r);
+    assert!(r.out.contains("not pusher \"dev-bob\""), "{r:?}");
+    assert_accepted(&f.push_as(&gitea_env("anna"), &["origin", "main"]));
+
+    // --all over a root: the first run says what it installed, the next says nothing.
+    let root = f.dir.path().join("gitea-repositories");
+    for repo in ["ops/fleet.git", "ops/fleet.wiki.git"] {
+        let out = std::process::Command::new("git")
+            .args(["init", "--quiet", "--bare"])
+            .arg(root.join(repo))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    let all = |f: &Fixture| {
+        f.pushguard(&[
+            "install",
+            "--host",
+            "gitea",
+            "--all",
+            root.to_str().unwrap(),
+            "--policy",
+            f.policy.to_str().unwrap(),
+        ])
+    };
+    let first = all(&f);
+    assert!(
+        first.ok && first.out.matches("installed ").count() == 2,
+        "{first:?}"
+    );
+    let again = all(&f);
+    assert!(again.ok && again.out.trim().is_empty(), "{again:?}");
+}
