@@ -356,7 +356,7 @@ fn argo_cd_notifications_and_destinations_outside_the_allowlist_are_refused() {
     assert_refused(
         &r,
         "external-endpoints",
-        "clusters/prod/argocd-notifications-cm.yaml:9:",
+        "clusters/prod/argocd-notifications-cm.yaml:10:",
         "ConfigMap argocd/argocd-notifications-cm",
     );
     assert!(
@@ -405,6 +405,12 @@ spec:
     );
     assert!(r.flat().contains("spec.destination.server"), "{r:?}");
     f.git(&["reset", "-q", "--hard", "origin/main"]);
+    // The Application's path, which the hook renders.
+    f.commit(
+        "guestbook/ui.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guestbook-ui\n  namespace: guestbook\ndata:\n  color: blue\n",
+        "guestbook",
+    );
     f.commit(
         "clusters/prod/guestbook.yaml",
         &app("https://kubernetes.default.svc"),
