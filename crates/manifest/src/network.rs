@@ -680,7 +680,8 @@ fn automation_push(obj: &Object, settings: &Settings, hits: &mut Vec<Hit>) {
             );
         }
     }
-    if named {
+    if named || obj.patch.is_some() {
+        // A patch holds only what it changes: no push branch there says nothing.
         return;
     }
     // Without a push branch Flux pushes to the branch it checked out.

@@ -456,6 +456,25 @@ fn image_automation_pushes_only_to_listed_refs() {
         "{}",
         f[0].message
     );
+    // A kustomize patch holds only what it changes: a patched checkout branch without a push
+    // branch says nothing about where the automation pushes; a patched push branch does.
+    let patch = |git: &str| {
+        format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [automation.yaml]\npatches:\n- patch: |\n    apiVersion: image.toolkit.fluxcd.io/v1beta2\n    kind: ImageUpdateAutomation\n    metadata: {{name: flux-system, namespace: flux-system}}\n    spec:\n      git:\n{git}")
+    };
+    assert!(judge_added(
+        "clusters/kustomization.yaml",
+        &patch("        checkout: {ref: {branch: release}}\n"),
+        &s
+    )
+    .is_empty());
+    assert_eq!(
+        rules_of(&judge_added(
+            "clusters/kustomization.yaml",
+            &patch("        push: {branch: main}\n"),
+            &s
+        )),
+        ["gitops-sources"]
+    );
     // Default: empty, no automation may push.
     assert!(!ok(
         &automation(&git("    push:\n      branch: main\n")),
