@@ -64,7 +64,7 @@ fn names_and_patterns_against_host_entries() {
     // An IP-looking name passes a wildcard entry only when listed exactly.
     let ips = endpoints(&["*.example.com", "10.0.0.5"]);
     assert!(name_problem(&ips, "10.0.0.5", false).is_none());
-    assert!(name_problem(&ips, "10.0.0.6", false).is_none() == false);
+    assert!(name_problem(&ips, "10.0.0.6", false).is_some());
 }
 
 /// Cilium's docs: DNS-based egress (`toFQDNs`) beside the DNS proxy rule that lets pods resolve.
