@@ -267,6 +267,20 @@ fn argo_cd_notification_services() {
         let f = judge_added("cm.yaml", &text, &s);
         assert_eq!(rules_of(&f), ["external-endpoints"], "{what}: {f:?}");
     }
+    // What the old version already named is not reported again when something else changes.
+    let more = evil.replace(
+        "  template.app-sync-succeeded:",
+        "  service.webhook.ok: |\n    url: https://hooks.example.com/ok\n  template.app-sync-succeeded:",
+    );
+    assert!(judge_modified("cm.yaml", &evil, &more, &s).is_empty());
+    // A service value over the budget (an alias bomb, or just large) is a finding, not work.
+    let bomb = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: argocd-notifications-cm, namespace: argocd}}\ndata:\n  service.webhook.big: |\n    a: &a [{}]\n    b: [*a, *a, *a, *a, *a, *a, *a, *a]\n    c: [*b, *b, *b, *b, *b, *b, *b, *b]\n    d: [*c, *c, *c, *c, *c, *c, *c, *c]\n    url: https://hooks.example.com/x\n",
+        vec!["x"; 100].join(", ")
+    );
+    let f = judge_added("cm.yaml", &bomb, &s);
+    assert_eq!(rules_of(&f), ["external-endpoints"], "{f:?}");
+    assert!(f[0].message.contains("cannot be read"), "{}", f[0].message);
     // Other ConfigMaps are not notification services.
     let other = NOTIFICATIONS.replace("argocd-notifications-cm", "team-settings");
     assert!(judge_added("cm.yaml", &other.replace("api.github.com", "evil.test"), &s).is_empty());
