@@ -103,7 +103,7 @@ fn normalise_host(host: &str) -> Result<String, String> {
 
 /// An IP literal in any of the forms resolvers accept (`10.0.0.1`, `0x7f.1`, `2130706433`,
 /// `[::1]`): the last label is numeric.
-fn is_ip_literal(host: &str) -> bool {
+pub(crate) fn is_ip_literal(host: &str) -> bool {
     if host.starts_with('[') {
         return true;
     }
@@ -214,6 +214,19 @@ impl Endpoint {
             host,
             port,
             path,
+        })
+    }
+
+    /// What a host entry (no scheme, no port) allows, for values that open a name to every port
+    /// and path (FQDN egress rules): `(host, false)` that host, `(".domain", true)` every
+    /// subdomain. URL entries and entries with a port allow less than such a value asks for.
+    pub(crate) fn host_entry(&self) -> Option<(&str, bool)> {
+        if self.scheme.is_some() || self.port.is_some() {
+            return None;
+        }
+        Some(match &self.host {
+            HostPattern::Exact(h) => (h.as_str(), false),
+            HostPattern::Subdomains(s) => (s.as_str(), true),
         })
     }
 

@@ -11,6 +11,7 @@ pub mod custom;
 pub mod endpoints;
 pub mod helm;
 mod judge;
+pub mod network;
 pub mod object;
 pub mod pod_security;
 pub mod render;

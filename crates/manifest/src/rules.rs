@@ -142,6 +142,9 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     if ctx.on(RuleId::ExternalEndpoints) {
         ctx.hits.extend(crate::endpoints::check(obj, settings));
     }
+    // FQDN egress, Argo CD notifications and destinations, controller exposure, image
+    // automation pushes.
+    ctx.hits.extend(crate::network::check(obj, settings));
     // Helm values of a HelmRelease or an Argo CD Application, judged as pod settings.
     ctx.hits.extend(crate::helm::check(obj, settings));
     if obj.patch.is_some() {

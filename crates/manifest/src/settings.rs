@@ -45,6 +45,7 @@ pub enum RuleId {
     ExternalEndpoints,
     ClusterScoped,
     SecretStores,
+    ControllerExposure,
     /// A Pod Security Standards control of the baseline level (`pod_security`); not nameable
     /// in `rules`.
     #[serde(skip)]
@@ -57,7 +58,7 @@ pub enum RuleId {
 impl RuleId {
     /// Every built-in rule that `rules` can name, in documentation order. The two
     /// `pod-security.*` ids are not here: the `pod_security` setting turns them on.
-    pub const ALL: [RuleId; 27] = [
+    pub const ALL: [RuleId; 28] = [
         RuleId::Privileged,
         RuleId::PrivilegeEscalation,
         RuleId::HostNamespaces,
@@ -85,6 +86,7 @@ impl RuleId {
         RuleId::ExternalEndpoints,
         RuleId::ClusterScoped,
         RuleId::SecretStores,
+        RuleId::ControllerExposure,
     ];
 
     /// The id as written in the policy and in findings.
@@ -117,6 +119,7 @@ impl RuleId {
             RuleId::ExternalEndpoints => "external-endpoints",
             RuleId::ClusterScoped => "cluster-scoped",
             RuleId::SecretStores => "secret-stores",
+            RuleId::ControllerExposure => "controller-exposure",
             RuleId::PodSecurityBaseline => "pod-security.baseline",
             RuleId::PodSecurityRestricted => "pod-security.restricted",
         }
@@ -465,6 +468,13 @@ pub struct Settings {
     /// use when no ref is given).
     #[serde(default = "default_source_refs")]
     pub source_refs: Vec<String>,
+    /// `gitops-sources`: the refs a Flux `ImageUpdateAutomation` may push its commits to
+    /// (`spec.git.push.branch`, the destination of `spec.git.push.refspec`, or, without
+    /// `spec.git.push`, the checkout branch), as globs like `source_refs`. Default empty:
+    /// no automation may push anywhere (its commits bypass review unless they land on a ref
+    /// this hook guards and a person merges).
+    #[serde(default)]
+    pub automation_push_refs: Vec<String>,
     /// `external-endpoints`: URLs and hosts the cluster may be made to contact (the
     /// `source_urls` prefixes count too).
     #[serde(default)]
@@ -509,6 +519,7 @@ impl Default for Settings {
             image_registries: Vec::new(),
             source_urls: Vec::new(),
             source_refs: default_source_refs(),
+            automation_push_refs: Vec::new(),
             allowed_endpoints: Vec::new(),
             secret_stores: BTreeMap::new(),
             protected_namespaces: default_protected_namespaces(),

@@ -161,7 +161,8 @@ fn documented_policy_parses() {
     }
     let policy: Policy = toml::from_str(&toml_text).unwrap_or_else(|e| panic!("{e}\n{toml_text}"));
     let block = &policy.manifests[0];
-    assert_eq!(block.rules.len(), 5);
+    assert_eq!(block.rules.len(), 6);
+    assert_eq!(block.automation_push_refs, ["image-updates/*"]);
     assert_eq!(block.allowed_endpoints.len(), 3);
     assert_eq!(block.secret_stores["*"], ["shared"]);
     assert_eq!(
