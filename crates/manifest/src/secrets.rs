@@ -38,7 +38,7 @@ pub const MAX_REMOTE_KEYS: usize = 1024;
 ///   exactly (`role`, `context` and `aws_profile` of the file's entry are not part of it: the
 ///   key decides who decrypts);
 /// - `gcpkms:<resource id>`: `projects/P/locations/L/keyRings/R/cryptoKeys/K`, exactly;
-/// - `azurekv:<url>`: `https://VAULT/keys/NAME` (any version of the key) or
+/// - `azurekv:<url>`: `https://VAULT/keys/NAME` (any version of the key, or none) or
 ///   `https://VAULT/keys/NAME/VERSION` (that version only);
 /// - `hcvault:<uri>`: `ADDRESS/v1/ENGINE_PATH/keys/KEY_NAME`, as `sops --hc-vault-transit`
 ///   takes it (`https://vault.example.com:8200/v1/sops/keys/firstkey`).
@@ -290,10 +290,14 @@ fn key_problem(key: &str) -> Option<&'static str> {
     if key.contains(['%', '\\']) || key.chars().any(char::is_control) {
         return Some("holds `%`, `\\` or a control character, which providers decode differently");
     }
+    // A leading `/` (AWS SSM parameter names) and a trailing one are fine; `//` is not.
     let inner = key.strip_prefix('/').unwrap_or(key);
-    if inner.split('/').enumerate().any(|(i, seg)| {
-        seg == "." || seg == ".." || (seg.is_empty() && i + 1 < inner.split('/').count())
-    }) {
+    let inner = inner.strip_suffix('/').unwrap_or(inner);
+    if !inner.is_empty()
+        && inner
+            .split('/')
+            .any(|seg| seg == "." || seg == ".." || seg.is_empty())
+    {
         return Some("holds a `.`/`..` segment or `//`, which providers clean differently");
     }
     None
@@ -514,8 +518,9 @@ const SOPS_FIELDS: &[&str] = &[
 /// The recipient lists of SOPS metadata (top level and in each of `key_groups`).
 const SOPS_KEY_TYPES: &[&str] = &["age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault"];
 
-/// One reader named in a `sops` block, as the policy spells it, or why it cannot be read.
-fn recipient_of(kind: &str, entry: &Node) -> Result<String, String> {
+/// One reader named in a `sops` block, as the policy spells it (with the node of its id), or
+/// why it cannot be read.
+fn recipient_of<'n>(kind: &str, entry: &'n Node) -> Result<(String, &'n Node), String> {
     let field = |k: &str| -> Result<&str, String> {
         entry
             .get(k)
@@ -523,37 +528,60 @@ fn recipient_of(kind: &str, entry: &Node) -> Result<String, String> {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| format!("a `{kind}` entry has no `{k}` string"))
     };
+    // Parts joined with `/` into one id: a `/` inside one would give the id two readings.
+    let part = |k: &str| -> Result<&str, String> {
+        let v = field(k)?;
+        if v.contains('/') {
+            return Err(format!("a `{kind}` entry's `{k}` holds a `/`"));
+        }
+        Ok(v)
+    };
     if !matches!(entry.value, Value::Map(_)) {
         return Err(format!("a `{kind}` entry is not a mapping"));
     }
-    Ok(match kind {
+    let id_field = match kind {
+        "age" => "recipient",
+        "pgp" => "fp",
+        "kms" => "arn",
+        "gcp_kms" => "resource_id",
+        "azure_kv" => "name",
+        "hc_vault" => "key_name",
+        other => return Err(format!("`{other}` is not a recipient type pushguard knows")),
+    };
+    let id = match kind {
         "age" => format!("age:{}", field("recipient")?),
         "pgp" => format!("pgp:{}", normalize_fingerprint(field("fp")?)),
         "kms" => format!("awskms:{}", field("arn")?),
         "gcp_kms" => format!("gcpkms:{}", field("resource_id")?),
-        "azure_kv" => format!(
-            "azurekv:{}/keys/{}/{}",
-            field("vault_url")?.trim_end_matches('/'),
-            field("name")?,
-            field("version")?
-        ),
-        "hc_vault" => format!(
+        "azure_kv" => {
+            let key = format!(
+                "azurekv:{}/keys/{}",
+                field("vault_url")?.trim_end_matches('/'),
+                part("name")?
+            );
+            // No version: whichever is current; only an entry without a version allows it.
+            match entry.get("version").and_then(Node::as_str) {
+                Some(v) if !v.is_empty() => format!("{key}/{}", part("version")?),
+                _ => key,
+            }
+        }
+        _ => format!(
             "hcvault:{}/v1/{}/keys/{}",
             field("vault_address")?.trim_end_matches('/'),
             field("engine_path")?.trim_matches('/'),
-            field("key_name")?
+            part("key_name")?
         ),
-        other => return Err(format!("`{other}` is not a recipient type pushguard knows")),
-    })
+    };
+    Ok((id, entry.get(id_field).unwrap_or(entry)))
 }
 
 /// Whether the policy's `allowed` admits `recipient` (as [`recipient_of`] spells it).
 fn recipient_allowed(allowed: &[SopsRecipient], recipient: &str) -> bool {
     allowed.iter().any(|a| match a {
+        // The key (vault URL, `/keys/`, name) in any version, or without one.
         SopsRecipient::AzureKv { key, version: None } => recipient
             .strip_prefix("azurekv:")
-            .and_then(|r| r.rsplit_once('/'))
-            .is_some_and(|(k, _)| k == key),
+            .is_some_and(|r| r == key || r.rsplit_once('/').is_some_and(|(k, _)| k == key)),
         _ => a.to_string() == recipient,
     })
 }
@@ -662,9 +690,8 @@ fn sops_recipients(obj: &Object, settings: &Settings, hits: &mut Vec<Hit>) {
                     format!("{at}[{i}]"),
                     format!("`{at}[{i}]`: {why}"),
                 )),
-                Ok(r) if recipient_allowed(&settings.sops_recipients, &r) => {}
-                Ok(r) => {
-                    let node = entry.as_map().first().map(|(_, v)| v).unwrap_or(entry);
+                Ok((r, _)) if recipient_allowed(&settings.sops_recipients, &r) => {}
+                Ok((r, node)) => {
                     hits.push(hit(
                         RuleId::SopsRecipients,
                         format!("sops/recipient/{r}"),

@@ -73,6 +73,7 @@ fn external_secrets_read_only_their_namespace_keys() {
         ("team-a", "team-a/db"),
         ("team-a", "shared/db-ro"),
         ("team-b", "team-b/apps/db"),
+        ("team-b", "team-b/trailing/"),
         // No entry for team-c and no "*": not checked.
         ("team-c", "anything/at/all"),
     ] {
@@ -487,6 +488,21 @@ fn a_re_encrypted_secret_cannot_add_a_reader() {
         )),
         ["sops-recipients"]
     );
+    // A file entry without a version is allowed by a versionless entry only; a `/` inside a
+    // joined part is unreadable.
+    let unversioned = "  azure_kv:\n  - vault_url: https://acme.vault.azure.net\n    name: sops\n    version: \"\"\n    enc: abc\n";
+    assert!(judge_added("db.yaml", &sops_secret(unversioned), &s).is_empty());
+    assert_eq!(
+        rules_of(&judge_added("db.yaml", &sops_secret(unversioned), &pinned)),
+        ["sops-recipients"]
+    );
+    let slashed = azure.replace("name: sops", "name: sops/x");
+    let f = judge_added("db.yaml", &sops_secret(&slashed), &s);
+    assert!(f[0].message.contains("holds a `/`"), "{f:?}");
+    // The finding points at the recipient's id, whatever the order of the entry's fields.
+    let enc_first = format!("  age:\n  - enc: x\n    recipient: {AGE_ATTACKER}\n");
+    let f = judge_added("db.yaml", &sops_secret(&enc_first), &s);
+    assert_eq!((f[0].line, f[0].column), (12, 16), "{f:?}");
 }
 
 #[test]
