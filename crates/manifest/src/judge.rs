@@ -781,7 +781,7 @@ fn service_account_removed(
 
 /// Glob to regex: in paths `*` stays within a directory and `**` crosses them; in object
 /// names (`cross_slash`) `*` matches anything.
-fn glob_regex(glob: &str, cross_slash: bool) -> Option<regex::Regex> {
+pub(crate) fn glob_regex(glob: &str, cross_slash: bool) -> Option<regex::Regex> {
     let mut re = String::from("^");
     let chars: Vec<char> = glob.chars().collect();
     let mut i = 0;

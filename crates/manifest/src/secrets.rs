@@ -266,10 +266,32 @@ fn hit(rule: RuleId, key: String, at: &Node, message: String, fix: &str) -> Hit 
 /// starts with it. Any other entry is a glob over the whole key: `*` any characters but `/`,
 /// `**` any characters (`/` included), `?` one character but `/`, anything else literally.
 pub fn key_allowed(entry: &str, key: &str) -> bool {
-    if entry.ends_with('/') {
-        return key.len() > entry.len() && key.starts_with(entry);
+    KeyEntry::new(entry).allows(key)
+}
+
+/// One `secret_keys` entry, its glob compiled once per object.
+struct KeyEntry<'s> {
+    text: &'s str,
+    /// None for a prefix entry, or for a glob that does not compile (which allows nothing).
+    glob: Option<regex::Regex>,
+}
+
+impl<'s> KeyEntry<'s> {
+    fn new(text: &'s str) -> KeyEntry<'s> {
+        let glob = if text.ends_with('/') {
+            None
+        } else {
+            crate::judge::glob_regex(text, false)
+        };
+        KeyEntry { text, glob }
     }
-    crate::judge::glob_matches(entry, key, false)
+
+    fn allows(&self, key: &str) -> bool {
+        if self.text.ends_with('/') {
+            return key.len() > self.text.len() && key.starts_with(self.text);
+        }
+        self.glob.as_ref().is_some_and(|g| g.is_match(key))
+    }
 }
 
 /// Whether every key starting with `path` (a `find.path`: providers read the keys under it,
@@ -363,6 +385,7 @@ fn remote_keys(obj: &Object, settings: &Settings, hits: &mut Vec<Hit>) {
     let Some(entries) = entries_for(settings, namespace) else {
         return;
     };
+    let compiled: Vec<KeyEntry<'_>> = entries.iter().map(|e| KeyEntry::new(e)).collect();
     let mut remotes: Vec<(String, Remote<'_>)> = Vec::new();
     let items = |k: &str| spec.get(k).map(Node::as_seq).unwrap_or(&[]);
     if push {
@@ -471,7 +494,7 @@ fn remote_keys(obj: &Object, settings: &Settings, hits: &mut Vec<Hit>) {
                                 }),
                             )
                         } else {
-                            let ok = entries.iter().any(|e| key_allowed(e, key));
+                            let ok = compiled.iter().any(|e| e.allows(key));
                             (
                                 node,
                                 (!ok).then(|| {
