@@ -160,6 +160,7 @@ fn finding(
             message,
             fix: fix.into(),
             change: ChangeKind::Added,
+            signable: false,
         },
     }
 }

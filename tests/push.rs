@@ -395,9 +395,12 @@ fn config_examples_load_and_docs_name_every_rule() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        // The demo's policy names keys the demo makes at run time: `docs_drift` loads it with
+        // two such keys, and `cli::the_demo_signs_pushes_and_judges_manifests` runs it.
+        .filter(|p| !p.ends_with("demo-policy.toml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 4, "{files:?}");
+    assert!(files.len() >= 3, "{files:?}");
     for path in files {
         let file = path.display().to_string();
         let r = std::process::Command::new(BIN)

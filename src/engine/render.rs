@@ -468,6 +468,7 @@ pub fn judge(
                         ),
                         fix: "fix the root in a change of its own first (one that does not remove objects)".into(),
                         change: ChangeKind::Changed,
+                        signable: false,
                     });
                 }
             }

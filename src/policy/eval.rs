@@ -306,20 +306,15 @@ fn commit_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec
     }
 }
 
-/// Turns the manifest findings of the blocks that apply on this ref into violations. A
-/// `protected-namespaces` finding, or a `secret-stores` finding about a ClusterSecretStore, does
-/// not count when the commit is signed by one of the block's `signers`.
+/// Turns the manifest findings of the blocks that apply on this ref into violations. A finding
+/// marked `signable` (a protected namespace, a ClusterSecretStore, a Flux Kustomization's
+/// decryption) does not count when the commit is signed by one of the block's `signers`.
 fn manifest_rules(policy: &Policy, u: &UpdateFacts, c: &CommitFacts, out: &mut Vec<Violation>) {
     for (index, block) in policy.manifest_blocks(&u.update.name) {
         for mf in c.manifest_findings.iter().filter(|m| m.block == index) {
             let f = &mf.finding;
-            // A ClusterSecretStore change is `secret-stores`, signed off like a protected namespace.
-            let signable = f.rule == "protected-namespaces"
-                || (f.rule == "secret-stores"
-                    && f.object
-                        .as_deref()
-                        .is_some_and(|o| o.starts_with("ClusterSecretStore ")));
-            if signable {
+            // The rule that made the finding says whether the block's signers may make it.
+            if f.signable {
                 let key = c.signature.as_ref().and_then(|s| s.key_id());
                 if let (Some(signers), Some(key)) = (&block.signers, key) {
                     if signers.allows(key) {

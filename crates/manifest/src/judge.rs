@@ -115,6 +115,7 @@ fn finding_from_hit(obj: &Object, hit: Hit, change: ChangeKind) -> Finding {
         message: hit.message,
         fix: hit.fix,
         change,
+        signable: false,
     }
 }
 
@@ -177,6 +178,7 @@ fn budget_finding(path: &str, message: String, change: ChangeKind) -> Finding {
         message,
         fix: "split the change into smaller commits or pushes".to_string(),
         change,
+        signable: false,
     }
 }
 
@@ -206,6 +208,7 @@ fn load_finding(path: &str, e: &yaml::LoadError, had_old: bool) -> Finding {
         } else {
             ChangeKind::Added
         },
+        signable: false,
     }
 }
 
@@ -358,14 +361,22 @@ pub(crate) fn judge_pairs(
             protected(&mut findings, new, settings, change);
             cluster_scoped(&mut findings, new, settings, change);
             cluster_secret_store(&mut findings, new, settings, change);
-            if let Some(base) = b.and_then(|b| bases.get(b)) {
-                let olds: Vec<&Object> = base
-                    .olds
-                    .iter()
-                    .filter_map(|&i| pair.old.get(i).copied())
-                    .collect();
+            // The old versions this object came from (none when it is added).
+            let olds: Vec<&Object> = b
+                .and_then(|b| bases.get(b))
+                .map(|base| {
+                    base.olds
+                        .iter()
+                        .filter_map(|&i| pair.old.get(i).copied())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if b.is_some() {
                 service_account_removed(&mut findings, &olds, new, settings);
             }
+            findings.extend(crate::secrets::decryption_changed(
+                &olds, new, settings, change,
+            ));
         }
     }
 
@@ -550,6 +561,7 @@ fn custom_finding(
             )
         }),
         change,
+        signable: false,
     }
 }
 
@@ -616,6 +628,7 @@ fn protected(findings: &mut Vec<Finding>, obj: &Object, settings: &Settings, cha
         ),
         fix: "have the change signed by one of the signers named in this [[manifests]] block (the caller drops this finding for them)".to_string(),
         change,
+        signable: true,
     });
 }
 
@@ -649,6 +662,7 @@ fn cluster_scoped(
         ),
         fix: "keep cluster-scoped objects in the platform's paths (reviewed by the cluster admins); a tenant uses namespaced kinds (Role, RoleBinding, Issuer, SecretStore)".to_string(),
         change,
+        signable: false,
     });
 }
 
@@ -683,6 +697,7 @@ fn cluster_secret_store(
         ),
         fix: "have the change signed by one of the signers named in this [[manifests]] block (the caller drops this finding for them)".to_string(),
         change,
+        signable: true,
     });
 }
 
@@ -709,6 +724,7 @@ fn removed(findings: &mut Vec<Finding>, old: &Object, settings: &Settings) {
             ),
             fix: "restore the object; delete it by a reviewed procedure outside this repository".to_string(),
             change: ChangeKind::Removed,
+            signable: false,
         });
     }
     for rule in &settings.deny {
@@ -758,6 +774,7 @@ fn service_account_removed(
             ),
             fix: "keep spec.serviceAccountName".to_string(),
             change: ChangeKind::Changed,
+            signable: false,
         });
     }
 }

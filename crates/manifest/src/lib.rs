@@ -4,7 +4,8 @@
 //! matches a `[[manifests]] match` glob, old and new bytes. This crate loads them the way the
 //! cluster will (see `yaml`), pairs objects by identity across all files of the commit
 //! (`object`), runs the built-in rules (`rules`, with the Pod Security Standards in
-//! `pod_security`, Helm values in `helm`) and custom rules (`custom`) on what changed,
+//! `pod_security`, Helm values in `helm`, secrets' flow in `secrets`) and custom rules (`custom`)
+//! on what changed,
 //! and drops findings covered by live exceptions (`judge`).
 
 pub mod custom;
@@ -16,12 +17,14 @@ pub mod object;
 pub mod pod_security;
 pub mod render;
 pub mod rules;
+pub mod secrets;
 pub mod settings;
 pub mod yaml;
 
 pub use custom::{FieldPath, FieldPathError, Segment};
 pub use endpoints::Endpoint;
 pub use judge::glob_matches;
+pub use secrets::SopsRecipient;
 pub use settings::{
     CustomRule, Date, Exception, JudgeMode, Literal, On, Pattern, PodSecurity, PodSecurityLevel,
     PodSecurityVersion, RuleId, Settings, Severity,
@@ -76,6 +79,11 @@ pub struct Finding {
     pub message: String,
     pub fix: String,
     pub change: ChangeKind,
+    /// True when the block's `signers` may make this change: the caller drops the finding for
+    /// a commit one of them signed. Set where the finding is made, by the rule that knows the
+    /// change is one a trusted signer may sign off (a protected namespace, a ClusterSecretStore,
+    /// a Flux Kustomization's `spec.decryption`), never inferred from rule ids or labels.
+    pub signable: bool,
 }
 
 impl std::fmt::Display for Finding {

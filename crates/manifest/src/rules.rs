@@ -145,6 +145,7 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     // FQDN egress, Argo CD notifications and destinations, controller exposure, image
     // automation pushes.
     ctx.hits.extend(crate::network::check(obj, settings));
+    ctx.hits.extend(crate::secrets::check(obj, settings));
     // Helm values of a HelmRelease or an Argo CD Application, judged as pod settings.
     ctx.hits.extend(crate::helm::check(obj, settings));
     if obj.patch.is_some() {
@@ -1674,6 +1675,11 @@ fn secret_store_refs(ctx: &mut Ctx<'_>, obj: &Object) {
             root.path(&["spec", "externalSecretSpec"]),
         ),
         "PushSecret" => (obj.identity.namespace.as_str(), "spec", root.get("spec")),
+        "ClusterPushSecret" => (
+            "",
+            "spec.pushSecretSpec",
+            root.path(&["spec", "pushSecretSpec"]),
+        ),
         _ => return,
     };
     let Some(spec) = spec else {
@@ -1693,6 +1699,17 @@ fn secret_store_refs(ctx: &mut Ctx<'_>, obj: &Object) {
             if let Some(r) = d.path(&["sourceRef", "storeRef"]) {
                 refs.push((format!("{spec_path}.{field}[{i}].sourceRef.storeRef"), r));
             }
+        }
+    }
+    for (i, d) in spec
+        .get("dataTo")
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        if let Some(r) = d.get("storeRef") {
+            refs.push((format!("{spec_path}.dataTo[{i}].storeRef"), r));
         }
     }
     for (i, r) in spec

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::custom::FieldPath;
 use crate::endpoints::Endpoint;
+use crate::secrets::SopsRecipient;
 
 /// A built-in rule id, as written in the policy (`rules = ["privileged", ...]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -46,6 +47,7 @@ pub enum RuleId {
     ClusterScoped,
     SecretStores,
     ControllerExposure,
+    SopsRecipients,
     /// A Pod Security Standards control of the baseline level (`pod_security`); not nameable
     /// in `rules`.
     #[serde(skip)]
@@ -58,7 +60,7 @@ pub enum RuleId {
 impl RuleId {
     /// Every built-in rule that `rules` can name, in documentation order. The two
     /// `pod-security.*` ids are not here: the `pod_security` setting turns them on.
-    pub const ALL: [RuleId; 28] = [
+    pub const ALL: [RuleId; 29] = [
         RuleId::Privileged,
         RuleId::PrivilegeEscalation,
         RuleId::HostNamespaces,
@@ -87,6 +89,7 @@ impl RuleId {
         RuleId::ClusterScoped,
         RuleId::SecretStores,
         RuleId::ControllerExposure,
+        RuleId::SopsRecipients,
     ];
 
     /// The id as written in the policy and in findings.
@@ -120,6 +123,7 @@ impl RuleId {
             RuleId::ClusterScoped => "cluster-scoped",
             RuleId::SecretStores => "secret-stores",
             RuleId::ControllerExposure => "controller-exposure",
+            RuleId::SopsRecipients => "sops-recipients",
             RuleId::PodSecurityBaseline => "pod-security.baseline",
             RuleId::PodSecurityRestricted => "pod-security.restricted",
         }
@@ -483,6 +487,17 @@ pub struct Settings {
     /// from (`"*"`: every namespace).
     #[serde(default)]
     pub secret_stores: BTreeMap<String, Vec<String>>,
+    /// `secret-stores`: the remote keys the External Secrets of each namespace may read or
+    /// write (`"*"`: every namespace; a ClusterExternalSecret/ClusterPushSecret only by `"*"`).
+    /// An entry ending in `/` is a prefix; any other is a glob over the whole key (`*` within a
+    /// `/`-separated segment, `**` across, `?` one character). A namespace without an entry
+    /// (and no `"*"`) is not checked. See [`crate::secrets::key_allowed`].
+    #[serde(default)]
+    pub secret_keys: BTreeMap<String, Vec<String>>,
+    /// `sops-recipients`: the readers a SOPS-encrypted document may be encrypted for,
+    /// `<type>:<id>` (see [`SopsRecipient`]), checked when the policy is read.
+    #[serde(default)]
+    pub sops_recipients: Vec<SopsRecipient>,
     /// `protected-namespaces`.
     #[serde(default = "default_protected_namespaces")]
     pub protected_namespaces: Vec<String>,
@@ -522,6 +537,8 @@ impl Default for Settings {
             automation_push_refs: Vec::new(),
             allowed_endpoints: Vec::new(),
             secret_stores: BTreeMap::new(),
+            secret_keys: BTreeMap::new(),
+            sops_recipients: Vec::new(),
             protected_namespaces: default_protected_namespaces(),
             deny_delete: default_deny_delete(),
             flux_service_account: false,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use pushguard_manifest::{
     judge, Endpoint, FileChange, FileVersion, Limits, PodSecurity, PodSecurityLevel,
-    PodSecurityVersion, RuleId, Settings,
+    PodSecurityVersion, RuleId, Settings, SopsRecipient,
 };
 
 struct Example {
@@ -101,6 +101,13 @@ fn every_rule_is_documented_with_examples_that_hold() {
             secret_stores: [("team-a".to_string(), vec!["vault-team-a".to_string()])]
                 .into_iter()
                 .collect(),
+            secret_keys: [("team-a".to_string(), vec!["team-a/".to_string()])]
+                .into_iter()
+                .collect(),
+            sops_recipients: vec![SopsRecipient::parse(
+                "age:age1helqcqsh9464r8chnwc2fzj8uv7vr5ntnsft0tn45v2xtz0hpfwq98cmsg",
+            )
+            .unwrap()],
             flux_service_account: true,
             ..Settings::default()
         };
@@ -165,6 +172,8 @@ fn documented_policy_parses() {
     assert_eq!(block.automation_push_refs, ["image-updates/*"]);
     assert_eq!(block.allowed_endpoints.len(), 3);
     assert_eq!(block.secret_stores["*"], ["shared"]);
+    assert_eq!(block.secret_keys["team-a"], ["team-a/"]);
+    assert_eq!(block.sops_recipients.len(), 1);
     assert_eq!(
         block.pod_security,
         Some(PodSecurity {

@@ -96,6 +96,7 @@ impl<'t, 'a> Ctx<'t, 'a> {
             ),
             fix: "split the root; pushguard refuses what it cannot render cheaply".to_string(),
             change: ChangeKind::Added,
+            signable: false,
         });
     }
 
@@ -181,6 +182,7 @@ impl<'t, 'a> Ctx<'t, 'a> {
                     fix: "split the root; pushguard refuses what it cannot render cheaply"
                         .to_string(),
                     change: ChangeKind::Added,
+                    signable: false,
                 });
             }
             return None;
@@ -290,6 +292,7 @@ pub(crate) fn problem(path: &str, line: u32, column: u32, message: String, fix: 
         message,
         fix: fix.to_string(),
         change: ChangeKind::Added,
+        signable: false,
     }
 }
 
@@ -316,6 +319,7 @@ pub(crate) fn load_finding(path: &str, e: &yaml::LoadError) -> Finding {
             "make the file unambiguous, valid YAML/JSON; pushguard refuses what it cannot read the way the cluster would".to_string()
         },
         change: ChangeKind::Added,
+        signable: false,
     }
 }
 
@@ -608,6 +612,7 @@ pub(crate) fn append_all(
                     message: format!("this root renders more than {MAX_OBJECTS} objects (limit)"),
                     fix: "split the root".to_string(),
                     change: ChangeKind::Added,
+                    signable: false,
                 });
             }
             return;
