@@ -232,12 +232,14 @@ fn gitmodules_findings(
     Ok(())
 }
 
-/// Judges what [`read`] selected. Pure: no repository, the day is given.
+/// Judges what [`read`] selected. Pure: no repository, the day is given; parses go through the
+/// push's shared `cache`.
 pub fn judge(
     policy: &Policy,
     inputs: &[BlockInput],
     blobs: &Blobs,
     today: i64,
+    cache: &pushguard_manifest::render::ParseCache,
 ) -> Vec<ManifestFinding> {
     let mut out = Vec::new();
     for input in inputs {
@@ -256,9 +258,13 @@ pub fn judge(
                 new: side(new, blobs),
             })
             .collect();
-        for finding in
-            pushguard_manifest::judge(&changes, &block.settings, &Limits::default(), today)
-        {
+        for finding in pushguard_manifest::judge_cached(
+            &changes,
+            &block.settings,
+            &Limits::default(),
+            today,
+            cache,
+        ) {
             if finding.rule == "manifest-parse" && not_applied(&finding.path) {
                 continue;
             }
@@ -289,6 +295,35 @@ pub fn not_applied(path: &str) -> bool {
     dirs.iter().any(|d| d.starts_with('.') || *d == "templates")
         || path == ".gitlab-ci.yml"
         || path.ends_with("/.gitlab-ci.yml")
+}
+
+/// Parses every manifest blob the push read into `cache`, on every core, before the renderer
+/// and the per-file judge use them (the renderer parses one file at a time; this way the files
+/// a push changes, usually most of its parsing, are parsed in parallel).
+pub fn warm(blobs: &Blobs, cache: &pushguard_manifest::render::ParseCache) {
+    let limits = Limits::default();
+    let all: Vec<&[u8]> = blobs.values().map(Vec::as_slice).collect();
+    let bytes: usize = all.iter().map(|b| b.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    // Below ~256 KiB threads cost more than they save.
+    if threads < 2 || bytes < 256 << 10 {
+        for b in all {
+            cache.warm(b, &limits);
+        }
+        return;
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(b) = all.get(i) else { break };
+                cache.warm(b, &limits);
+            });
+        }
+    });
 }
 
 #[cfg(test)]

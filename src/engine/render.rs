@@ -75,6 +75,13 @@ pub struct Caches {
     parsed: ParseCache,
 }
 
+impl Caches {
+    /// The push's parse cache, shared with the per-file judge.
+    pub fn parsed(&self) -> &ParseCache {
+        &self.parsed
+    }
+}
+
 /// The new tip's roots, rendered, kept between the alias stage and the judging stage.
 #[derive(Default)]
 pub struct NewSide {

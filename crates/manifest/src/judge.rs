@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::custom;
 use crate::object::{objects_of, Identity, Object};
+use crate::render::ParseCache;
 use crate::rules::{self, Hit};
 use crate::settings::{JudgeMode, On, RuleId, Settings};
 use crate::yaml::{self, Limits, Node};
@@ -45,8 +46,18 @@ fn load_version<'b>(
     commit_nodes: &AtomicUsize,
     reuse: Option<&ChunkObjects<'_>>,
     keep: bool,
+    cache: Option<&ParseCache>,
 ) -> Result<(Loaded, ChunkObjects<'b>), VersionError> {
     let mut stats = yaml::LoadStats::default();
+    if let Some(cache) = cache {
+        // The push's shared parse: the renderer reads the same contents.
+        let (docs, nodes) = cache.load(bytes, limits);
+        let docs = docs.map_err(VersionError::Load)?;
+        stats.nodes += nodes;
+        let objects = objects_of(path, docs, limits, &mut stats).map_err(VersionError::Load)?;
+        commit_budget(limits, commit_nodes, stats.nodes)?;
+        return Ok((Loaded { objects }, HashMap::new()));
+    }
     let skip = |text: &str| reuse.is_some_and(|r| r.contains_key(text));
     let chunks = yaml::load_chunks(bytes, limits, &mut stats, &skip).map_err(VersionError::Load)?;
     let mut objects = Vec::new();
@@ -67,14 +78,24 @@ fn load_version<'b>(
         }
         objects.extend(objs);
     }
-    let total = commit_nodes.fetch_add(stats.nodes, Ordering::Relaxed) + stats.nodes;
+    commit_budget(limits, commit_nodes, stats.nodes)?;
+    Ok((Loaded { objects }, by_text))
+}
+
+/// Adds a file's nodes to the commit's count: over `max_commit_nodes` in all is an error.
+fn commit_budget(
+    limits: &Limits,
+    commit_nodes: &AtomicUsize,
+    nodes: usize,
+) -> Result<(), VersionError> {
+    let total = commit_nodes.fetch_add(nodes, Ordering::Relaxed) + nodes;
     if total > limits.max_commit_nodes {
         return Err(VersionError::CommitBudget(format!(
             "the commit's manifests hold more than {} nodes in total (limit); this file brings the total to {total}",
             limits.max_commit_nodes
         )));
     }
-    Ok((Loaded { objects }, by_text))
+    Ok(())
 }
 
 /// Loads both versions of one change. When both have the same path, the new version reuses
@@ -85,19 +106,21 @@ fn load_change(
     limits: &Limits,
     commit_nodes: &AtomicUsize,
     reuse_allowed: bool,
+    cache: Option<&ParseCache>,
 ) -> (LoadResult, LoadResult) {
     let same_path = matches!((c.old, c.new), (Some(o), Some(n)) if o.path == n.path);
-    let keep = reuse_allowed && same_path;
+    // With a shared cache both versions are parsed whole (the renderer needs them whole).
+    let keep = reuse_allowed && same_path && cache.is_none();
     let old = c
         .old
-        .map(|v| load_version(v.path, v.bytes, limits, commit_nodes, None, keep));
+        .map(|v| load_version(v.path, v.bytes, limits, commit_nodes, None, keep, cache));
     let reuse = match &old {
         Some(Ok((_, by_text))) if keep => Some(by_text),
         _ => None,
     };
     let new = c
         .new
-        .map(|v| load_version(v.path, v.bytes, limits, commit_nodes, reuse, false));
+        .map(|v| load_version(v.path, v.bytes, limits, commit_nodes, reuse, false, cache));
     (
         old.map(|r| r.map(|(loaded, _)| loaded)),
         new.map(|r| r.map(|(loaded, _)| loaded)),
@@ -127,10 +150,11 @@ fn load_all(
     changes: &[FileChange<'_>],
     limits: &Limits,
     reuse_allowed: bool,
+    cache: Option<&ParseCache>,
 ) -> Vec<(LoadResult, LoadResult)> {
     let commit_nodes = AtomicUsize::new(0);
     let commit_nodes = &commit_nodes;
-    let load_one = |c: &FileChange<'_>| load_change(c, limits, commit_nodes, reuse_allowed);
+    let load_one = |c: &FileChange<'_>| load_change(c, limits, commit_nodes, reuse_allowed, cache);
     let total: usize = changes
         .iter()
         .flat_map(|c| [c.old, c.new])
@@ -223,15 +247,17 @@ pub(crate) fn judge(
     settings: &Settings,
     limits: &Limits,
     today: i64,
+    cache: Option<&ParseCache>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut old_objects = Vec::new();
     let mut new_objects = Vec::new();
-    for (change, (old, new)) in
-        changes
-            .iter()
-            .zip(load_all(changes, limits, settings.judge != JudgeMode::All))
-    {
+    for (change, (old, new)) in changes.iter().zip(load_all(
+        changes,
+        limits,
+        settings.judge != JudgeMode::All,
+        cache,
+    )) {
         // A new version that does not load is reported as such; its old objects are left out
         // rather than reported as removed (that would only add noise to a refused commit).
         let new_failed = matches!(new, Some(Err(_)));

@@ -112,7 +112,19 @@ pub fn judge(
     limits: &Limits,
     today: i64,
 ) -> Vec<Finding> {
-    judge::judge(changes, settings, limits, today)
+    judge::judge(changes, settings, limits, today, None)
+}
+
+/// [`judge`], parsing through a push's shared [`render::ParseCache`]: a content the renderer
+/// (or another commit) already parsed is not parsed again.
+pub fn judge_cached(
+    changes: &[FileChange<'_>],
+    settings: &Settings,
+    limits: &Limits,
+    today: i64,
+    cache: &render::ParseCache,
+) -> Vec<Finding> {
+    judge::judge(changes, settings, limits, today, Some(cache))
 }
 
 /// Judges objects old against new, as [`judge`] does once it has loaded a commit's files: the

@@ -729,3 +729,87 @@ fn a_moved_object_keeps_its_old_violations() {
     let f = judge(&two, &s, &Limits::default(), TODAY);
     assert_eq!(rules_of(&f), ["privileged", "privileged"], "{f:?}");
 }
+
+/// Parsing through a push's shared cache (the renderer's) gives the findings of a plain
+/// judge: on additions, edits of multi-document files (where the plain judge reuses unchanged
+/// documents), moves, deletions, a file that does not parse, and with `judge = "all"`; and a
+/// cache already holding the contents (warmed, or from an earlier judge) changes nothing.
+#[test]
+fn the_shared_parse_cache_gives_the_same_findings() {
+    use pushguard_manifest::render::ParseCache;
+    let mut s = settings(&[
+        RuleId::Privileged,
+        RuleId::DenyDelete,
+        RuleId::HostNamespaces,
+    ]);
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n";
+    let old_multi = format!("{}---\n{}", deployment("a", "{}"), deployment("b", "{}"));
+    let new_multi = format!(
+        "{}---\n{}",
+        deployment("a", "{}"),
+        deployment("b", "{privileged: true}")
+    );
+    let v = |path: &'static str, text: &'static str| {
+        Some(FileVersion {
+            path,
+            bytes: text.as_bytes(),
+        })
+    };
+    let old_multi: &'static str = Box::leak(old_multi.into_boxed_str());
+    let new_multi: &'static str = Box::leak(new_multi.into_boxed_str());
+    let priv_c: &'static str = Box::leak(deployment("c", "{privileged: true}").into_boxed_str());
+    let changes = [
+        FileChange {
+            old: v("apps/multi.yaml", old_multi),
+            new: v("apps/multi.yaml", new_multi),
+        },
+        FileChange {
+            old: None,
+            new: v("apps/c.yaml", priv_c),
+        },
+        FileChange {
+            old: v("apps/ns.yaml", ns),
+            new: None,
+        },
+        FileChange {
+            old: v("apps/old-name.yaml", old_multi),
+            new: v("apps/new-name.yaml", old_multi),
+        },
+        FileChange {
+            old: None,
+            new: v("apps/broken.yaml", "a: [\n"),
+        },
+    ];
+    let show = |f: &[pushguard_manifest::Finding]| {
+        f.iter()
+            .map(|f| {
+                format!(
+                    "{} {}:{}:{} {}",
+                    f.rule, f.path, f.line, f.column, f.message
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    for mode in [JudgeMode::Changes, JudgeMode::All] {
+        s.judge = mode;
+        let plain = show(&judge(&changes, &s, &Limits::default(), TODAY));
+        assert!(plain.len() >= 3, "{plain:#?}");
+        let cache = ParseCache::default();
+        let cold = show(&pushguard_manifest::judge_cached(
+            &changes,
+            &s,
+            &Limits::default(),
+            TODAY,
+            &cache,
+        ));
+        let warm = show(&pushguard_manifest::judge_cached(
+            &changes,
+            &s,
+            &Limits::default(),
+            TODAY,
+            &cache,
+        ));
+        assert_eq!(plain, cold, "{mode:?}");
+        assert_eq!(plain, warm, "{mode:?}");
+    }
+}

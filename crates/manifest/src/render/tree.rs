@@ -76,35 +76,58 @@ pub struct Tree<'a> {
 /// One parse: the documents (or the error) and the nodes it counted.
 type Parsed = (Result<Vec<Node>, LoadError>, usize);
 
-/// Files parsed while rendering, by content, shared by the trees of one push: the old and the
-/// new tip hold mostly the same files, and roots share bases. Keyed by a hash with a random
-/// key, and the bytes compared on a hit, so a pusher cannot make two files share an entry.
+/// Files parsed in one push, by content: shared by the trees of the push (the old and the new
+/// tip hold mostly the same files, and roots share bases) and by the per-file judge, so each
+/// content is parsed once. Keyed by a hash with a random key, and the bytes compared on a hit,
+/// so a pusher cannot make two files share an entry. Thread-safe: the engine parses a push's
+/// changed files into it in parallel before rendering.
 #[derive(Default)]
 pub struct ParseCache {
     state: std::collections::hash_map::RandomState,
     #[allow(clippy::type_complexity)]
-    entries: RefCell<HashMap<u64, Vec<(Vec<u8>, Limits, Parsed)>>>,
+    entries: std::sync::Mutex<HashMap<u64, Vec<(Vec<u8>, Limits, Arc<Parsed>)>>>,
 }
 
 impl ParseCache {
     /// `yaml::load_with_stats` of `bytes`, once per content and limits.
     pub fn load(&self, bytes: &[u8], limits: &Limits) -> Parsed {
         let key = self.state.hash_one(bytes);
-        if let Some(hit) = self
-            .entries
-            .borrow()
+        if let Some(hit) = self.lookup(key, bytes, limits) {
+            // The copy is made outside the lock.
+            return (*hit).clone();
+        }
+        let parsed = Arc::new(parse(bytes, limits));
+        self.insert(key, bytes, limits, Arc::clone(&parsed));
+        (*parsed).clone()
+    }
+
+    /// Parses `bytes` into the cache ahead of use (a no-op when it is there already).
+    pub fn warm(&self, bytes: &[u8], limits: &Limits) {
+        let key = self.state.hash_one(bytes);
+        if self.lookup(key, bytes, limits).is_none() {
+            // Parsed outside the lock: other threads go on parsing other files meanwhile.
+            self.insert(key, bytes, limits, Arc::new(parse(bytes, limits)));
+        }
+    }
+
+    fn lookup(&self, key: u64, bytes: &[u8], limits: &Limits) -> Option<Arc<Parsed>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&key)
             .and_then(|v| v.iter().find(|(b, l, _)| b == bytes && l == limits))
-        {
-            return hit.2.clone();
+            .map(|hit| Arc::clone(&hit.2))
+    }
+
+    fn insert(&self, key: u64, bytes: &[u8], limits: &Limits, parsed: Arc<Parsed>) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bucket = entries.entry(key).or_default();
+        if !bucket.iter().any(|(b, l, _)| b == bytes && l == limits) {
+            bucket.push((bytes.to_vec(), *limits, parsed));
         }
-        let parsed = parse(bytes, limits);
-        self.entries.borrow_mut().entry(key).or_default().push((
-            bytes.to_vec(),
-            *limits,
-            parsed.clone(),
-        ));
-        parsed
     }
 }
 
