@@ -12,7 +12,7 @@
 # binary instead: then no venv is made, and the test runs that one. Nothing here needs root
 # (or sudo) once the packages and the venv are in place.
 set -eu
-packages="git gnupg openssh-client sq sqop gitolite3 openssh-server lighttpd ca-certificates"
+packages="git gnupg openssh-client sq sqop gitolite3 openssh-server lighttpd ca-certificates curl"
 
 kubectl_version="1.37.1"
 venv="${HOME:?HOME must be set}/.cache/pushguard-test/kubectl-venv"
