@@ -413,10 +413,78 @@ fn judged_scope(
     Ok((notes, hidden))
 }
 
+/// What the hook's account could not do with the policy, its key files and the audit log.
+fn access_problems(p: &Policy, acct: &crate::access::Account) -> Vec<String> {
+    let mut problems = Vec::new();
+    problems.extend(crate::access::cannot_read(acct, &p.path));
+    if let Some(trust) = &p.trust {
+        let mut sources: Vec<String> = trust
+            .store
+            .keys_at(SystemTime::now())
+            .iter()
+            // An allowed_signers key's source is `FILE:LINE`.
+            .map(|k| match k.source.rsplit_once(':') {
+                Some((file, line))
+                    if !Path::new(&k.source).exists()
+                        && !line.is_empty()
+                        && line.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    file.to_string()
+                }
+                _ => k.source.clone(),
+            })
+            .collect();
+        sources.sort();
+        sources.dedup();
+        for source in sources {
+            problems.extend(crate::access::cannot_read(acct, Path::new(&source)));
+        }
+    }
+    if let Some(log) = &p.audit_log {
+        problems.extend(crate::access::cannot_append(acct, log));
+    }
+    problems
+}
+
 /// `pushguard policy check FILE`.
-pub fn policy_check(file: &Path, repo: Option<&Path>) -> i32 {
+pub fn policy_check(file: &Path, repo: Option<&Path>, as_user: Option<&str>) -> i32 {
     match Policy::load(file) {
         Ok(p) => {
+            // As the hook's account: the one named, else the repository's owner.
+            let account = match (as_user, repo) {
+                (Some(who), _) => Some(crate::access::account(who)),
+                (None, Some(dir)) => Some(crate::access::owner_of(dir)),
+                (None, None) => None,
+            };
+            if let Some(account) = account {
+                match account {
+                    Ok(acct) => {
+                        let problems = access_problems(&p, &acct);
+                        for why in &problems {
+                            eprintln!(
+                                "error: {why}: the hook (running as {}) would reject every push",
+                                acct.name
+                            );
+                        }
+                        if !problems.is_empty() {
+                            return ERROR;
+                        }
+                        println!(
+                            "the hook's account {} can read the policy and its keys{}",
+                            acct.name,
+                            if p.audit_log.is_some() {
+                                " and write the audit log"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ERROR;
+                    }
+                }
+            }
             if let Some(dir) = repo {
                 match globs_against_repo(&p, dir) {
                     Ok(warnings) => {

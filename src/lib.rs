@@ -9,8 +9,9 @@
 //! - [`verify`]: signature facts (commits, tags, push certificates), in parallel;
 //! - [`engine`]: the pipeline that joins them, shared by `pre-receive` and `check`;
 //! - [`report`]: the message for the pusher, JSON, and the audit record;
-//! - [`install`], [`demo`], [`commands`]: the command line.
+//! - [`install`], [`demo`], [`commands`], [`access`]: the command line.
 
+pub mod access;
 pub mod commands;
 pub mod demo;
 pub mod engine;

@@ -111,9 +111,14 @@ enum PolicyCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Also warn about ref and path globs that match nothing in this repository, and an
-        /// unprotected default branch
+        /// unprotected default branch; and check as the repository's owner (the account the
+        /// hook runs as) that it can read the policy and keys and write the audit log
         #[arg(long, value_name = "DIR")]
         repo: Option<PathBuf>,
+        /// Check that this account (a name or uid: the one the hook runs as) can read the
+        /// policy and its keys and write the audit log
+        #[arg(long, value_name = "USER")]
+        as_user: Option<String>,
     },
     /// Which [[ref]], [[path]], [files] and global rules apply to a ref (and path), and what
     /// they demand
@@ -257,9 +262,15 @@ fn run(command: Command) -> anyhow::Result<i32> {
             };
             commands::check(policy.policy, &repo, &ref_name, &range, format)
         }
-        Command::Policy(PolicyCommand::Check { file, repo }) => {
-            Ok(commands::policy_check(&file, repo.as_deref()))
-        }
+        Command::Policy(PolicyCommand::Check {
+            file,
+            repo,
+            as_user,
+        }) => Ok(commands::policy_check(
+            &file,
+            repo.as_deref(),
+            as_user.as_deref(),
+        )),
         Command::Policy(PolicyCommand::Explain {
             file,
             ref_name,

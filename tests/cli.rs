@@ -472,3 +472,86 @@ fn the_demo_signs_pushes_and_judges_manifests() {
     assert!(step("4").contains("push accepted"), "{out}");
     assert!(out.contains("now has 4 record(s)"), "{out}");
 }
+
+/// `policy check --as-user` checks as the hook's account: a policy or key made unreadable by a
+/// routine edit as root, or an audit log directory it cannot write, is an error naming the
+/// file and its mode — before it becomes an outage. `--repo` checks as the repository's owner.
+#[test]
+fn policy_check_as_the_hooks_account() {
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |p: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    chmod(root, 0o755);
+    std::fs::create_dir_all(root.join("keys")).unwrap();
+    std::fs::create_dir_all(root.join("log")).unwrap();
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/keys/sre-anna.asc"),
+        root.join("keys/sre-anna.asc"),
+    )
+    .unwrap();
+    let policy = root.join("policy.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\naudit_log = \"log/audit.jsonl\"\n[keys]\nopenpgp = [\"keys/*.asc\"]\n",
+    )
+    .unwrap();
+    for p in [&policy, &root.join("keys/sre-anna.asc")] {
+        chmod(p, 0o644);
+    }
+    chmod(&root.join("keys"), 0o755);
+    chmod(&root.join("log"), 0o777);
+    let check = |extra: &[&str]| {
+        let mut args = vec!["policy", "check", policy.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        pg(&args)
+    };
+    let (code, out, err) = check(&["--as-user", "nobody"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("the hook's account nobody can read the policy"),
+        "{out}"
+    );
+
+    chmod(&policy, 0o600);
+    let (code, _, err) = check(&["--as-user", "nobody"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("nobody cannot read") && err.contains("policy.toml (mode 600"),
+        "{err}"
+    );
+    chmod(&policy, 0o644);
+
+    chmod(&root.join("keys/sre-anna.asc"), 0o600);
+    let (code, _, err) = check(&["--as-user", "nobody"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("sre-anna.asc (mode 600"), "{err}");
+    chmod(&root.join("keys/sre-anna.asc"), 0o644);
+
+    chmod(&root.join("log"), 0o755);
+    let (code, _, err) = check(&["--as-user", "nobody"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot create") && err.contains("audit.jsonl"),
+        "{err}"
+    );
+
+    // --repo: the repository's owner is the hook's account (here, whoever runs the test,
+    // who owns everything above); an unknown account is an error, not a silent pass.
+    let repo = root.join("fleet.git");
+    std::fs::create_dir_all(&repo).unwrap();
+    let out = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, out, err) = check(&["--repo", repo.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("the hook's account"), "{out}");
+    let (code, _, err) = check(&["--as-user", "no-such-user-pushguard"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no account named"), "{err}");
+}
