@@ -233,13 +233,13 @@ fn gitmodules_findings(
 }
 
 /// Judges what [`read`] selected. Pure: no repository, the day is given; parses go through the
-/// push's shared `cache`.
+/// push's shared `cache` when the renderer used one.
 pub fn judge(
     policy: &Policy,
     inputs: &[BlockInput],
     blobs: &Blobs,
     today: i64,
-    cache: &pushguard_manifest::render::ParseCache,
+    cache: Option<&pushguard_manifest::render::ParseCache>,
 ) -> Vec<ManifestFinding> {
     let mut out = Vec::new();
     for input in inputs {
@@ -258,13 +258,17 @@ pub fn judge(
                 new: side(new, blobs),
             })
             .collect();
-        for finding in pushguard_manifest::judge_cached(
-            &changes,
-            &block.settings,
-            &Limits::default(),
-            today,
-            cache,
-        ) {
+        let found = match cache {
+            Some(cache) => pushguard_manifest::judge_cached(
+                &changes,
+                &block.settings,
+                &Limits::default(),
+                today,
+                cache,
+            ),
+            None => pushguard_manifest::judge(&changes, &block.settings, &Limits::default(), today),
+        };
+        for finding in found {
             if finding.rule == "manifest-parse" && not_applied(&finding.path) {
                 continue;
             }

@@ -230,11 +230,17 @@ pub fn gather(
     )?;
     // Rendered roots at the new tips: what protected roots render is protected too.
     let render_caches = render::Caches::default();
-    crate::manifests::warm(&blobs, render_caches.parsed());
     let mut new_sides = Vec::with_capacity(out.len());
     for (f, plan) in out.iter_mut().zip(&plans) {
         diff::aliases(repo, policy, f, plan)?;
-        new_sides.push(render::new_side(repo, policy, f, plan, &render_caches)?);
+        new_sides.push(render::new_side(
+            repo,
+            policy,
+            f,
+            plan,
+            &render_caches,
+            &blobs,
+        )?);
     }
     for (i, (f, plan)) in out.iter_mut().zip(&plans).enumerate() {
         diff::net_effect(repo, policy, f, plan, &commits, &mut blobs, &mut inputs, i)?;
@@ -248,14 +254,24 @@ pub fn gather(
     }
     for (id, input) in &inputs.commits {
         if let Some(c) = commits.get_mut(id) {
-            c.manifest_findings =
-                crate::manifests::judge(policy, input, &blobs, today, render_caches.parsed());
+            c.manifest_findings = crate::manifests::judge(
+                policy,
+                input,
+                &blobs,
+                today,
+                render_caches.parsed_if_rendering(),
+            );
         }
     }
     for (i, input) in &inputs.updates {
         if let Some(net) = out.get_mut(*i).and_then(|f| f.net.as_mut()) {
-            net.manifest_findings =
-                crate::manifests::judge(policy, input, &blobs, today, render_caches.parsed());
+            net.manifest_findings = crate::manifests::judge(
+                policy,
+                input,
+                &blobs,
+                today,
+                render_caches.parsed_if_rendering(),
+            );
         }
     }
     Ok(PushFacts {

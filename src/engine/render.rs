@@ -73,12 +73,23 @@ struct Built {
 pub struct Caches {
     blobs: BlobCache,
     parsed: ParseCache,
+    /// Whether the push's manifest blobs were parsed into `parsed` (once a root is found).
+    warmed: std::cell::Cell<bool>,
 }
 
 impl Caches {
-    /// The push's parse cache, shared with the per-file judge.
-    pub fn parsed(&self) -> &ParseCache {
-        &self.parsed
+    /// The push's parse cache, for the per-file judge, when rendering used it: then the judge
+    /// takes its parses from there. Without roots to render, the judge parses on its own (and
+    /// skips the documents a file's old version already had).
+    pub fn parsed_if_rendering(&self) -> Option<&ParseCache> {
+        self.warmed.get().then_some(&self.parsed)
+    }
+
+    /// Parses the push's manifest blobs into the cache on every core, once.
+    fn warm(&self, blobs: &crate::manifests::Blobs) {
+        if !self.warmed.replace(true) {
+            crate::manifests::warm(blobs, &self.parsed);
+        }
     }
 }
 
@@ -265,6 +276,7 @@ pub fn new_side(
     f: &mut UpdateFacts,
     plan: &UpdatePlan,
     caches: &Caches,
+    blobs: &crate::manifests::Blobs,
 ) -> Result<NewSide, EngineError> {
     if !wanted(plan, f) {
         return Ok(NewSide::default());
@@ -277,6 +289,10 @@ pub fn new_side(
     let git = GitTree::new(repo, &tip, &caches.blobs).map_err(&at)?;
     let tree = Tree::with_cache(&git, &caches.parsed);
     let roots = discover(repo, &tip, &tree, &limits, None).map_err(&at)?;
+    if !roots.is_empty() {
+        // Rendering is about to parse: parse what the push changed in parallel first.
+        caches.warm(blobs);
+    }
     let protected = |path: &str| {
         plan.path_blocks
             .iter()
