@@ -9,6 +9,7 @@
 //! - [`verify`]: signature facts (commits, tags, push certificates), in parallel;
 //! - [`engine`]: the pipeline that joins them, shared by `pre-receive` and `check`;
 //! - [`report`]: the message for the pusher, JSON, and the audit record;
+//! - [`limits`]: the budgets of one push (`[limits]`), and the error a tripped one is;
 //! - [`install`], [`demo`], [`commands`]: the command line.
 
 pub mod commands;
@@ -19,6 +20,7 @@ pub mod gitmodules;
 pub mod glob;
 pub mod hook;
 pub mod install;
+pub mod limits;
 pub mod manifests;
 pub mod plan;
 pub mod policy;

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use pushguard_manifest::{ChangeKind, FileChange as MChange, FileVersion, Finding, Limits};
+use pushguard_manifest::{ChangeKind, FileChange as MChange, FileVersion, Finding};
 
 use crate::facts::{Entry, FileChange, FileMode, ManifestFinding};
 use crate::hook::Oid;
@@ -101,23 +101,52 @@ pub fn read(
                     ));
                 }
             }
-            for e in [&ch.old, &ch.new].into_iter().flatten() {
-                if matches!(e.mode, FileMode::File | FileMode::Executable)
-                    && !blobs.contains_key(&e.id)
+            // A version over `max_manifest_bytes` is judged from its header alone: never
+            // inflated. The new one is a finding (what cannot be read is not judged); an old one
+            // is left out, so everything in the new version counts as introduced.
+            let max = policy.limits.max_manifest_bytes;
+            let mut oversized = [false, false];
+            for (side, e) in [&ch.old, &ch.new].into_iter().enumerate() {
+                let Some(e) = e else { continue };
+                if !matches!(e.mode, FileMode::File | FileMode::Executable)
+                    || blobs.contains_key(&e.id)
                 {
-                    let bytes = repo.blob(&e.id).map_err(|err| err.at_path(&ch.path))?;
-                    blobs.insert(e.id.clone(), bytes);
+                    continue;
                 }
+                let size = repo.size_of(&e.id).map_err(|err| err.at_path(&ch.path))?;
+                if size > max {
+                    oversized[side] = true;
+                    if side == 1 {
+                        input.findings.push(finding(
+                            index,
+                            "manifest-limits",
+                            &ch.path,
+                            1,
+                            format!("{} is {size} bytes, more than the limit of {max} bytes for one manifest (`[limits] max_manifest_bytes`): it is not read, so it cannot be judged", ch.path),
+                            "split the file, or keep data this large out of the manifests; if files this large are expected, ask the Git administrator to raise `[limits] max_manifest_bytes`",
+                        ));
+                    }
+                    continue;
+                }
+                let bytes = repo.blob(&e.id).map_err(|err| err.at_path(&ch.path))?;
+                blobs.insert(e.id.clone(), bytes);
             }
-            let version = |e: &Option<Entry>| -> Side {
+            if oversized[1] {
+                continue;
+            }
+            let version = |e: &Option<Entry>, too_big: bool| -> Side {
                 match e {
-                    Some(e) if matches!(e.mode, FileMode::File | FileMode::Executable) => {
+                    Some(e)
+                        if !too_big && matches!(e.mode, FileMode::File | FileMode::Executable) =>
+                    {
                         Some((ch.path.clone(), e.id.clone()))
                     }
                     _ => None,
                 }
             };
-            input.files.push((version(&ch.old), version(&ch.new)));
+            input
+                .files
+                .push((version(&ch.old, oversized[0]), version(&ch.new, false)));
         }
         if !input.files.is_empty() || !input.findings.is_empty() {
             out.push(input);
@@ -256,10 +285,14 @@ pub fn judge(
             })
             .collect();
         for finding in
-            pushguard_manifest::judge(&changes, &block.settings, &Limits::default(), today)
+            pushguard_manifest::judge(&changes, &block.settings, &policy.limits.yaml(), today)
         {
             if finding.rule == "manifest-parse" && not_applied(&finding.path) {
                 continue;
+            }
+            let mut finding = finding;
+            if finding.rule == "manifest-limits" {
+                finding.fix.push_str(LIMITS_FIX);
             }
             out.push(ManifestFinding {
                 block: input.block,
@@ -269,6 +302,9 @@ pub fn judge(
     }
     out
 }
+
+/// What the loader's budget findings add: which policy keys set those budgets.
+const LIMITS_FIX: &str = "; if files like this are expected, ask the Git administrator to raise the budget in the policy's `[limits]` (`max_manifest_bytes`, `max_yaml_nodes`, `max_yaml_aliases`)";
 
 fn side<'a>(v: &'a Side, blobs: &'a Blobs) -> Option<FileVersion<'a>> {
     let (path, id) = v.as_ref()?;
