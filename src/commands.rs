@@ -574,6 +574,18 @@ pub fn policy_check(file: &Path, repo: Option<&Path>) -> i32 {
                 &p.digest[..12.min(p.digest.len())]
             );
             println!("{}", p.repo_scope());
+            let l = &p.limits;
+            println!(
+                "limits: {} new commits a push, objects up to {} bytes, {} bytes read a push, manifests up to {} bytes, {} YAML nodes and {} aliases a file, {} s a decision{}",
+                l.max_commits,
+                l.max_object_bytes,
+                l.max_read_bytes,
+                l.max_manifest_bytes,
+                l.max_yaml_nodes,
+                l.max_yaml_aliases,
+                l.timeout.as_secs(),
+                if p.limits_origin.is_some() { "" } else { " (the defaults)" }
+            );
             if let Some(trust) = &p.trust {
                 let keys = trust.store.keys_at(SystemTime::now());
                 println!(

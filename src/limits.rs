@@ -41,7 +41,7 @@ pub struct Limits {
 pub const DEFAULT: Limits = Limits {
     max_commits: 50_000,
     max_object_bytes: 100 << 20,
-    max_read_bytes: 2 << 30,
+    max_read_bytes: 1 << 30,
     max_manifest_bytes: 4 << 20,
     max_yaml_nodes: 500_000,
     max_yaml_aliases: 10_000,

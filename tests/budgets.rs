@@ -411,5 +411,6 @@ fn bad_limits_are_policy_errors_with_file_line_and_key() {
     f.set_policy(&format!("{POLICY}[limits]\nmax_commits = 10\n"));
     let r = f.pushguard(&["policy", "check", &path]);
     assert!(r.ok, "{r:?}");
+    assert!(r.out.contains("limits: 10 new commits a push"), "{r:?}");
     assert_accepted(&f.push(&["origin", "main"]));
 }
