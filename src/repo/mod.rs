@@ -160,6 +160,8 @@ pub struct Repo {
     /// What tree entry names may hold (control characters only when the policy allows them).
     tree_options: pushguard_fsck::TreeOptions,
     budget: ReadBudget,
+    /// Trees parsed lately (checked with `tree_options`), so a long push does not re-read them.
+    trees: std::sync::Mutex<diff::TreeCache>,
 }
 
 impl Repo {
@@ -211,6 +213,7 @@ impl Repo {
                 max_commits: crate::limits::DEFAULT.max_commits,
                 read: std::sync::atomic::AtomicU64::new(0),
             },
+            trees: std::sync::Mutex::new(diff::TreeCache::default()),
         })
     }
 
@@ -240,6 +243,10 @@ impl Repo {
     /// Lets tree entry names hold control characters (`[files] allow_control_chars`).
     pub fn allow_control_chars(&mut self, allow: bool) {
         self.tree_options.allow_control_chars = allow;
+        // Trees were checked with the old options.
+        if let Ok(mut c) = self.trees.lock() {
+            c.clear();
+        }
     }
 
     pub(crate) fn fsck_hash(&self) -> pushguard_fsck::HashKind {
