@@ -380,6 +380,30 @@ mod tests {
     use std::path::Path;
     use std::process::Command;
 
+    #[test]
+    fn the_tree_cache_keeps_the_latest_trees_within_its_bytes() {
+        let id = |n: u8| ObjectId::from_bytes_or_panic(&[n; 20]);
+        let mut c = TreeCache::default();
+        let third = TREE_CACHE_BYTES / 3 + 1;
+        for n in 0..3 {
+            c.insert(id(n), std::sync::Arc::new(Entries::new()), third);
+        }
+        assert!(c.get(&id(0)).is_none(), "the oldest is dropped");
+        assert!(c.get(&id(1)).is_some() && c.get(&id(2)).is_some());
+        assert!(c.bytes <= TREE_CACHE_BYTES);
+        c.insert(
+            id(9),
+            std::sync::Arc::new(Entries::new()),
+            TREE_CACHE_BYTES + 1,
+        );
+        assert!(
+            c.get(&id(9)).is_none(),
+            "a tree larger than the cache is not kept"
+        );
+        c.clear();
+        assert!(c.get(&id(2)).is_none());
+    }
+
     fn git(dir: &Path, args: &[&str]) -> String {
         let o = Command::new("git")
             .current_dir(dir)
