@@ -6,13 +6,14 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 
 use crate::engine;
 use crate::facts::PushFacts;
 use crate::hook::host::HostEnv;
+use crate::hook::watchdog::Watchdog;
 use crate::hook::{self, Oid, RefUpdate};
 use crate::policy::eval::{self, Decision};
 use crate::policy::{Policy, DEFAULT_POLICY_PATH};
@@ -24,9 +25,6 @@ pub const ACCEPTED: i32 = 0;
 pub const REJECTED: i32 = 1;
 pub const ERROR: i32 = 2;
 
-/// How long the hook may take before it gives up and rejects the push.
-pub const HOOK_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// `--policy`, else `$PUSHGUARD_POLICY`, else the default path.
 pub fn policy_path(flag: Option<PathBuf>) -> PathBuf {
     flag.or_else(|| std::env::var_os("PUSHGUARD_POLICY").map(PathBuf::from))
@@ -35,24 +33,32 @@ pub fn policy_path(flag: Option<PathBuf>) -> PathBuf {
 
 /// `pushguard pre-receive`: the hook. Reads the updates on stdin, decides, prints the verdict
 /// for the pusher, writes the audit record, and returns the exit status git acts on.
+///
+/// A decision that takes longer than `[limits] timeout_seconds` (the default until the policy
+/// is read) is a rejection written by the [watchdog](hook::watchdog), with its audit record.
 pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
     let start = Instant::now();
     let policy_file = policy_path(policy_flag);
     let early_host = HostEnv::from_env(None);
     let prefix = early_host.line_prefix();
 
-    // A decision that takes too long is a rejection, not a hung push.
-    std::thread::spawn(move || {
-        std::thread::sleep(HOOK_TIMEOUT);
-        eprint!(
-            "{}",
-            report::failure(
-                &format!("no decision within {} s", HOOK_TIMEOUT.as_secs()),
-                prefix
-            )
-        );
-        std::process::exit(ERROR);
-    });
+    let watchdog = Watchdog::start(
+        start,
+        crate::limits::DEFAULT.timeout,
+        Box::new(move |allowed| {
+            eprint!(
+                "{}",
+                report::failure(
+                    &format!(
+                        "no decision within {} s (the policy could not be read in that time)",
+                        allowed.as_secs()
+                    ),
+                    prefix
+                )
+            );
+            ERROR
+        }),
+    );
 
     let mut stdin = Vec::new();
     let read = std::io::stdin().read_to_end(&mut stdin);
@@ -61,7 +67,24 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
     if let Ok(policy) = &policy {
         let host = HostEnv::from_env(policy.pusher_variable.as_deref());
         let repository = repository_name(&host);
+        watchdog.set_allowed(policy.limits.timeout);
+        let (p, h, r, input) = (
+            policy.clone(),
+            host.clone(),
+            repository.clone(),
+            stdin.clone(),
+        );
+        watchdog.on_timeout(Box::new(move |allowed| {
+            let exceeded = crate::limits::Exceeded {
+                budget: crate::limits::Budget::Timeout,
+                limit: allowed.as_secs(),
+                what: format!("no decision within {} s", allowed.as_secs()),
+            };
+            let updates = hook::parse_updates(&input).unwrap_or_default();
+            budget_verdict(&p, &h, r, &updates, None, &exceeded, start, prefix)
+        }));
         if let Err(why) = policy.applies_to_repo(&repository) {
+            watchdog.claim();
             return not_applicable(policy, &host, &repository, &why, &stdin, start, prefix);
         }
     }
@@ -76,7 +99,11 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("."));
             let mut repo = Repo::open(&git_dir, objects.as_ref())?;
+            if let Some(dir) = repo.temp_dir() {
+                watchdog.remove_on_timeout(dir.to_path_buf());
+            }
             repo.allow_control_chars(policy.files.allow_control_chars);
+            repo.set_limits(&policy.limits);
             let ctx = engine::Context {
                 now: SystemTime::now(),
                 push_cert: std::env::var("GIT_PUSH_CERT")
@@ -84,7 +111,17 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
                     .and_then(|s| Oid::parse(&s)),
                 push_cert_nonce_status: std::env::var("GIT_PUSH_CERT_NONCE_STATUS").ok(),
             };
-            let mut facts = engine::gather(&repo, policy, &updates, host, &ctx)?;
+            let mut facts = match engine::gather(&repo, policy, &updates, host.clone(), &ctx) {
+                Ok(facts) => facts,
+                Err(e) => match e.budget() {
+                    // A budget is a verdict, not a failure to decide: nothing more is read.
+                    Some((ref_name, exceeded)) => {
+                        let decision = eval::over_budget(policy, ref_name, &exceeded);
+                        return Ok((decision, unjudged(host)));
+                    }
+                    None => return Err(e.into()),
+                },
+            };
             // A certificate is used once (checked and remembered in one locked step).
             if let (Some(log), Some(cert), Some(facts_cert)) = (
                 &policy.signatures.push_cert_log,
@@ -110,6 +147,8 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
             ))
         }
     };
+    // From here on the verdict is this thread's (or, past the deadline, the watchdog's).
+    watchdog.claim();
 
     let (status, message) = match &outcome {
         Ok((decision, facts)) => (
@@ -131,6 +170,7 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
             };
             let repository = repository_name(&host);
             let error_text = outcome.as_ref().err().map(|e| format!("{e:#}"));
+            let parsed = hook::parse_updates(&stdin).unwrap_or_default();
             let (decision_word, violations, updates) = match &outcome {
                 Ok((d, f)) => (
                     if !d.accepted {
@@ -141,7 +181,12 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
                         "accept-with-violations"
                     },
                     d.violations.as_slice(),
-                    report::json_updates(f),
+                    // A push stopped by a budget was not gathered: its updates as git sent them.
+                    if f.updates.is_empty() {
+                        unjudged_updates(&parsed)
+                    } else {
+                        report::json_updates(f)
+                    },
                 ),
                 Err(_) => ("error", &[][..], Vec::new()),
             };
@@ -167,6 +212,74 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
     }
     eprint!("{message}");
     status
+}
+
+/// The facts of a push that was not gathered (a budget stopped it): no update, no commit.
+fn unjudged(host: HostEnv) -> PushFacts {
+    PushFacts {
+        updates: Vec::new(),
+        commits: std::collections::HashMap::new(),
+        host,
+        push_cert: None,
+    }
+}
+
+/// The updates as git sent them, for the audit record of a push that was not judged.
+fn unjudged_updates(updates: &[RefUpdate]) -> Vec<report::JsonUpdate<'_>> {
+    updates
+        .iter()
+        .map(|u| report::JsonUpdate {
+            name: &u.name,
+            old: u.old.as_str(),
+            new: u.new.as_str(),
+            kind: None,
+            commits: Vec::new(),
+        })
+        .collect()
+}
+
+/// A budget's rejection, printed and recorded (the watchdog's timeout): returns the status.
+#[allow(clippy::too_many_arguments)]
+fn budget_verdict(
+    policy: &Policy,
+    host: &HostEnv,
+    repository: String,
+    updates: &[RefUpdate],
+    ref_name: Option<&str>,
+    exceeded: &crate::limits::Exceeded,
+    start: Instant,
+    prefix: &str,
+) -> i32 {
+    let decision = eval::over_budget(policy, ref_name, exceeded);
+    let facts = unjudged(host.clone());
+    let message = report::human(
+        &decision,
+        &facts,
+        &policy.path.display().to_string(),
+        prefix,
+    );
+    if let Some(log) = &policy.audit_log {
+        let record = audit::Record {
+            time: audit::rfc3339(SystemTime::now()),
+            repository,
+            host,
+            updates: unjudged_updates(updates),
+            decision: "reject",
+            violations: &decision.violations,
+            error: None,
+            policy: policy.path.display().to_string(),
+            policy_digest: Some(&policy.digest),
+            pushguard_version: env!("CARGO_PKG_VERSION"),
+            duration_ms: start.elapsed().as_millis(),
+        };
+        if let Err(e) = audit::append(log, &record) {
+            eprint!("{message}");
+            eprint!("{}", report::failure(&e.to_string(), prefix));
+            return ERROR;
+        }
+    }
+    eprint!("{message}");
+    REJECTED
 }
 
 /// The repository as the host names it, else the repository's path (`GIT_DIR`, canonical).
@@ -248,6 +361,7 @@ pub fn check(
     let policy = Policy::load(&policy_file)?;
     let mut repo = Repo::open(repo_dir, None)?;
     repo.allow_control_chars(policy.files.allow_control_chars);
+    repo.set_limits(&policy.limits);
     if range.contains("...") {
         anyhow::bail!(
             "{range:?}: OLD...NEW (three dots) is not supported; write OLD..NEW (two dots): the commits of NEW that OLD does not have"
@@ -270,8 +384,26 @@ pub fn check(
         name: ref_name.to_string(),
     };
     let host = HostEnv::from_env(policy.pusher_variable.as_deref());
-    let facts = engine::gather(&repo, &policy, &[update], host, &engine::Context::now())?;
-    let decision = eval::evaluate(&policy, &facts);
+    let gathered = engine::gather(
+        &repo,
+        &policy,
+        &[update],
+        host.clone(),
+        &engine::Context::now(),
+    );
+    let (facts, decision) = match gathered {
+        Ok(facts) => {
+            let decision = eval::evaluate(&policy, &facts);
+            (facts, decision)
+        }
+        Err(e) => match e.budget() {
+            Some((ref_name, exceeded)) => (
+                unjudged(host),
+                eval::over_budget(&policy, ref_name, &exceeded),
+            ),
+            None => return Err(e.into()),
+        },
+    };
     let mut notes = Vec::new();
     if single {
         notes.push(format!(
@@ -510,6 +642,18 @@ pub fn policy_check(file: &Path, repo: Option<&Path>, as_user: Option<&str>) -> 
                 &p.digest[..12.min(p.digest.len())]
             );
             println!("{}", p.repo_scope());
+            let l = &p.limits;
+            println!(
+                "limits: {} new commits a push, objects up to {} bytes, {} bytes read a push, manifests up to {} bytes, {} YAML nodes and {} aliases a file, {} s a decision{}",
+                l.max_commits,
+                l.max_object_bytes,
+                l.max_read_bytes,
+                l.max_manifest_bytes,
+                l.max_yaml_nodes,
+                l.max_yaml_aliases,
+                l.timeout.as_secs(),
+                if p.limits_origin.is_some() { "" } else { " (the defaults)" }
+            );
             if let Some(trust) = &p.trust {
                 let keys = trust.store.keys_at(SystemTime::now());
                 println!(

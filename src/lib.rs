@@ -9,6 +9,7 @@
 //! - [`verify`]: signature facts (commits, tags, push certificates), in parallel;
 //! - [`engine`]: the pipeline that joins them, shared by `pre-receive` and `check`;
 //! - [`report`]: the message for the pusher, JSON, and the audit record;
+//! - [`limits`]: the budgets of one push (`[limits]`), and the error a tripped one is;
 //! - [`install`], [`demo`], [`commands`], [`access`]: the command line.
 
 pub mod access;
@@ -20,6 +21,7 @@ pub mod gitmodules;
 pub mod glob;
 pub mod hook;
 pub mod install;
+pub mod limits;
 pub mod manifests;
 pub mod plan;
 pub mod policy;

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use pushguard_manifest::{ChangeKind, FileChange as MChange, FileVersion, Finding, Limits};
+use pushguard_manifest::{ChangeKind, FileChange as MChange, FileVersion, Finding};
 
 use crate::facts::{Entry, FileChange, FileMode, ManifestFinding};
 use crate::hook::Oid;
@@ -101,23 +101,52 @@ pub fn read(
                     ));
                 }
             }
-            for e in [&ch.old, &ch.new].into_iter().flatten() {
-                if matches!(e.mode, FileMode::File | FileMode::Executable)
-                    && !blobs.contains_key(&e.id)
+            // A version over `max_manifest_bytes` is judged from its header alone: never
+            // inflated. The new one is a finding (what cannot be read is not judged); an old one
+            // is left out, so everything in the new version counts as introduced.
+            let max = policy.limits.max_manifest_bytes;
+            let mut oversized = [false, false];
+            for (side, e) in [&ch.old, &ch.new].into_iter().enumerate() {
+                let Some(e) = e else { continue };
+                if !matches!(e.mode, FileMode::File | FileMode::Executable)
+                    || blobs.contains_key(&e.id)
                 {
-                    let bytes = repo.blob(&e.id).map_err(|err| err.at_path(&ch.path))?;
-                    blobs.insert(e.id.clone(), bytes);
+                    continue;
                 }
+                let size = repo.size_of(&e.id).map_err(|err| err.at_path(&ch.path))?;
+                if size > max {
+                    oversized[side] = true;
+                    if side == 1 {
+                        input.findings.push(finding(
+                            index,
+                            "manifest-limits",
+                            &ch.path,
+                            1,
+                            format!("{} is {size} bytes, more than the limit of {max} bytes for one manifest (`[limits] max_manifest_bytes`): it is not read, so it cannot be judged", ch.path),
+                            "split the file, or keep data this large out of the manifests; if files this large are expected, ask the Git administrator to raise `[limits] max_manifest_bytes`",
+                        ));
+                    }
+                    continue;
+                }
+                let bytes = repo.blob(&e.id).map_err(|err| err.at_path(&ch.path))?;
+                blobs.insert(e.id.clone(), bytes);
             }
-            let version = |e: &Option<Entry>| -> Side {
+            if oversized[1] {
+                continue;
+            }
+            let version = |e: &Option<Entry>, too_big: bool| -> Side {
                 match e {
-                    Some(e) if matches!(e.mode, FileMode::File | FileMode::Executable) => {
+                    Some(e)
+                        if !too_big && matches!(e.mode, FileMode::File | FileMode::Executable) =>
+                    {
                         Some((ch.path.clone(), e.id.clone()))
                     }
                     _ => None,
                 }
             };
-            input.files.push((version(&ch.old), version(&ch.new)));
+            input
+                .files
+                .push((version(&ch.old, oversized[0]), version(&ch.new, false)));
         }
         if !input.files.is_empty() || !input.findings.is_empty() {
             out.push(input);
@@ -262,15 +291,21 @@ pub fn judge(
             Some(cache) => pushguard_manifest::judge_cached(
                 &changes,
                 &block.settings,
-                &Limits::default(),
+                &policy.limits.yaml(),
                 today,
                 cache,
             ),
-            None => pushguard_manifest::judge(&changes, &block.settings, &Limits::default(), today),
+            None => {
+                pushguard_manifest::judge(&changes, &block.settings, &policy.limits.yaml(), today)
+            }
         };
         for finding in found {
             if finding.rule == "manifest-parse" && not_applied(&finding.path) {
                 continue;
+            }
+            let mut finding = finding;
+            if finding.rule == "manifest-limits" {
+                finding.fix.push_str(LIMITS_FIX);
             }
             out.push(ManifestFinding {
                 block: input.block,
@@ -280,6 +315,9 @@ pub fn judge(
     }
     out
 }
+
+/// What the loader's budget findings add: which policy keys set those budgets.
+const LIMITS_FIX: &str = "; if files like this are expected, ask the Git administrator to raise the budget in the policy's `[limits]` (`max_manifest_bytes`, `max_yaml_nodes`, `max_yaml_aliases`)";
 
 fn side<'a>(v: &'a Side, blobs: &'a Blobs) -> Option<FileVersion<'a>> {
     let (path, id) = v.as_ref()?;
@@ -304,8 +342,12 @@ pub fn not_applied(path: &str) -> bool {
 /// Parses every manifest blob the push read into `cache`, on every core, before the renderer
 /// and the per-file judge use them (the renderer parses one file at a time; this way the files
 /// a push changes, usually most of its parsing, are parsed in parallel).
-pub fn warm(blobs: &Blobs, cache: &pushguard_manifest::render::ParseCache) {
-    let limits = Limits::default();
+pub fn warm(
+    blobs: &Blobs,
+    cache: &pushguard_manifest::render::ParseCache,
+    limits: &pushguard_manifest::Limits,
+) {
+    let limits = *limits;
     let all: Vec<&[u8]> = blobs.values().map(Vec::as_slice).collect();
     let bytes: usize = all.iter().map(|b| b.len()).sum();
     let threads = std::thread::available_parallelism()

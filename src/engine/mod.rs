@@ -56,6 +56,19 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// The budget that stopped the gathering, and the ref it stopped at (`push.limits`).
+    pub fn budget(&self) -> Option<(Option<&str>, crate::limits::Exceeded)> {
+        match self {
+            EngineError::Repo { ref_name, source } => {
+                source.budget().map(|b| (Some(ref_name.as_str()), b))
+            }
+            EngineError::Commit { source, .. } => source.budget().map(|b| (None, b)),
+            EngineError::HashKind { .. } => None,
+        }
+    }
+}
+
 /// What the caller knows beyond the updates: the time to verify at, and a signed push's
 /// certificate (`GIT_PUSH_CERT`, `GIT_PUSH_CERT_NONCE_STATUS`).
 #[derive(Clone, Debug)]

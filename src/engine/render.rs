@@ -86,9 +86,9 @@ impl Caches {
     }
 
     /// Parses the push's manifest blobs into the cache on every core, once.
-    fn warm(&self, blobs: &crate::manifests::Blobs) {
+    fn warm(&self, blobs: &crate::manifests::Blobs, limits: &Limits) {
         if !self.warmed.replace(true) {
-            crate::manifests::warm(blobs, &self.parsed);
+            crate::manifests::warm(blobs, &self.parsed, limits);
         }
     }
 }
@@ -131,7 +131,7 @@ fn discover(
     let entries = repo.entries_under(commit, "", LIST_BUDGET, &mut trees)?;
     let mut roots = Vec::new();
     let mut dirs_done = BTreeSet::new();
-    for (path, mode, _) in &entries {
+    for (path, mode, id) in &entries {
         if *mode == 0o040000 || *mode == 0o160000 {
             continue;
         }
@@ -156,6 +156,14 @@ fn discover(
             || !has_manifest_extension(name)
             || only.is_some_and(|only| !only.contains(path))
         {
+            continue;
+        }
+        // A file over the budget does not load, so it defines no root (as below); its size
+        // comes from the header, so it is not inflated to find that out.
+        let too_big = |id: &Oid| -> Result<bool, RepoError> {
+            Ok(repo.size_of(id)? > u64::try_from(limits.max_bytes).unwrap_or(u64::MAX))
+        };
+        if too_big(id).map_err(|e| e.at_path(path))? {
             continue;
         }
         let Some(bytes) = tree.read(path).map_err(tree_err)? else {
@@ -285,13 +293,14 @@ pub fn new_side(
         return Ok(NewSide::default());
     };
     let at = at_ref(&f.update.name);
-    let limits = Limits::default();
-    let git = GitTree::new(repo, &tip, &caches.blobs).map_err(&at)?;
+    let limits = policy.limits.yaml();
+    let git =
+        GitTree::new(repo, &tip, &caches.blobs, policy.limits.max_manifest_bytes).map_err(&at)?;
     let tree = Tree::with_cache(&git, &caches.parsed);
     let roots = discover(repo, &tip, &tree, &limits, None).map_err(&at)?;
     if !roots.is_empty() {
         // Rendering is about to parse: parse what the push changed in parallel first.
-        caches.warm(blobs);
+        caches.warm(blobs, &limits);
     }
     let protected = |path: &str| {
         plan.path_blocks
@@ -373,13 +382,14 @@ pub fn judge(
         return Ok(());
     }
     let at = at_ref(&f.update.name);
-    let limits = Limits::default();
+    let limits = policy.limits.yaml();
     let affected = |b: &Built| changed.iter().any(|c| touches(&b.closure, c));
 
     // The base's roots: rendered only for roots the update affects, or that it removes.
     let mut old: BTreeMap<String, Built> = BTreeMap::new();
     if let Some(base) = net.base.clone() {
-        let git = GitTree::new(repo, &base, &caches.blobs).map_err(&at)?;
+        let git = GitTree::new(repo, &base, &caches.blobs, policy.limits.max_manifest_bytes)
+            .map_err(&at)?;
         let tree = Tree::with_cache(&git, &caches.parsed);
         let new_keys: BTreeMap<&str, &Built> =
             new.built.iter().map(|b| (b.root.key.as_str(), b)).collect();

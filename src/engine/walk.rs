@@ -17,6 +17,8 @@ pub struct Walker<'a> {
     tips: Option<Vec<(String, Oid, UpdatePlan)>>,
     /// Commit objects the walks already read, so each is read once.
     objects: Objects,
+    /// Every new commit found so far, over all updates: `[limits] max_commits` is per push.
+    seen: std::collections::HashSet<Oid>,
 }
 
 impl<'a> Walker<'a> {
@@ -26,6 +28,7 @@ impl<'a> Walker<'a> {
             policy,
             tips: None,
             objects: Objects::new(),
+            seen: std::collections::HashSet::new(),
         }
     }
 
@@ -55,6 +58,21 @@ impl<'a> Walker<'a> {
         let at = at_ref(&u.name);
         let mut f = self.classify(u, plan)?;
         f.symbolic_target = self.repo.symbolic_target(&u.name).map_err(&at)?;
+        // Each walk stops at the budget; the updates together must stay within it too.
+        self.seen.extend(f.new_commits.iter().cloned());
+        let max = self.repo.max_commits();
+        if self.seen.len() > max {
+            return Err(at(crate::repo::RepoError::Budget(
+                crate::limits::Exceeded {
+                    budget: crate::limits::Budget::Commits,
+                    limit: max as u64,
+                    what: format!(
+                        "the push brings {} new commits over its refs, more than {max}",
+                        self.seen.len()
+                    ),
+                },
+            )));
+        }
         Ok(f)
     }
 
@@ -112,11 +130,11 @@ impl<'a> Walker<'a> {
             // no history to fast-forward along.
             (_, Some(new)) => {
                 let hidden = plan.trusted_bases.clone();
-                (
-                    UpdateKind::NonFastForward,
-                    0,
-                    repo.walk(std::slice::from_ref(new), &hidden).map_err(&at)?,
-                )
+                let (ids, objects) = repo
+                    .walk_with_objects(std::slice::from_ref(new), &hidden)
+                    .map_err(&at)?;
+                self.objects.extend(objects);
+                (UpdateKind::NonFastForward, 0, ids)
             }
             (_, None) => (UpdateKind::NonFastForward, 0, vec![]),
         };

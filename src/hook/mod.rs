@@ -6,6 +6,7 @@
 
 pub mod host;
 pub mod replay;
+pub mod watchdog;
 
 use std::fmt;
 

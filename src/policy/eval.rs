@@ -51,6 +51,7 @@ pub const RULE_IDS: &[&str] = &[
     "ref.symbolic",
     "files.gitattributes",
     "push.replay",
+    "push.limits",
 ];
 
 /// One broken rule, with everything the pusher needs to find and fix it.
@@ -132,6 +133,40 @@ pub fn evaluate(policy: &Policy, facts: &PushFacts) -> Decision {
         accepted,
         mode: policy.mode,
         violations: out,
+    }
+}
+
+/// The verdict when a budget of `[limits]` stopped the gathering (or the clock did): a
+/// rejection with one `push.limits` violation, in every mode. What was not read was not
+/// judged, so even `mode = "audit"` does not accept it.
+pub fn over_budget(
+    policy: &Policy,
+    ref_name: Option<&str>,
+    exceeded: &crate::limits::Exceeded,
+) -> Decision {
+    let policy_at = policy
+        .limits_origin
+        .as_ref()
+        .map(|o| o.to_string())
+        .unwrap_or_else(|| format!("{} (default budgets)", policy.path.display()));
+    Decision {
+        accepted: false,
+        mode: policy.mode,
+        violations: vec![Violation {
+            rule: crate::limits::RULE.to_string(),
+            severity: Severity::Deny,
+            ref_name: ref_name.unwrap_or("(push)").to_string(),
+            commit: None,
+            subject: None,
+            path: None,
+            line: None,
+            column: None,
+            object: None,
+            container: None,
+            what: exceeded.to_string(),
+            fix: exceeded.fix(),
+            policy: Some(policy_at),
+        }],
     }
 }
 

@@ -307,6 +307,10 @@ pub struct Policy {
     /// `[host] forge_group`, resolved.
     pub forge: Option<Signers>,
     pub manifests: Vec<ManifestBlock>,
+    /// `[limits]`: the budgets of one push (defaults for unset keys).
+    pub limits: crate::limits::Limits,
+    /// Where `[limits]` is written, when it is.
+    pub limits_origin: Option<Origin>,
 }
 
 impl Policy {
@@ -1008,7 +1012,18 @@ fn build(
         _ => false,
     };
 
+    let limits = build_limits(&file.limits, &err, bad);
+    let limits_origin = text
+        .lines()
+        .any(|l| l.trim_start().starts_with("[limits]"))
+        .then(|| Origin {
+            file: path.display().to_string(),
+            line: find_key_line(text, "[limits]"),
+        });
+
     Policy {
+        limits,
+        limits_origin,
         path: path.to_path_buf(),
         digest: sha256_hex(text.as_bytes()),
         mode: file.mode,
@@ -1046,6 +1061,93 @@ fn build(
         },
         forge,
         manifests,
+    }
+}
+
+/// `[limits]`: every key a whole number in its range, or its default.
+fn build_limits(
+    file: &schema::Limits,
+    err: &dyn Fn(std::ops::Range<usize>, &str, String) -> PolicyError,
+    bad: &mut Problems,
+) -> crate::limits::Limits {
+    use crate::limits::DEFAULT;
+    // (value, key, unit, most): a budget of zero would refuse every push, and one past `most`
+    // is a typo (or no budget at all, which is what the key exists to prevent).
+    let mut get = |v: &Option<Spanned<i64>>, key: &str, unit: &str, most: u64, default: u64| {
+        let Some(v) = v else { return default };
+        let n = *v.get_ref();
+        match u64::try_from(n) {
+            Ok(n) if (1..=most).contains(&n) => n,
+            _ => {
+                bad.push(err(
+                    v.span(),
+                    &format!("limits.{key}"),
+                    format!(
+                        "{n} is not a budget: give a whole number of {unit} from 1 to {most} (the default is {default})"
+                    ),
+                ));
+                default
+            }
+        }
+    };
+    const TIB: u64 = 1 << 40;
+    let max_commits = get(
+        &file.max_commits,
+        "max_commits",
+        "commits",
+        100_000_000,
+        DEFAULT.max_commits as u64,
+    );
+    let max_object_bytes = get(
+        &file.max_object_bytes,
+        "max_object_bytes",
+        "bytes",
+        4 << 30,
+        DEFAULT.max_object_bytes,
+    );
+    let max_read_bytes = get(
+        &file.max_read_bytes,
+        "max_read_bytes",
+        "bytes",
+        TIB,
+        DEFAULT.max_read_bytes,
+    );
+    let max_manifest_bytes = get(
+        &file.max_manifest_bytes,
+        "max_manifest_bytes",
+        "bytes",
+        1 << 30,
+        DEFAULT.max_manifest_bytes,
+    );
+    let max_yaml_nodes = get(
+        &file.max_yaml_nodes,
+        "max_yaml_nodes",
+        "nodes",
+        100_000_000,
+        DEFAULT.max_yaml_nodes as u64,
+    );
+    let max_yaml_aliases = get(
+        &file.max_yaml_aliases,
+        "max_yaml_aliases",
+        "aliases",
+        100_000_000,
+        DEFAULT.max_yaml_aliases as u64,
+    );
+    let timeout = get(
+        &file.timeout_seconds,
+        "timeout_seconds",
+        "seconds",
+        86_400,
+        DEFAULT.timeout.as_secs(),
+    );
+    crate::limits::Limits {
+        max_commits: usize::try_from(max_commits).unwrap_or(usize::MAX),
+        max_object_bytes,
+        max_read_bytes,
+        max_manifest_bytes,
+        max_yaml_nodes: usize::try_from(max_yaml_nodes).unwrap_or(usize::MAX),
+        max_yaml_aliases: usize::try_from(max_yaml_aliases).unwrap_or(usize::MAX),
+        timeout: std::time::Duration::from_secs(timeout),
     }
 }
 

@@ -37,6 +37,9 @@ pub struct PolicyFile {
     pub names: Names,
     #[serde(default)]
     pub files: Files,
+    /// Budgets on the work one push may cause (`crate::limits`).
+    #[serde(default)]
+    pub limits: Limits,
     #[serde(default, rename = "ref")]
     pub refs: Vec<Spanned<RefRule>>,
     #[serde(default, rename = "path")]
@@ -71,6 +74,28 @@ pub struct Files {
     pub allow_control_chars: bool,
     #[serde(default)]
     pub severity: Severity,
+}
+
+/// `[limits]`: each key raises (or lowers) one budget; unset keys keep their defaults
+/// (`crate::limits::DEFAULT`). Integers here, so that zero and negative values get a
+/// file:line:key error of their own rather than serde's.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// New commits per push (all refs together).
+    pub max_commits: Option<Spanned<i64>>,
+    /// The largest object read, in bytes (from its header, before inflating).
+    pub max_object_bytes: Option<Spanned<i64>>,
+    /// All objects read for one push, in bytes.
+    pub max_read_bytes: Option<Spanned<i64>>,
+    /// The largest manifest file loaded, in bytes.
+    pub max_manifest_bytes: Option<Spanned<i64>>,
+    /// YAML nodes in one manifest file (alias expansions counted in full).
+    pub max_yaml_nodes: Option<Spanned<i64>>,
+    /// Alias uses in one manifest file.
+    pub max_yaml_aliases: Option<Spanned<i64>>,
+    /// Wall time for the whole decision, in seconds.
+    pub timeout_seconds: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -38,8 +38,58 @@ pub(crate) const TREE: u16 = 0o040000;
 
 pub type Entries = BTreeMap<Vec<u8>, (u16, ObjectId)>;
 
+/// Trees parsed lately, by id, up to [`TREE_CACHE_BYTES`] of tree objects: consecutive
+/// commits share most of their trees (a commit's tree is the next commit's parent tree), and a
+/// wide directory re-read for every commit of a long push is most of its cost.
+#[derive(Debug, Default)]
+pub(crate) struct TreeCache {
+    trees: std::collections::HashMap<ObjectId, (std::sync::Arc<Entries>, u64)>,
+    order: std::collections::VecDeque<ObjectId>,
+    bytes: u64,
+}
+
+/// How many bytes of tree objects [`TreeCache`] keeps (the parsed form takes a few times more).
+const TREE_CACHE_BYTES: u64 = 16 << 20;
+
+impl TreeCache {
+    fn get(&self, id: &ObjectId) -> Option<std::sync::Arc<Entries>> {
+        self.trees.get(id).map(|(e, _)| e.clone())
+    }
+
+    fn insert(&mut self, id: ObjectId, entries: std::sync::Arc<Entries>, size: u64) {
+        if size > TREE_CACHE_BYTES || self.trees.contains_key(&id) {
+            return;
+        }
+        while self.bytes + size > TREE_CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some((_, n)) = self.trees.remove(&old) {
+                self.bytes -= n;
+            }
+        }
+        self.trees.insert(id, (entries, size));
+        self.order.push_back(id);
+        self.bytes += size;
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = TreeCache::default();
+    }
+}
+
 impl Repo {
     pub(crate) fn tree_entries(&self, id: ObjectId, path: &str) -> Result<Entries, RepoError> {
+        let cache = |f: &mut dyn FnMut(&mut TreeCache)| {
+            if let Ok(mut c) = self.trees.lock() {
+                f(&mut c);
+            }
+        };
+        let mut hit = None;
+        cache(&mut |c| hit = c.get(&id));
+        if let Some(entries) = hit {
+            return Ok((*entries).clone());
+        }
         let (kind, data) = self.read(
             id,
             &format!("tree {}", if path.is_empty() { "/" } else { path }),
@@ -75,7 +125,10 @@ impl Repo {
             })?;
             out.insert(e.name.to_vec(), (mode, oid));
         }
-        Ok(out)
+        let shared = std::sync::Arc::new(out);
+        let size = data.len() as u64;
+        cache(&mut |c| c.insert(id, shared.clone(), size));
+        Ok(std::sync::Arc::unwrap_or_clone(shared))
     }
 
     /// The changes a commit makes to its first parent (or to nothing, for a root commit).
@@ -326,6 +379,30 @@ mod tests {
     use super::*;
     use std::path::Path;
     use std::process::Command;
+
+    #[test]
+    fn the_tree_cache_keeps_the_latest_trees_within_its_bytes() {
+        let id = |n: u8| ObjectId::from_bytes_or_panic(&[n; 20]);
+        let mut c = TreeCache::default();
+        let third = TREE_CACHE_BYTES / 3 + 1;
+        for n in 0..3 {
+            c.insert(id(n), std::sync::Arc::new(Entries::new()), third);
+        }
+        assert!(c.get(&id(0)).is_none(), "the oldest is dropped");
+        assert!(c.get(&id(1)).is_some() && c.get(&id(2)).is_some());
+        assert!(c.bytes <= TREE_CACHE_BYTES);
+        c.insert(
+            id(9),
+            std::sync::Arc::new(Entries::new()),
+            TREE_CACHE_BYTES + 1,
+        );
+        assert!(
+            c.get(&id(9)).is_none(),
+            "a tree larger than the cache is not kept"
+        );
+        c.clear();
+        assert!(c.get(&id(2)).is_none());
+    }
 
     fn git(dir: &Path, args: &[&str]) -> String {
         let o = Command::new("git")

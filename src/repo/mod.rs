@@ -53,13 +53,17 @@ pub enum RepoError {
         context: String,
         message: String,
     },
-    #[error("object {id} ({context}) is {size} bytes, more than pushguard reads ({max} bytes): keep files this large out of the repository")]
+    /// An object over `[limits] max_object_bytes`, refused from its header (never inflated).
+    #[error("object {id} ({context}) is {size} bytes, more than pushguard reads ({max} bytes, `[limits] max_object_bytes`): keep files this large out of the repository")]
     TooLarge {
         id: String,
         context: String,
         size: u64,
         max: u64,
     },
+    /// Another budget of `[limits]` tripped (commits, bytes read).
+    #[error("{0}")]
+    Budget(crate::limits::Exceeded),
     #[error("cannot list the repository's refs: {0}")]
     Refs(String),
     #[error("walking the history from {from} failed: {message}")]
@@ -75,6 +79,25 @@ pub enum RepoError {
 }
 
 impl RepoError {
+    /// The budget this error is, when it is one (`push.limits`).
+    pub fn budget(&self) -> Option<crate::limits::Exceeded> {
+        use crate::limits::{Budget, Exceeded};
+        match self {
+            RepoError::Budget(e) => Some(e.clone()),
+            RepoError::TooLarge {
+                id,
+                context,
+                size,
+                max,
+            } => Some(Exceeded {
+                budget: Budget::ObjectBytes,
+                limit: *max,
+                what: format!("object {id} ({context}) is {size} bytes"),
+            }),
+            _ => None,
+        }
+    }
+
     /// The same error, saying which path of the tree the object was read for.
     pub fn at_path(self, path: &str) -> RepoError {
         match self {
@@ -112,8 +135,19 @@ impl RepoError {
     }
 }
 
-/// The largest object pushguard reads (inflated). Larger ones reject the push with a message.
-pub const MAX_OBJECT_SIZE: u64 = 256 << 20;
+/// Budgets on what one push may make the repository read: `[limits]` of the policy, set with
+/// [`Repo::set_limits`] (the defaults until then).
+#[derive(Debug)]
+struct ReadBudget {
+    /// `max_object_bytes`, or less when `PUSHGUARD_MAX_OBJECT_SIZE` asks for less (never more).
+    max_object: u64,
+    /// `max_read_bytes`.
+    max_read: u64,
+    /// `max_commits`: new commits one walk may find.
+    max_commits: usize,
+    /// Bytes of the objects read so far (each read counts, from the object's header).
+    read: std::sync::atomic::AtomicU64,
+}
 
 /// An open repository, reading objects through the quarantine when there is one.
 pub struct Repo {
@@ -125,8 +159,9 @@ pub struct Repo {
     _alternates: Option<tempfile::TempDir>,
     /// What tree entry names may hold (control characters only when the policy allows them).
     tree_options: pushguard_fsck::TreeOptions,
-    /// [`MAX_OBJECT_SIZE`], or less when `PUSHGUARD_MAX_OBJECT_SIZE` asks for less (never more).
-    max_object: u64,
+    budget: ReadBudget,
+    /// Trees parsed lately (checked with `tree_options`), so a long push does not re-read them.
+    trees: std::sync::Mutex<diff::TreeCache>,
 }
 
 impl Repo {
@@ -172,16 +207,46 @@ impl Repo {
             path,
             _alternates: alternates,
             tree_options: pushguard_fsck::TreeOptions::default(),
-            max_object: std::env::var("PUSHGUARD_MAX_OBJECT_SIZE")
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .map_or(MAX_OBJECT_SIZE, |v| v.min(MAX_OBJECT_SIZE)),
+            budget: ReadBudget {
+                max_object: max_object(crate::limits::DEFAULT.max_object_bytes),
+                max_read: crate::limits::DEFAULT.max_read_bytes,
+                max_commits: crate::limits::DEFAULT.max_commits,
+                read: std::sync::atomic::AtomicU64::new(0),
+            },
+            trees: std::sync::Mutex::new(diff::TreeCache::default()),
         })
+    }
+
+    /// Applies the policy's budgets (`[limits]`) to every read and walk from now on.
+    pub fn set_limits(&mut self, limits: &crate::limits::Limits) {
+        self.budget.max_object = max_object(limits.max_object_bytes);
+        self.budget.max_read = limits.max_read_bytes;
+        self.budget.max_commits = limits.max_commits;
+    }
+
+    /// How many bytes of objects this repository has read so far (all reads count).
+    pub fn bytes_read(&self) -> u64 {
+        self.budget.read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The most new commits one walk may find (`[limits] max_commits`).
+    pub fn max_commits(&self) -> usize {
+        self.budget.max_commits
+    }
+
+    /// The private object directory made for git's quarantine, if any (under `$TMPDIR`): what
+    /// a process that must exit early removes itself.
+    pub fn temp_dir(&self) -> Option<&Path> {
+        self._alternates.as_ref().map(|d| d.path())
     }
 
     /// Lets tree entry names hold control characters (`[files] allow_control_chars`).
     pub fn allow_control_chars(&mut self, allow: bool) {
         self.tree_options.allow_control_chars = allow;
+        // Trees were checked with the old options.
+        if let Ok(mut c) = self.trees.lock() {
+            c.clear();
+        }
     }
 
     pub(crate) fn fsck_hash(&self) -> pushguard_fsck::HashKind {
@@ -226,21 +291,37 @@ impl Repo {
     }
 
     /// Reads an object's kind and bytes. The size is read from the object's header first: an
-    /// object larger than [`MAX_OBJECT_SIZE`] is refused before anything is inflated, so a
-    /// huge blob is a message, never an allocation failure.
+    /// object larger than `max_object_bytes`, or one that would take the push past
+    /// `max_read_bytes`, is refused before anything is inflated, so a huge blob is a message,
+    /// never an allocation failure.
     fn read(&self, id: ObjectId, context: &str) -> Result<(gix::object::Kind, Vec<u8>), RepoError> {
         let header = self.repo.find_header(id).map_err(|e| RepoError::Object {
             id: id.to_string(),
             context: context.to_string(),
             message: e.to_string(),
         })?;
-        if header.size() > self.max_object {
+        let size = header.size();
+        if size > self.budget.max_object {
             return Err(RepoError::TooLarge {
                 id: id.to_string(),
                 context: context.to_string(),
-                size: header.size(),
-                max: self.max_object,
+                size,
+                max: self.budget.max_object,
             });
+        }
+        let total = self
+            .budget
+            .read
+            .fetch_add(size, std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(size);
+        if total > self.budget.max_read {
+            return Err(RepoError::Budget(crate::limits::Exceeded {
+                budget: crate::limits::Budget::ReadBytes,
+                limit: self.budget.max_read,
+                what: format!(
+                    "reading object {id} ({context}, {size} bytes) takes what this push made pushguard read to {total} bytes"
+                ),
+            }));
         }
         let obj = self.repo.find_object(id).map_err(|e| RepoError::Object {
             id: id.to_string(),
@@ -455,6 +536,15 @@ impl Repo {
         }
         Err(RepoError::Unresolved(spec.to_string()))
     }
+}
+
+/// `max_object_bytes`, or `PUSHGUARD_MAX_OBJECT_SIZE` when that asks for less (an override
+/// for tests and emergencies that can only lower the budget).
+fn max_object(policy: u64) -> u64 {
+    std::env::var("PUSHGUARD_MAX_OBJECT_SIZE")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(policy, |v| v.min(policy))
 }
 
 impl From<ObjectId> for Oid {

@@ -25,6 +25,8 @@ pub struct GitTree<'r> {
     root: ObjectId,
     trees: RefCell<HashMap<ObjectId, Arc<Entries>>>,
     blobs: &'r BlobCache,
+    /// The largest file read (`[limits] max_manifest_bytes`), checked on the object header.
+    max_file: u64,
 }
 
 fn tree_error(path: &str, e: RepoError) -> TreeError {
@@ -47,13 +49,19 @@ fn anyhow_like(e: &dyn std::error::Error) -> String {
 }
 
 impl<'r> GitTree<'r> {
-    /// The tree of `commit`.
-    pub fn new(repo: &'r Repo, commit: &Oid, blobs: &'r BlobCache) -> Result<Self, RepoError> {
+    /// The tree of `commit`; files over `max_file` bytes are refused from their header.
+    pub fn new(
+        repo: &'r Repo,
+        commit: &Oid,
+        blobs: &'r BlobCache,
+        max_file: u64,
+    ) -> Result<Self, RepoError> {
         Ok(GitTree {
             repo,
             root: repo.tree_of(commit)?,
             trees: RefCell::new(HashMap::new()),
             blobs,
+            max_file,
         })
     }
 
@@ -121,6 +129,19 @@ impl RawTree for GitTree<'_> {
         }
         if let Some(bytes) = self.blobs.borrow().get(&id) {
             return Ok(bytes.clone());
+        }
+        let size = self
+            .repo
+            .size_of(&Oid::from(id))
+            .map_err(|e| tree_error(path, e.at_path(path)))?;
+        if size > self.max_file {
+            return Err(TreeError {
+                path: path.to_string(),
+                message: format!(
+                    "the file is {size} bytes, more than the limit of {} bytes (`[limits] max_manifest_bytes`): not read",
+                    self.max_file
+                ),
+            });
         }
         let bytes = Arc::new(
             self.repo

@@ -14,7 +14,11 @@
 //!   result equals `git rev-list TIPS --not HIDDEN` (tested against git).
 //!
 //! The cost follows the push: hidden history is walked only as far as it is newer than the
-//! oldest new commit.
+//! oldest new commit. A walk for new commits stops as soon as more commits than
+//! `[limits] max_commits` are new (not hidden) at once, so a push of a million commits costs
+//! the budget, not the million. Painting can take a commit for new before the hidden side
+//! reaches it (clock skew without a commit-graph): such a push is refused a little early,
+//! never accepted.
 
 use std::collections::{BinaryHeap, HashMap};
 
@@ -54,6 +58,10 @@ struct Walker<'a> {
     heap: BinaryHeap<(u32, i64, std::cmp::Reverse<usize>, ObjectId)>,
     /// Queue entries whose commit is not hidden: the walk goes on while there are any.
     unhidden: usize,
+    /// Commits flagged new and not hidden, now.
+    new_only: usize,
+    /// The most `new_only` may reach (`max_commits`); None for walks that count lost commits.
+    limit: Option<usize>,
 }
 
 impl Walker<'_> {
@@ -89,6 +97,18 @@ impl Walker<'_> {
             return Ok(());
         }
         node.flags = new;
+        if old == 0 && new == NEW {
+            self.new_only += 1;
+            if let Some(max) = self.limit.filter(|max| self.new_only > *max) {
+                return Err(RepoError::Budget(crate::limits::Exceeded {
+                    budget: crate::limits::Budget::Commits,
+                    limit: max as u64,
+                    what: format!("the push brings more than {max} new commits"),
+                }));
+            }
+        } else if old == NEW {
+            self.new_only = self.new_only.saturating_sub(1);
+        }
         if new & HIDDEN != 0 && old & HIDDEN == 0 {
             self.unhidden -= node.queued_unhidden as usize;
             node.queued_unhidden = 0;
@@ -245,22 +265,35 @@ impl Repo {
         Ok(false)
     }
 
-    /// Commits reachable from `tips` and from none of `hidden`, parents before children.
+    /// Commits reachable from `tips` and from none of `hidden`, parents before children. No
+    /// budget: for counting what a ref loses, and for `check`'s notes (history, not a push).
     pub fn walk(&self, tips: &[Oid], hidden: &[Oid]) -> Result<Vec<Oid>, RepoError> {
-        self.walk_with_objects(tips, hidden).map(|(ids, _)| ids)
+        self.walk_limited(tips, hidden, None).map(|(ids, _)| ids)
     }
 
-    /// [`Repo::walk`], also returning the objects of the new commits it had to read.
+    /// The new commits of a push: [`Repo::walk`] within `[limits] max_commits`, also
+    /// returning the objects of the new commits it had to read.
     pub fn walk_with_objects(
         &self,
         tips: &[Oid],
         hidden: &[Oid],
+    ) -> Result<(Vec<Oid>, Objects), RepoError> {
+        self.walk_limited(tips, hidden, Some(self.max_commits()))
+    }
+
+    fn walk_limited(
+        &self,
+        tips: &[Oid],
+        hidden: &[Oid],
+        limit: Option<usize>,
     ) -> Result<(Vec<Oid>, Objects), RepoError> {
         let mut w = Walker {
             repo: self,
             nodes: HashMap::new(),
             heap: BinaryHeap::new(),
             unhidden: 0,
+            new_only: 0,
+            limit,
         };
         for t in tips {
             let id = self.oid(t)?;

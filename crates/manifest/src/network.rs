@@ -257,6 +257,7 @@ const SERVICE_LIMITS: Limits = Limits {
     max_nodes: 10_000,
     max_commit_nodes: 10_000,
     max_depth: 32,
+    max_aliases: 1_000,
 };
 
 /// Keys whose string value is an endpoint (case-insensitive suffix): `url`, `apiURL`,

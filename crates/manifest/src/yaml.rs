@@ -24,6 +24,9 @@ pub struct Limits {
     pub max_documents: usize,
     /// Most nodes in one file, counting every alias expansion in full.
     pub max_nodes: usize,
+    /// Most alias uses (`*name`) in one file: each is a copy, so many of them are work even
+    /// when the nodes they copy are few.
+    pub max_aliases: usize,
     /// Most nodes over all file versions (old and new) of one commit: what a judge call
     /// holds in memory at once.
     pub max_commit_nodes: usize,
@@ -41,6 +44,7 @@ impl Default for Limits {
             max_bytes: 4 * 1024 * 1024,
             max_documents: 10_000,
             max_nodes: 500_000,
+            max_aliases: 10_000,
             max_commit_nodes: 2_000_000,
             max_depth: 100,
         }
@@ -373,6 +377,8 @@ pub fn load_chunks<'a>(
         max: limits.max_nodes,
         copy_bytes: 0,
         max_copy_bytes: limits.max_bytes,
+        aliases: 0,
+        max_aliases: limits.max_aliases,
     };
     let mut count = 0usize;
     for chunk in split_documents(text)? {
@@ -483,6 +489,9 @@ struct Budget {
     /// String bytes held by anchor copies and alias expansions.
     copy_bytes: usize,
     max_copy_bytes: usize,
+    /// Alias uses so far, against `max_aliases`.
+    aliases: usize,
+    max_aliases: usize,
 }
 
 /// Bytes of the strings (keys and scalars) in a subtree; depth is bounded by the loader.
@@ -605,6 +614,17 @@ fn load_chunk(
                 let Some((node, size, height, bytes)) = anchors.get(&id) else {
                     return Err(parse_err(line, column, "alias to an unknown anchor"));
                 };
+                budget.aliases += 1;
+                if budget.aliases > budget.max_aliases {
+                    return Err(limit_err(
+                        line,
+                        column,
+                        format!(
+                            "more than {} aliases in one file (limit)",
+                            budget.max_aliases
+                        ),
+                    ));
+                }
                 // Nodes are counted, but one node can be a long string: copies are also
                 // bounded in bytes (at most the file's own size limit).
                 budget.copy_bytes = budget.copy_bytes.saturating_add(*bytes);

@@ -399,3 +399,21 @@ fn alias_bomb_of_long_strings_is_bounded_in_bytes() {
     // Stopped after about max_bytes / 100 KB copies.
     assert!(stats.nodes < 100, "{stats:?}");
 }
+
+#[test]
+fn alias_uses_are_counted_against_max_aliases() {
+    // Each alias copies one small node: cheap per copy, but 20,000 of them are work the budget
+    // bounds on its own.
+    let text = format!("s: &s x\nl: [{}]\n", vec!["*s"; 20_000].join(","));
+    let e = yaml::load(text.as_bytes(), &Limits::default()).unwrap_err();
+    assert!(
+        e.is_limits() && e.message().contains("more than 10000 aliases"),
+        "{e}"
+    );
+    let raised = Limits {
+        max_aliases: 30_000,
+        ..Limits::default()
+    };
+    let docs = yaml::load(text.as_bytes(), &raised).unwrap();
+    assert_eq!(docs.len(), 1);
+}
