@@ -97,6 +97,8 @@ fn dur(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s >= 10.0 {
         format!("{s:.1} s")
+    } else if s >= 1.0 {
+        format!("{s:.2} s")
     } else if s >= 0.1 {
         format!("{:.0} ms", s * 1e3)
     } else {
@@ -520,7 +522,7 @@ source_urls = ["https://git.example.com/"]
         );
         rows.push(Row {
             case: case_cell(&case, label),
-            ours: format!("{} per push, {mb_s:.0} MB/s", dur(t)),
+            ours: format!("{} per push, {mb_s:.1} MB/s", dur(t)),
             peer: "—".into(),
             ratio: ratio_cell(label, t, None, first),
             rss: mib(rss),
