@@ -106,8 +106,7 @@ fn every_table_key_is_documented_and_every_documented_key_accepted() {
         if *heading == "## Top level" {
             // A table of its own is documented under its own heading.
             code.retain(|k| {
-                !doc.contains(&format!("\n## `[{k}]`"))
-                    && !doc.contains(&format!("\n## `[[{k}]]`"))
+                !doc.contains(&format!("\n## `[{k}]`")) && !doc.contains(&format!("\n## `[[{k}]]`"))
             });
         }
         assert!(
