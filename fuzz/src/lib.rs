@@ -23,8 +23,11 @@ use pushguard_manifest::{
 };
 use pushguard_sign::{ObjectHash, Signed, TrustStore, VerifyOptions};
 
+/// A harness function: feeds one input to the parsers of one target.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its corpus directory (`fuzz/corpus/<name>/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("ref_lines", ref_lines),
     ("git_object", git_object),
     ("allowed_signers", allowed_signers),
