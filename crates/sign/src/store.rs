@@ -190,15 +190,45 @@ impl TrustStore {
         openpgp: &[PathBuf],
         allowed_signers: Option<&Path>,
     ) -> Result<TrustStore, LoadError> {
+        let mut files = Vec::with_capacity(openpgp.len());
+        for path in openpgp {
+            let bytes = read_bounded(path, MAX_OPENPGP_FILE_BYTES, "an OpenPGP key file")?;
+            files.push((path.clone(), bytes));
+        }
+        let signers = match allowed_signers {
+            Some(path) => Some((
+                path.to_path_buf(),
+                read_bounded(path, MAX_ALLOWED_SIGNERS_BYTES, "allowed_signers")?,
+            )),
+            None => None,
+        };
+        let borrowed: Vec<(&Path, &[u8])> = files
+            .iter()
+            .map(|(p, b)| (p.as_path(), b.as_slice()))
+            .collect();
+        TrustStore::from_bytes(
+            &borrowed,
+            signers.as_ref().map(|(p, b)| (p.as_path(), b.as_slice())),
+        )
+    }
+
+    /// [`TrustStore::load`] on contents already read: each OpenPGP file and the
+    /// `allowed_signers` file as bytes, with the path they came from (used only in errors and
+    /// in [`KeyInfo`]). The size caps of `load` are the caller's business here. Used by the
+    /// fuzz targets and by anything that holds key material in memory.
+    pub fn from_bytes(
+        openpgp: &[(&Path, &[u8])],
+        allowed_signers: Option<(&Path, &[u8])>,
+    ) -> Result<TrustStore, LoadError> {
         let mut certs: Vec<Cert> = Vec::new();
         let mut cert_sources = Vec::new();
         let mut by_fpr: HashMap<openpgp::Fingerprint, usize> = HashMap::new();
         let mut revocations: Vec<(PathBuf, Signature)> = Vec::new();
-        for path in openpgp {
-            let bytes = read_bounded(path, MAX_OPENPGP_FILE_BYTES, "an OpenPGP key file")?;
-            let parsed = match parse_certs(&bytes) {
+        for &(path, bytes) in openpgp {
+            let path = &path.to_path_buf();
+            let parsed = match parse_certs(bytes) {
                 Ok(found) => found,
-                Err(cert_error) => match parse_revocations(&bytes) {
+                Err(cert_error) => match parse_revocations(bytes) {
                     Some(sigs) => {
                         revocations.extend(sigs.into_iter().map(|s| (path.clone(), s)));
                         continue;
@@ -271,13 +301,12 @@ impl TrustStore {
         }
 
         let mut ssh = Vec::new();
-        if let Some(path) = allowed_signers {
-            let bytes = read_bounded(path, MAX_ALLOWED_SIGNERS_BYTES, "allowed_signers")?;
-            let text = String::from_utf8(bytes).map_err(|e| LoadError::Io {
+        if let Some((path, bytes)) = allowed_signers {
+            let text = std::str::from_utf8(bytes).map_err(|e| LoadError::Io {
                 path: path.to_path_buf(),
                 source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
             })?;
-            ssh = allowed_signers::parse(&text, path)?;
+            ssh = allowed_signers::parse(text, path)?;
         }
         let mut ssh_by_id: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, e) in ssh.iter().enumerate() {
@@ -297,7 +326,7 @@ impl TrustStore {
             by_keyid,
             ssh,
             ssh_by_id,
-            ssh_path: allowed_signers.map(Path::to_path_buf),
+            ssh_path: allowed_signers.map(|(p, _)| p.to_path_buf()),
             strict: StandardPolicy::new(),
             sha1_ok,
         })
@@ -470,6 +499,26 @@ mod tests {
         assert_eq!(normalize_key_id("ssh:SHA256:short"), None);
         assert_eq!(normalize_key_id("ssh:MD5:aa:bb"), None);
         assert_eq!(normalize_key_id("group:sre"), None);
+    }
+
+    #[test]
+    fn from_bytes_loads_what_load_reads() {
+        let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/keys");
+        let asc = keys.join("sre-anna.asc");
+        let signers = keys.join("allowed_signers");
+        let from_files = TrustStore::load(std::slice::from_ref(&asc), Some(&signers)).unwrap();
+        let asc_bytes = std::fs::read(&asc).unwrap();
+        let signer_bytes = std::fs::read(&signers).unwrap();
+        let from_bytes = TrustStore::from_bytes(
+            &[(asc.as_path(), asc_bytes.as_slice())],
+            Some((signers.as_path(), signer_bytes.as_slice())),
+        )
+        .unwrap();
+        let ids = |s: &TrustStore| s.keys().into_iter().map(|k| k.key_id).collect::<Vec<_>>();
+        assert!(!ids(&from_bytes).is_empty());
+        assert_eq!(ids(&from_files), ids(&from_bytes));
+        let bad = TrustStore::from_bytes(&[(Path::new("x.asc"), b"not a key")], None);
+        assert!(bad.unwrap_err().to_string().contains("x.asc"));
     }
 
     #[test]
