@@ -25,6 +25,11 @@
 //!   all `@example.com`); the ssh entry and `group:sre` stay. `keys/` next to it holds
 //!   `config/keys/*` plus those keys' public halves. The push's commits are signed by `devs1`.
 //!   A push of one unsigned commit is checked to be refused (enforce mode is on).
+//!   pushguard keeps facts between pushes in `$GIT_DIR/pushguard/cache` (which files of each
+//!   tree define kustomize, Flux and Argo CD roots): each timed run starts with the facts the
+//!   push that made the base would have left (made by judging that push once, then restored
+//!   before every run), never the tip's own. A second row times the same push with nothing
+//!   kept (the first push after install), median of 5.
 //! - first release tag: `refs/tags/v1.0.0`, an annotated tag signed by `sre1` on the tip of
 //!   main, pushed onto that repository with the example policy's tag rules; same timing,
 //!   against one `git verify-tag`. It must not walk history: `pushguard check` of the tag
@@ -32,6 +37,8 @@
 //! - max RSS: the peak resident memory of the measured process (and, for the peer, of the
 //!   children it waited for: git and gpg), from `wait4`, the largest over the runs.
 //!
+//! `PUSHGUARD_BENCH_CASES=typical,manifests` runs only those cases (of `typical`, `ed25519`,
+//! `rsa`, `manifests`; the release tag is measured with `typical`).
 //! `PUSHGUARD_BENCH_SIZES=2000` limits the sizes (the RSA and typical-push repositories then
 //! have 2,000 commits too). `PUSHGUARD_BENCH_BASELINE=/path/to/an/older/pushguard` measures
 //! that binary too, in the same run on the same fixtures, and prints the ratio (how a change
@@ -191,6 +198,19 @@ fn gen_key(gnupg: &Path, name: &str, email: &str, algo: &str) -> String {
     .to_string()
 }
 
+/// Copies a directory tree (the facts pushguard keeps).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -227,14 +247,21 @@ fn timed_stdin(cmd: &mut Command, stdin: Option<&[u8]>) -> (Duration, u64) {
 }
 
 /// `runs` timed runs: (median time, largest max RSS).
-fn measure(
+fn measure(runs: usize, make: impl FnMut() -> Command, stdin: Option<&[u8]>) -> (Duration, u64) {
+    measure_after(runs, || {}, make, stdin)
+}
+
+/// `runs` timed runs, each after `prepare` (not timed): (median time, largest max RSS).
+fn measure_after(
     runs: usize,
+    mut prepare: impl FnMut(),
     mut make: impl FnMut() -> Command,
     stdin: Option<&[u8]>,
 ) -> (Duration, u64) {
     let mut times = Vec::new();
     let mut rss = 0;
     for _ in 0..runs {
+        prepare();
         let (t, m) = timed_stdin(&mut make(), stdin);
         times.push(t);
         rss = rss.max(m);
@@ -818,7 +845,12 @@ fn bench_typical(n: usize, rows: &mut Vec<Row>) {
     );
     let mut typical_rows = Vec::new();
     let mut release_rows = Vec::new();
-    let (mut first_push, mut first_tag) = (None, None);
+    let mut cold_rows = Vec::new();
+    let (mut first_push, mut first_tag, mut first_cold) = (None, None, None);
+    let cold = format!(
+        "the same push as the first after install: nothing kept in `$GIT_DIR/pushguard` yet (every tree of the {} files read once)",
+        thousands(FILES as f64)
+    );
     for (label, bin) in binaries() {
         // Sanity: both pushes accepted, the unsigned one refused, and the tag judges no commit.
         let (ok, err) = hook_accepts(&bin, &e, &e.push);
@@ -841,7 +873,47 @@ fn bench_typical(n: usize, rows: &mut Vec<Row>) {
         let walked = v["updates"][0]["commits"].as_array().map_or(0, |c| c.len());
         assert_eq!(walked, 0, "the release tag walked history: {out}");
 
-        let (t, rss) = measure(runs, || hook(&bin, &e), Some(e.push.as_bytes()));
+        // What pushguard keeps between pushes (`$GIT_DIR/pushguard/cache`) is what the push
+        // that made the base left there: the base's facts, not the tip's. Each run starts from
+        // that state (and the first-push row from none at all).
+        let store = e.bare.join("pushguard");
+        let base_facts = fixtures().join(format!("facts-of-base-{}", label.replace(' ', "-")));
+        let _ = std::fs::remove_dir_all(&store);
+        let _ = std::fs::remove_dir_all(&base_facts);
+        let parent = run(git(&e.bare, &e.gnupg).args(["rev-parse", &format!("{}^", e.base)]));
+        hook_accepts(&bin, &e, &format!("{parent} {} refs/heads/main\n", e.base));
+        copy_dir(&store, &base_facts);
+        let facts_of_base = || {
+            let _ = std::fs::remove_dir_all(&store);
+            copy_dir(&base_facts, &store);
+        };
+        let (t_cold, rss_cold) = measure_after(
+            runs.min(5),
+            || {
+                let _ = std::fs::remove_dir_all(&store);
+            },
+            || hook(&bin, &e),
+            Some(e.push.as_bytes()),
+        );
+        let (t, rss) = measure_after(
+            runs,
+            facts_of_base,
+            || hook(&bin, &e),
+            Some(e.push.as_bytes()),
+        );
+        println!(
+            "typical push: {label}: first push after install (nothing kept yet), whole hook {:.1} ms (max RSS {} MiB)",
+            t_cold.as_secs_f64() * 1e3,
+            rss_cold / 1024,
+        );
+        cold_rows.push(Row {
+            case: case_cell(&cold, label),
+            ours: dur(t_cold),
+            peer: dur(git_commit_t),
+            ratio: ratio_cell(label, t_cold, Some(git_commit_t), first_cold),
+            rss: format!("{} (git + gpg: {})", mib(rss_cold), mib(git_commit_rss)),
+        });
+        first_cold.get_or_insert(t_cold);
         println!(
             "typical push: {label}: 3 signed commits on {} commits, example policy enforced, whole hook {:.1} ms (max RSS {} MiB) | one git verify-commit {:.1} ms | ratio {:.1}x",
             n + 1,
@@ -859,7 +931,12 @@ fn bench_typical(n: usize, rows: &mut Vec<Row>) {
         });
         first_push.get_or_insert(t);
 
-        let (t, rss) = measure(runs, || hook(&bin, &e), Some(e.tag_push.as_bytes()));
+        let (t, rss) = measure_after(
+            runs,
+            facts_of_base,
+            || hook(&bin, &e),
+            Some(e.tag_push.as_bytes()),
+        );
         println!(
             "release tag: {label}: v1.0.0 on {} commits, whole hook {:.1} ms (max RSS {} MiB), {walked} commits walked | one git verify-tag {:.1} ms | ratio {:.1}x",
             n + 1,
@@ -878,6 +955,7 @@ fn bench_typical(n: usize, rows: &mut Vec<Row>) {
         first_tag.get_or_insert(t);
     }
     rows.extend(typical_rows);
+    rows.extend(cold_rows);
     rows.extend(release_rows);
 }
 
@@ -893,14 +971,24 @@ fn main() {
     let largest = sizes.iter().copied().max().unwrap_or(10_000);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("pushguard {} on {cores} cores", env!("CARGO_PKG_VERSION"));
+    let cases = std::env::var("PUSHGUARD_BENCH_CASES").unwrap_or_default();
+    let want = |case: &str| cases.is_empty() || cases.split(',').any(|c| c.trim() == case);
     let mut rows = Vec::new();
-    bench_typical(largest, &mut rows);
-    for &n in &sizes {
-        bench_signatures(n, Algo::Ed25519, &mut rows);
+    if want("typical") {
+        bench_typical(largest, &mut rows);
     }
-    bench_signatures(largest, Algo::Rsa3072, &mut rows);
-    bench_manifests(false, &mut rows);
-    bench_manifests(true, &mut rows);
+    if want("ed25519") {
+        for &n in &sizes {
+            bench_signatures(n, Algo::Ed25519, &mut rows);
+        }
+    }
+    if want("rsa") {
+        bench_signatures(largest, Algo::Rsa3072, &mut rows);
+    }
+    if want("manifests") {
+        bench_manifests(false, &mut rows);
+        bench_manifests(true, &mut rows);
+    }
     println!();
     println!(
         "| case | pushguard | peer | ratio (peer time / pushguard time) | max RSS: pushguard (peer) |"

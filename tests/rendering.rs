@@ -447,6 +447,68 @@ fn a_flux_kustomization_is_rendered_with_its_patches_and_substitutions() {
     assert_accepted(&as_sre(&f));
 }
 
+/// A controller object whose API group is spelled with escapes (YAML `\x2e`, `\u002e`, an
+/// escaped line break; JSON `\u002e`) is the same object to the API server: it is found and
+/// rendered like the plain spelling.
+#[test]
+fn a_controller_spelled_with_escapes_is_still_rendered() {
+    let patched = format!(
+        "{FLUX_KS}  patches:\n  - target: {{kind: Deployment}}\n    patch: |\n      - op: add\n        path: /spec/template/spec/hostNetwork\n        value: true\n"
+    );
+    let spellings = [
+        (
+            "clusters/dev/apps.yaml",
+            patched.replace(
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+                "apiVersion: \"kustomize.toolkit.fluxcd\\x2eio/v1\"",
+            ),
+        ),
+        (
+            "clusters/dev/apps.yaml",
+            patched.replace(
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+                "apiVersion: \"kustomize.toolkit.\\\n  fluxcd.io/v1\"",
+            ),
+        ),
+        (
+            "clusters/dev/apps.json",
+            r#"{"apiVersion": "kustomize.toolkit.fluxcd\u002eio/v1", "kind": "Kustomization",
+ "metadata": {"name": "apps", "namespace": "flux-system"},
+ "spec": {"interval": "10m", "path": "./apps/base", "prune": true,
+  "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+  "patches": [{"target": {"kind": "Deployment"},
+   "patch": "- op: add\n  path: /spec/template/spec/hostNetwork\n  value: true\n"}]}}
+"#
+            .to_string(),
+        ),
+    ];
+    for (path, text) in spellings {
+        let f = Fixture::new(POLICY);
+        write(&f, "apps/base/deploy.yaml", DEPLOY);
+        write(
+            &f,
+            "apps/base/kustomization.yaml",
+            "resources:\n- deploy.yaml\n",
+        );
+        commit_all(&f, "base");
+        assert_accepted(&as_sre(&f));
+        // Control: the same object without the patch lands.
+        let plain = text
+            .split("  patches:")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if path.ends_with(".yaml") {
+            write(&f, path, &plain);
+            commit_all(&f, "flux, escaped");
+            assert_accepted(&as_sre(&f));
+        }
+        write(&f, path, &text);
+        commit_all(&f, "flux patch, escaped");
+        assert_rule(&as_sre(&f), "host-namespaces", "Deployment");
+    }
+}
+
 const ARGO_APP: &str = "apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata:
@@ -587,4 +649,86 @@ fn submodules_are_sources_and_protected_paths() {
         "{r:?}"
     );
     assert_accepted(&as_sre(&f));
+}
+
+/// Every fact file of the discovery store (`$GIT_DIR/pushguard/cache`).
+fn fact_files(f: &Fixture) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![f.bare.join("pushguard/cache")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n != "swept") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Which files define roots is kept between pushes, by tree id, in the repository. Those facts
+/// are computed from content, so they can only ever be true: a refused push's facts stay and
+/// say what its trees hold, a damaged or missing store is a miss, and a store that cannot be
+/// written changes nothing but speed. Each push below would land if the store hid a root.
+#[test]
+fn the_facts_kept_between_pushes_never_hide_a_root() {
+    let f = fixture();
+    assert!(!fact_files(&f).is_empty(), "the first push keeps its facts");
+    let patched = format!(
+        "{}  patches:\n  - target: {{kind: Deployment}}\n    patch: |\n      - op: add\n        path: /spec/template/spec/hostNetwork\n        value: true\n",
+        FLUX_KS.replace("./apps/base", "./apps/team")
+    );
+    write(
+        &f,
+        "apps/team/deploy.yaml",
+        &DEPLOY.replace("name: api", "name: other"),
+    );
+    commit_all(&f, "other app");
+    assert_accepted(&as_dev(&f));
+
+    // A Flux Kustomization added beside files whose facts are kept.
+    write(&f, "clusters/dev/team.yaml", &patched);
+    commit_all(&f, "flux with a patch");
+    assert_rule(&as_dev(&f), "host-namespaces", "Deployment");
+    // The same trees again, in another commit: the refused push's facts say what they hold.
+    f.git(&["commit", "-q", "--amend", "-m", "again"]);
+    assert_rule(&as_dev(&f), "host-namespaces", "Deployment");
+
+    // Every fact damaged (cut short, or emptied): the same decision.
+    for (i, p) in fact_files(&f).iter().enumerate() {
+        let bytes = std::fs::read(p).unwrap();
+        let keep = if i % 2 == 0 { 0 } else { bytes.len() / 2 };
+        std::fs::write(p, &bytes[..keep]).unwrap();
+    }
+    assert_rule(&as_dev(&f), "host-namespaces", "Deployment");
+
+    // A store that cannot be written or read (a file where its directory goes): the same.
+    std::fs::remove_dir_all(f.bare.join("pushguard")).unwrap();
+    std::fs::write(f.bare.join("pushguard"), b"not a directory").unwrap();
+    assert_rule(&as_dev(&f), "host-namespaces", "Deployment");
+    std::fs::remove_file(f.bare.join("pushguard")).unwrap();
+
+    // Turned off for troubleshooting: the same.
+    let off = f.push_as(
+        &[("REMOTE_USER", "dev-bob"), ("PUSHGUARD_NO_CACHE", "1")],
+        &["origin", "HEAD:main"],
+    );
+    assert_rule(&off, "host-namespaces", "Deployment");
+    assert!(fact_files(&f).is_empty(), "nothing kept when turned off");
+
+    // Control: the Flux Kustomization without the patch lands, and its facts are kept.
+    write(
+        &f,
+        "clusters/dev/team.yaml",
+        &FLUX_KS.replace("./apps/base", "./apps/team"),
+    );
+    commit_all(&f, "flux without a patch");
+    assert_accepted(&as_dev(&f));
+    assert!(!fact_files(&f).is_empty());
+    // With the store warm, a patch added later to that file is refused.
+    write(&f, "clusters/dev/team.yaml", &patched);
+    commit_all(&f, "patch later");
+    assert_rule(&as_dev(&f), "host-namespaces", "Deployment");
 }

@@ -21,6 +21,7 @@
 //! - a delete judges no commit (the ref rules decide whether it may happen).
 
 mod diff;
+mod discover;
 mod render;
 mod walk;
 
@@ -242,7 +243,7 @@ pub fn gather(
         &mut inputs,
     )?;
     // Rendered roots at the new tips: what protected roots render is protected too.
-    let render_caches = render::Caches::default();
+    let render_caches = render::Caches::new(repo);
     let mut new_sides = Vec::with_capacity(out.len());
     for (f, plan) in out.iter_mut().zip(&plans) {
         diff::aliases(repo, policy, f, plan)?;

@@ -12,35 +12,30 @@
 //!   a symlink does), so editing `apps/base` that `clusters/prod` renders needs prod's signers;
 //! - what leaves the rendered set is pruned by the controller: `deny_delete` judges that.
 //!
-//! Discovery reads the whole tree listing, and the blobs of files that may hold a Flux or Argo CD
-//! object (a byte search for their API groups before any parsing).
+//! Which files define roots is found by `discover`, from facts kept per tree between pushes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use pushguard_manifest::object::{objects_of, Object};
+use pushguard_manifest::object::Object;
 use pushguard_manifest::render::{self, ParseCache, Rendered, Tree, TreeError, RENDER_RULE};
-use pushguard_manifest::yaml::{self, Node};
+use pushguard_manifest::yaml::Node;
 use pushguard_manifest::{ChangeKind, Finding, Limits};
 
+use super::discover::Discovery;
 use super::{at_ref, EngineError};
 use crate::facts::{Alias, AliasVia, ManifestFinding, UpdateFacts, UpdateKind};
-use crate::hook::Oid;
 use crate::plan::UpdatePlan;
 use crate::policy::Policy;
 use crate::repo::tree::{BlobCache, GitTree};
 use crate::repo::{Repo, RepoError};
 
-/// Most roots rendered per tree: each costs a build.
-const MAX_ROOTS: usize = 2_000;
-/// Most tree entries listed to find roots.
-const LIST_BUDGET: usize = 500_000;
 /// Most closure paths turned into protection aliases per update.
 const MAX_ALIASES: usize = 20_000;
 
 /// What makes a root.
 #[derive(Clone, Debug)]
-enum Kind {
+pub(super) enum Kind {
     /// A directory with a kustomization file, built by `kustomize build`.
     Kustomize { dir: String },
     /// A Flux `Kustomization` object.
@@ -51,12 +46,12 @@ enum Kind {
 
 /// A root in one tree.
 #[derive(Clone, Debug)]
-struct Root {
+pub(super) struct Root {
     /// Pairs a root across the two trees: `kustomize <dir>`, `Flux Kustomization ns/name`.
-    key: String,
+    pub(super) key: String,
     /// The file that defines it (the kustomization file, or the file holding the object).
-    path: String,
-    kind: Kind,
+    pub(super) path: String,
+    pub(super) kind: Kind,
 }
 
 /// One root rendered in one tree.
@@ -69,15 +64,25 @@ struct Built {
 
 /// What one push reads and parses for rendering, shared by every tree of it (old and new tips
 /// hold mostly the same files).
-#[derive(Default)]
 pub struct Caches {
     blobs: BlobCache,
     parsed: ParseCache,
     /// Whether the push's manifest blobs were parsed into `parsed` (once a root is found).
     warmed: std::cell::Cell<bool>,
+    /// Which files define roots, by tree (kept between pushes).
+    discovery: Discovery,
 }
 
 impl Caches {
+    pub fn new(repo: &Repo) -> Caches {
+        Caches {
+            blobs: BlobCache::default(),
+            parsed: ParseCache::default(),
+            warmed: std::cell::Cell::new(false),
+            discovery: Discovery::new(repo),
+        }
+    }
+
     /// The push's parse cache, for the per-file judge, when rendering used it: then the judge
     /// takes its parses from there. Without roots to render, the judge parses on its own (and
     /// skips the documents a file's old version already had).
@@ -101,7 +106,7 @@ pub struct NewSide {
     all: Vec<Root>,
 }
 
-fn tree_err(e: TreeError) -> RepoError {
+pub(super) fn tree_err(e: TreeError) -> RepoError {
     RepoError::Object {
         id: String::new(),
         context: format!("path {}", e.path),
@@ -109,97 +114,8 @@ fn tree_err(e: TreeError) -> RepoError {
     }
 }
 
-fn is_kustomization_name(name: &str) -> bool {
-    matches!(
-        name,
-        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-    )
-}
-
-/// The roots of one commit's tree.
-///
-/// With `only`, files are searched for Flux and Argo CD objects only at those paths (the
-/// caller knows the roots the other files define).
-fn discover(
-    repo: &Repo,
-    commit: &Oid,
-    tree: &Tree,
-    limits: &Limits,
-    only: Option<&BTreeSet<String>>,
-) -> Result<Vec<Root>, RepoError> {
-    let mut trees = HashMap::new();
-    let entries = repo.entries_under(commit, "", LIST_BUDGET, &mut trees)?;
-    let mut roots = Vec::new();
-    let mut dirs_done = BTreeSet::new();
-    for (path, mode, id) in &entries {
-        if *mode == 0o040000 || *mode == 0o160000 {
-            continue;
-        }
-        let (dir, name) = match path.rsplit_once('/') {
-            Some((d, n)) => (d, n),
-            None => ("", path.as_str()),
-        };
-        if is_kustomization_name(name) {
-            // kustomize refuses a directory with two kustomization files; the renderer says so.
-            if dirs_done.insert(dir.to_string()) {
-                roots.push(Root {
-                    key: format!("kustomize build {}", if dir.is_empty() { "." } else { dir }),
-                    path: path.clone(),
-                    kind: Kind::Kustomize {
-                        dir: dir.to_string(),
-                    },
-                });
-            }
-            continue;
-        }
-        if *mode == 0o120000
-            || !has_manifest_extension(name)
-            || only.is_some_and(|only| !only.contains(path))
-        {
-            continue;
-        }
-        // A file over the budget does not load, so it defines no root (as below); its size
-        // comes from the header, so it is not inflated to find that out.
-        let too_big = |id: &Oid| -> Result<bool, RepoError> {
-            Ok(repo.size_of(id)? > u64::try_from(limits.max_bytes).unwrap_or(u64::MAX))
-        };
-        if too_big(id).map_err(|e| e.at_path(path))? {
-            continue;
-        }
-        let Some(bytes) = tree.read(path).map_err(tree_err)? else {
-            continue;
-        };
-        if !(contains(&bytes, b"kustomize.toolkit.fluxcd.io") || contains(&bytes, b"argoproj.io")) {
-            continue;
-        }
-        // A file that does not load is reported by the file rules; it defines no root here.
-        let (Ok(docs), _) = tree.parse(&bytes, limits) else {
-            continue;
-        };
-        let mut stats = yaml::LoadStats::default();
-        let Ok(objects) = objects_of(path, docs, limits, &mut stats) else {
-            continue;
-        };
-        for o in objects {
-            if let Some(root) = controller_root(&o) {
-                roots.push(root);
-            }
-        }
-        if roots.len() > MAX_ROOTS {
-            return Err(RepoError::Object {
-                id: commit.to_string(),
-                context: "tree".into(),
-                message: format!(
-                    "more than {MAX_ROOTS} kustomizations, Flux Kustomizations and Argo CD Applications: too many to render"
-                ),
-            });
-        }
-    }
-    Ok(roots)
-}
-
 /// A Flux Kustomization or Argo CD Application as a root.
-fn controller_root(o: &Object) -> Option<Root> {
+pub(super) fn controller_root(o: &Object) -> Option<Root> {
     let id = &o.identity;
     let kind = match (id.group.as_str(), id.kind.as_str()) {
         ("kustomize.toolkit.fluxcd.io", "Kustomization") => Kind::Flux(o.root.clone()),
@@ -211,15 +127,6 @@ fn controller_root(o: &Object) -> Option<Root> {
         path: o.path.clone(),
         kind,
     })
-}
-
-fn has_manifest_extension(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json")
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Renders one root, with its closure.
@@ -297,7 +204,12 @@ pub fn new_side(
     let git =
         GitTree::new(repo, &tip, &caches.blobs, policy.limits.max_manifest_bytes).map_err(&at)?;
     let tree = Tree::with_cache(&git, &caches.parsed);
-    let roots = discover(repo, &tip, &tree, &limits, None).map_err(&at)?;
+    // The ref's old tip shares most of the new one's tree.
+    let hint = Some(&f.update.old).filter(|o| !o.is_zero());
+    let roots = caches
+        .discovery
+        .roots(repo, &tip, hint, &tree, &limits, None)
+        .map_err(&at)?;
     if !roots.is_empty() {
         // Rendering is about to parse: parse what the push changed in parallel first.
         caches.warm(blobs, &limits);
@@ -396,7 +308,10 @@ pub fn judge(
         // A Flux or Argo CD object in a file the update leaves alone is the same root in both
         // trees: only the changed files are searched again.
         let changed_set: BTreeSet<String> = changed.iter().cloned().collect();
-        let mut roots = discover(repo, &base, &tree, &limits, Some(&changed_set)).map_err(&at)?;
+        let mut roots = caches
+            .discovery
+            .roots(repo, &base, None, &tree, &limits, Some(&changed_set))
+            .map_err(&at)?;
         roots.extend(
             new.all
                 .iter()

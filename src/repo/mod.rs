@@ -6,11 +6,13 @@
 //! variable, so [`Repo::open`] builds the object database itself: a private directory *outside*
 //! the repository whose `info/alternates` lists the quarantine first, then each alternate.
 //! Nothing is ever written into the quarantine (git moves all of it into the repository when the
-//! push is accepted) and no ref is ever written.
+//! push is accepted) and no ref is ever written. The one thing written into the repository is
+//! [`cache`]: facts computed from objects' content, under `$GIT_DIR/pushguard/cache/`.
 //!
 //! This is the only module that touches a repository. It answers questions with plain values
 //! from [`crate::facts`].
 
+pub mod cache;
 pub mod diff;
 pub mod quarantine;
 pub mod tree;

@@ -1,0 +1,428 @@
+//! Finding a tree's roots without reading the whole tree on every push.
+//!
+//! A root is defined by a file: a kustomization file (by its name), or a manifest holding a
+//! Flux `Kustomization` or an Argo CD `Application` (by its content). Which files of a tree
+//! define roots is a fact of the tree's content, so it is computed once per tree id and kept
+//! (`repo::cache`, table `roots`): for each tree, how many entries it holds below it (the
+//! listing budget) and the paths below it that define roots. A push reads only the trees it
+//! changed: an unchanged directory is one lookup by its id, and a changed directory is compared
+//! entry by entry with the same directory in the update's base, so only the files whose blob
+//! changed are read and parsed.
+//!
+//! Whether a blob defines a controller object is decided by parsing it, as the renderer reads
+//! it, not by looking for the API group's bytes: YAML and JSON spell a string with escapes
+//! (`fluxcd\x2eio`, `\u002e`, an escaped line break), so a byte search is used only to skip a
+//! blob that holds neither the groups nor a backslash. A blob that cannot be classified now (over
+//! the size budget, or not loadable) is kept as "look again" and decided on every push with that
+//! push's budgets.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use gix::ObjectId;
+use pushguard_manifest::object::objects_of;
+use pushguard_manifest::render::Tree;
+use pushguard_manifest::yaml;
+use pushguard_manifest::Limits;
+
+use super::render::{controller_root, tree_err, Kind, Root};
+use crate::hook::Oid;
+use crate::repo::cache::FactStore;
+use crate::repo::diff::TREE;
+use crate::repo::{Repo, RepoError};
+
+/// Most roots rendered per tree: each costs a build.
+pub const MAX_ROOTS: usize = 2_000;
+/// Most tree entries a tree may hold for its roots to be found.
+pub const LIST_BUDGET: u64 = 500_000;
+const GITLINK: u16 = 0o160000;
+const SYMLINK: u16 = 0o120000;
+
+/// What a path below a tree is to discovery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    /// A kustomization file (any entry but a directory or gitlink, by its name).
+    Kustomization = 1,
+    /// A manifest that holds at least one Flux or Argo CD root object.
+    Controller = 2,
+    /// A manifest that could not be classified from its content alone (too large, or not
+    /// loadable): read again on every push.
+    Unknown = 3,
+}
+
+impl Class {
+    fn from_byte(b: u8) -> Option<Class> {
+        match b {
+            1 => Some(Class::Kustomization),
+            2 => Some(Class::Controller),
+            3 => Some(Class::Unknown),
+            _ => None,
+        }
+    }
+}
+
+/// The facts of one tree.
+#[derive(Debug, Default, PartialEq)]
+struct Node {
+    /// Entries at and below the tree (each listing counts once per place it appears).
+    count: u64,
+    /// Paths below the tree, relative to it, that define roots, in tree order, with their
+    /// blob.
+    items: Vec<(String, Class, ObjectId)>,
+}
+
+impl Node {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(12 + self.items.len() * 40);
+        out.extend_from_slice(&self.count.to_le_bytes());
+        out.extend_from_slice(&(self.items.len() as u64).to_le_bytes());
+        for (path, class, id) in &self.items {
+            out.push(*class as u8);
+            out.push(id.as_bytes().len() as u8);
+            out.extend_from_slice(id.as_bytes());
+            out.extend_from_slice(&(path.len() as u64).to_le_bytes());
+            out.extend_from_slice(path.as_bytes());
+        }
+        out
+    }
+
+    fn decode(mut bytes: &[u8]) -> Option<Node> {
+        fn u64_of(b: &mut &[u8]) -> Option<u64> {
+            let (head, rest) = b.split_first_chunk::<8>()?;
+            *b = rest;
+            Some(u64::from_le_bytes(*head))
+        }
+        let count = u64_of(&mut bytes)?;
+        let n = usize::try_from(u64_of(&mut bytes)?).ok()?;
+        let mut items = Vec::with_capacity(n.min(MAX_ROOTS * 4));
+        for _ in 0..n {
+            let (&class, rest) = bytes.split_first()?;
+            bytes = rest;
+            let class = Class::from_byte(class)?;
+            let (&id_len, rest) = bytes.split_first()?;
+            let id_len = usize::from(id_len);
+            if id_len > rest.len() {
+                return None;
+            }
+            let (id, rest) = rest.split_at(id_len);
+            let id = ObjectId::try_from(id).ok()?;
+            bytes = rest;
+            let len = usize::try_from(u64_of(&mut bytes)?).ok()?;
+            if len > bytes.len() {
+                return None;
+            }
+            let (path, rest) = bytes.split_at(len);
+            bytes = rest;
+            items.push((String::from_utf8(path.to_vec()).ok()?, class, id));
+        }
+        bytes.is_empty().then_some(Node { count, items })
+    }
+}
+
+pub(crate) fn is_kustomization_name(name: &str) -> bool {
+    matches!(
+        name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    )
+}
+
+fn has_manifest_extension(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json")
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether bytes may spell a Flux or Argo CD API group: literally, or with an escape.
+fn may_name_a_controller(bytes: &[u8]) -> bool {
+    bytes.contains(&b'\\')
+        || contains(bytes, b"kustomize.toolkit.fluxcd.io")
+        || contains(bytes, b"argoproj.io")
+}
+
+/// The roots one manifest file defines, read with this push's budgets. A file over the size
+/// budget, or one that does not load, defines none here: the file rules report it.
+fn controllers_in(
+    repo: &Repo,
+    tree: &Tree,
+    path: &str,
+    id: &ObjectId,
+    limits: &Limits,
+) -> Result<Option<Vec<Root>>, RepoError> {
+    let size = repo.size_of(&Oid::from(*id)).map_err(|e| e.at_path(path))?;
+    if size > u64::try_from(limits.max_bytes).unwrap_or(u64::MAX) {
+        return Ok(None);
+    }
+    let Some(bytes) = tree.read(path).map_err(tree_err)? else {
+        return Ok(Some(Vec::new()));
+    };
+    if !may_name_a_controller(&bytes) {
+        return Ok(Some(Vec::new()));
+    }
+    let (Ok(docs), _) = tree.parse(&bytes, limits) else {
+        return Ok(None);
+    };
+    let mut stats = yaml::LoadStats::default();
+    let Ok(objects) = objects_of(path, docs, limits, &mut stats) else {
+        return Ok(None);
+    };
+    Ok(Some(objects.iter().filter_map(controller_root).collect()))
+}
+
+/// Discovery for one push: the trees' facts, in memory and in the repository's store.
+pub struct Discovery {
+    store: FactStore,
+    nodes: std::cell::RefCell<HashMap<ObjectId, Arc<Node>>>,
+}
+
+impl Discovery {
+    pub fn new(repo: &Repo) -> Discovery {
+        let store = FactStore::open(repo.path(), "roots");
+        store.sweep();
+        Discovery {
+            store,
+            nodes: Default::default(),
+        }
+    }
+
+    /// A tree's facts when they are known (this push, or a former one).
+    fn known(&self, id: &ObjectId) -> Option<Arc<Node>> {
+        if let Some(n) = self.nodes.borrow().get(id) {
+            return Some(n.clone());
+        }
+        let node = Arc::new(Node::decode(&self.store.get(id)?)?);
+        self.nodes.borrow_mut().insert(*id, node.clone());
+        Some(node)
+    }
+
+    /// A tree's facts; `hint` is the tree at the same path in the update's base, whose facts
+    /// answer for every entry the two share.
+    fn node(
+        &self,
+        cx: &Cx,
+        id: ObjectId,
+        path: &str,
+        hint: Option<ObjectId>,
+        listed: &mut u64,
+    ) -> Result<Arc<Node>, RepoError> {
+        if let Some(n) = self.known(&id) {
+            *listed += n.count;
+            cx.check(*listed, &id, path)?;
+            return Ok(n);
+        }
+        let entries = cx.repo.tree_entries(id, path)?;
+        *listed += entries.len() as u64;
+        cx.check(*listed, &id, path)?;
+        // The base's facts for the entries the two trees share, by name.
+        let hint = hint.and_then(|h| {
+            let node = self.known(&h)?;
+            let entries = cx.repo.tree_entries(h, path).ok()?;
+            Some((node, entries))
+        });
+        let hinted: HashMap<&str, Class> = hint
+            .as_ref()
+            .map(|(n, _)| {
+                n.items
+                    .iter()
+                    .filter(|(p, _, _)| !p.contains('/'))
+                    .map(|(p, c, _)| (p.as_str(), *c))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut node = Node {
+            count: entries.len() as u64,
+            items: Vec::new(),
+        };
+        for (name, &(mode, child)) in &entries {
+            let name = String::from_utf8_lossy(name);
+            let child_path = if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}/{name}")
+            };
+            if mode == TREE {
+                let child_hint = hint.as_ref().and_then(|(_, e)| {
+                    e.get(name.as_bytes())
+                        .filter(|(m, _)| *m == TREE)
+                        .map(|(_, id)| *id)
+                });
+                let sub = self.node(cx, child, &child_path, child_hint, listed)?;
+                node.count += sub.count;
+                node.items.extend(
+                    sub.items
+                        .iter()
+                        .map(|(p, c, id)| (format!("{name}/{p}"), *c, *id)),
+                );
+                continue;
+            }
+            if mode == GITLINK {
+                continue;
+            }
+            if is_kustomization_name(&name) {
+                node.items
+                    .push((name.into_owned(), Class::Kustomization, child));
+                continue;
+            }
+            if mode == SYMLINK || !has_manifest_extension(&name) {
+                continue;
+            }
+            // The same blob under the same name in the base: the base's facts say what it is.
+            if let Some((_, hentries)) = &hint {
+                if hentries.get(name.as_bytes()) == Some(&(mode, child)) {
+                    if let Some(c) = hinted.get(name.as_ref()) {
+                        node.items.push((name.into_owned(), *c, child));
+                    }
+                    continue;
+                }
+            }
+            let class = match controllers_in(cx.repo, cx.tree, &child_path, &child, cx.limits)? {
+                Some(roots) if roots.is_empty() => continue,
+                Some(_) => Class::Controller,
+                None => Class::Unknown,
+            };
+            node.items.push((name.into_owned(), class, child));
+        }
+        let node = Arc::new(node);
+        self.store.put(&id, &node.encode());
+        self.nodes.borrow_mut().insert(id, node.clone());
+        Ok(node)
+    }
+
+    /// The roots of `commit`'s tree, whose reads go through `tree`. `hint` is a commit whose
+    /// tree shares most of this one (the update's base). With `only`, files are searched for
+    /// Flux and Argo CD objects only at those paths (the caller knows the roots the other files
+    /// define).
+    pub fn roots(
+        &self,
+        repo: &Repo,
+        commit: &Oid,
+        hint: Option<&Oid>,
+        tree: &Tree,
+        limits: &Limits,
+        only: Option<&BTreeSet<String>>,
+    ) -> Result<Vec<Root>, RepoError> {
+        let top = repo.tree_of(commit)?;
+        let hint = hint.and_then(|h| repo.tree_of(h).ok());
+        let cx = Cx {
+            repo,
+            tree,
+            limits,
+            commit,
+        };
+        let mut listed = 0;
+        let node = self.node(&cx, top, "", hint, &mut listed)?;
+        let mut roots = Vec::new();
+        let mut dirs_done = BTreeSet::new();
+        for (path, class, id) in &node.items {
+            match class {
+                Class::Kustomization => {
+                    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+                    // kustomize refuses a directory with two kustomization files; the renderer
+                    // says so.
+                    if dirs_done.insert(dir.to_string()) {
+                        roots.push(Root {
+                            key: format!(
+                                "kustomize build {}",
+                                if dir.is_empty() { "." } else { dir }
+                            ),
+                            path: path.clone(),
+                            kind: Kind::Kustomize {
+                                dir: dir.to_string(),
+                            },
+                        });
+                    }
+                }
+                Class::Controller | Class::Unknown => {
+                    if only.is_some_and(|only| !only.contains(path)) {
+                        continue;
+                    }
+                    if let Some(found) = controllers_in(repo, tree, path, id, limits)? {
+                        roots.extend(found);
+                    }
+                }
+            }
+            if roots.len() > MAX_ROOTS {
+                return Err(RepoError::Object {
+                    id: commit.to_string(),
+                    context: "tree".into(),
+                    message: format!(
+                        "more than {MAX_ROOTS} kustomizations, Flux Kustomizations and Argo CD Applications: too many to render"
+                    ),
+                });
+            }
+        }
+        Ok(roots)
+    }
+}
+
+/// What a walk reads with.
+struct Cx<'a> {
+    repo: &'a Repo,
+    tree: &'a Tree<'a>,
+    limits: &'a Limits,
+    commit: &'a Oid,
+}
+
+impl Cx<'_> {
+    fn check(&self, listed: u64, id: &ObjectId, path: &str) -> Result<(), RepoError> {
+        if listed <= LIST_BUDGET {
+            return Ok(());
+        }
+        Err(RepoError::Object {
+            id: id.to_string(),
+            context: format!(
+                "tree {} of commit {}",
+                if path.is_empty() { "." } else { path },
+                self.commit
+            ),
+            message: format!(
+                "more than {LIST_BUDGET} tree entries: too many to look for kustomizations, Flux Kustomizations and Argo CD Applications"
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_bytes_or_panic(&[n; 20])
+    }
+
+    #[test]
+    fn facts_read_back_and_damaged_ones_do_not() {
+        let node = Node {
+            count: 7,
+            items: vec![
+                ("a/kustomization.yaml".into(), Class::Kustomization, id(1)),
+                ("b/flux.yaml".into(), Class::Controller, id(2)),
+                ("c/big.json".into(), Class::Unknown, id(3)),
+            ],
+        };
+        let bytes = node.encode();
+        assert_eq!(Node::decode(&bytes), Some(node));
+        for cut in 0..bytes.len() {
+            assert_eq!(Node::decode(&bytes[..cut]), None, "cut at {cut}");
+        }
+        let mut extra = bytes.clone();
+        extra.push(0);
+        assert_eq!(Node::decode(&extra), None);
+        let mut bad_class = bytes.clone();
+        bad_class[16] = 9;
+        assert_eq!(Node::decode(&bad_class), None);
+    }
+
+    #[test]
+    fn escapes_may_name_a_controller() {
+        assert!(may_name_a_controller(b"apiVersion: argoproj.io/v1alpha1"));
+        assert!(may_name_a_controller(
+            b"apiVersion: \"kustomize.toolkit.fluxcd\\x2eio/v1\""
+        ));
+        assert!(!may_name_a_controller(
+            b"apiVersion: apps/v1\nkind: Deployment"
+        ));
+    }
+}
