@@ -732,3 +732,51 @@ fn the_facts_kept_between_pushes_never_hide_a_root() {
     commit_all(&f, "patch later");
     assert_rule(&as_dev(&f), "host-namespaces", "Deployment");
 }
+
+/// What a root rendered is kept between pushes with what each path it read held; a later push
+/// uses it only where the tree still holds the same at every one of those paths. Here the
+/// protected root's own file never changes, but a base it renders starts rendering one more
+/// directory: that directory is protected from then on.
+#[test]
+fn a_kept_closure_follows_what_the_root_renders_now() {
+    let f = fixture();
+    write(
+        &f,
+        "apps/extra/deploy.yaml",
+        &DEPLOY.replace("name: api", "name: extra"),
+    );
+    write(
+        &f,
+        "apps/extra/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n- ../extra\n",
+    );
+    commit_all(&f, "base renders extra");
+    assert_accepted(&as_sre(&f));
+
+    write(
+        &f,
+        "apps/extra/deploy.yaml",
+        &DEPLOY
+            .replace("name: api", "name: extra")
+            .replace("api:1.0", "api:2.0"),
+    );
+    commit_all(&f, "edit extra");
+    let r = as_dev(&f);
+    assert_rule(&r, "path.pushers", "apps/extra/deploy.yaml");
+    assert!(r.out.contains("clusters/prod/kustomization.yaml"), "{r:?}");
+    reset(&f);
+
+    // Control: a file no protected root renders.
+    write(
+        &f,
+        "apps/other/note.yaml",
+        "note: still not rendered by prod\n",
+    );
+    commit_all(&f, "note");
+    assert_accepted(&as_dev(&f));
+}

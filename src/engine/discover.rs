@@ -168,7 +168,12 @@ fn controllers_in(
     let Ok(objects) = objects_of(path, docs, limits, &mut stats) else {
         return Ok(None);
     };
-    Ok(Some(objects.iter().filter_map(controller_root).collect()))
+    Ok(Some(
+        objects
+            .iter()
+            .filter_map(|o| controller_root(o, *id))
+            .collect(),
+    ))
 }
 
 /// Discovery for one push: the trees' facts, in memory and in the repository's store.
@@ -328,6 +333,7 @@ impl Discovery {
                                 if dir.is_empty() { "." } else { dir }
                             ),
                             path: path.clone(),
+                            blob: *id,
                             kind: Kind::Kustomize {
                                 dir: dir.to_string(),
                             },

@@ -27,8 +27,10 @@ use super::{at_ref, EngineError};
 use crate::facts::{Alias, AliasVia, ManifestFinding, UpdateFacts, UpdateKind};
 use crate::plan::UpdatePlan;
 use crate::policy::Policy;
+use crate::repo::cache::FactStore;
 use crate::repo::tree::{BlobCache, GitTree};
 use crate::repo::{Repo, RepoError};
+use gix::ObjectId;
 
 /// Most closure paths turned into protection aliases per update.
 const MAX_ALIASES: usize = 20_000;
@@ -51,13 +53,17 @@ pub(super) struct Root {
     pub(super) key: String,
     /// The file that defines it (the kustomization file, or the file holding the object).
     pub(super) path: String,
+    /// The defining file's blob.
+    pub(super) blob: ObjectId,
     pub(super) kind: Kind,
 }
 
 /// One root rendered in one tree.
 struct Built {
     root: Root,
-    rendered: Rendered,
+    /// None when the rendering was not needed yet: the closure came from the facts kept for
+    /// this root (see [`closure_from_facts`]); rendered when the update turns out to affect it.
+    rendered: Option<Rendered>,
     /// Paths read (see [`Tree::take_reads`]), plus the defining file.
     closure: BTreeSet<String>,
 }
@@ -71,6 +77,8 @@ pub struct Caches {
     warmed: std::cell::Cell<bool>,
     /// Which files define roots, by tree (kept between pushes).
     discovery: Discovery,
+    /// What each root's rendering read, and what those paths held (kept between pushes).
+    closures: FactStore,
 }
 
 impl Caches {
@@ -80,6 +88,11 @@ impl Caches {
             parsed: ParseCache::default(),
             warmed: std::cell::Cell::new(false),
             discovery: Discovery::new(repo),
+            closures: {
+                let store = FactStore::open(repo.path(), "closures");
+                store.sweep();
+                store
+            },
         }
     }
 
@@ -114,8 +127,8 @@ pub(super) fn tree_err(e: TreeError) -> RepoError {
     }
 }
 
-/// A Flux Kustomization or Argo CD Application as a root.
-pub(super) fn controller_root(o: &Object) -> Option<Root> {
+/// A Flux Kustomization or Argo CD Application in the file whose blob is `blob`, as a root.
+pub(super) fn controller_root(o: &Object, blob: ObjectId) -> Option<Root> {
     let id = &o.identity;
     let kind = match (id.group.as_str(), id.kind.as_str()) {
         ("kustomize.toolkit.fluxcd.io", "Kustomization") => Kind::Flux(o.root.clone()),
@@ -125,6 +138,7 @@ pub(super) fn controller_root(o: &Object) -> Option<Root> {
     Some(Root {
         key: format!("{} {}/{}", id.kind, id.namespace, id.name),
         path: o.path.clone(),
+        blob,
         kind,
     })
 }
@@ -142,20 +156,139 @@ fn build(tree: &Tree, root: &Root, limits: &Limits) -> Result<Built, RepoError> 
     closure.insert(root.path.clone());
     Ok(Built {
         root: root.clone(),
-        rendered,
+        rendered: Some(rendered),
         closure,
     })
+}
+
+const TREE_MODE: u16 = 0o040000;
+
+/// Where a root's closure is kept: a digest of everything its rendering depends on besides
+/// the paths it reads (what it is, where it is defined, with which blob, under which budgets).
+/// A symlinked defining file is read through its link, which is in the closure.
+fn closure_key(root: &Root, limits: &Limits) -> Option<ObjectId> {
+    let kind = match root.kind {
+        Kind::Kustomize { .. } => "kustomize",
+        Kind::Flux(_) => "flux",
+        Kind::Argo(_) => "argo",
+    };
+    let mut h = gix::hash::hasher(gix::hash::Kind::Sha256);
+    h.update(b"pushguard closure v2\0");
+    for part in [kind, &root.key, &root.path, &format!("{limits:?}")] {
+        h.update(part.as_bytes());
+        h.update(b"\0");
+    }
+    h.update(root.blob.as_bytes());
+    h.try_finalize().ok()
+}
+
+/// The directory holding `path` (a closure path; `dir/` for a listed directory), "" at the root.
+fn parent_of(path: &str) -> &str {
+    let at = path.strip_suffix('/').unwrap_or(path);
+    at.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// What `git` holds at each path of a closure (`dir/` for a listed directory: the directory's
+/// tree), and the tree of the directory holding it, encoded for the store: the closure's
+/// fingerprint.
+fn fingerprint(git: &GitTree, closure: &BTreeSet<String>) -> Result<Vec<u8>, RepoError> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(closure.len() as u64).to_le_bytes());
+    let put_id = |out: &mut Vec<u8>, id: Option<&ObjectId>| {
+        let id = id.map_or(&[][..], |id| id.as_bytes());
+        out.push(id.len() as u8);
+        out.extend_from_slice(id);
+    };
+    for path in closure {
+        let at = path.strip_suffix('/').unwrap_or(path);
+        let entry = git.entry(at).map_err(tree_err)?;
+        let parent = git.entry(parent_of(path)).map_err(tree_err)?;
+        out.extend_from_slice(&(path.len() as u64).to_le_bytes());
+        out.extend_from_slice(path.as_bytes());
+        let mode = entry.map_or(0u16, |(m, _)| m);
+        out.extend_from_slice(&mode.to_le_bytes());
+        put_id(&mut out, entry.as_ref().map(|(_, id)| id));
+        put_id(&mut out, parent.as_ref().map(|(_, id)| id));
+    }
+    Ok(out)
+}
+
+/// The closure kept for `root`, when `git` holds at every path of it what the tree it was
+/// rendered from held: rendering reads only those paths (a lookup through a directory that
+/// changed kind changes the entry at the path it ended at), so the rendering would read the
+/// same bytes and come out the same. A path whose directory is the same tree holds the same
+/// entry, so most paths are checked without reading their directory.
+fn closure_from_facts(
+    git: &GitTree,
+    store: &FactStore,
+    key: &ObjectId,
+) -> Result<Option<BTreeSet<String>>, RepoError> {
+    let Some(bytes) = store.get(key) else {
+        return Ok(None);
+    };
+    let mut b = &bytes[..];
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        (b.len() >= n).then(|| {
+            let (head, rest) = b.split_at(n);
+            *b = rest;
+            head
+        })
+    }
+    fn len(b: &mut &[u8]) -> Option<usize> {
+        let head = take(b, 8)?;
+        usize::try_from(u64::from_le_bytes(head.try_into().ok()?)).ok()
+    }
+    type Kept = (String, u16, Vec<u8>, Vec<u8>);
+    let mut parse = || -> Option<Vec<Kept>> {
+        let n = len(&mut b)?;
+        let mut out = Vec::with_capacity(n.min(100_000));
+        for _ in 0..n {
+            let l = len(&mut b)?;
+            let path = String::from_utf8(take(&mut b, l)?.to_vec()).ok()?;
+            let mode = u16::from_le_bytes(take(&mut b, 2)?.try_into().ok()?);
+            let idl = usize::from(*take(&mut b, 1)?.first()?);
+            let id = take(&mut b, idl)?.to_vec();
+            let pl = usize::from(*take(&mut b, 1)?.first()?);
+            let parent = take(&mut b, pl)?.to_vec();
+            out.push((path, mode, id, parent));
+        }
+        b.is_empty().then_some(out)
+    };
+    let Some(entries) = parse() else {
+        return Ok(None);
+    };
+    let mut closure = BTreeSet::new();
+    let same_as = |now: Option<(u16, ObjectId)>, mode: u16, id: &[u8]| match now {
+        None => mode == 0 && id.is_empty(),
+        Some((m, i)) => m == mode && i.as_bytes() == id,
+    };
+    for (path, mode, id, parent) in entries {
+        let dir = git.entry(parent_of(&path)).map_err(tree_err)?;
+        let same = (!parent.is_empty() && same_as(dir, TREE_MODE, &parent)) || {
+            let at = path.strip_suffix('/').unwrap_or(&path);
+            same_as(git.entry(at).map_err(tree_err)?, mode, &id)
+        };
+        if !same {
+            return Ok(None);
+        }
+        closure.insert(path);
+    }
+    Ok(Some(closure))
 }
 
 /// Renders roots, controllers first, then kustomize directories from the shallowest: a
 /// kustomize directory another root already rendered (its kustomization file is in that root's
 /// closure) is part of that root and is not built again on its own — unless `keep` says its
 /// defining file is protected, when its own closure is needed for the protection it extends.
+///
+/// With `facts`, a root whose kept closure still holds (see [`closure_from_facts`]) is not
+/// rendered here: its `rendered` stays None until the update turns out to affect it.
 fn build_all(
     tree: &Tree,
     mut roots: Vec<Root>,
     limits: &Limits,
     keep: &dyn Fn(&str) -> bool,
+    facts: Option<(&GitTree, &FactStore)>,
 ) -> Result<Vec<Built>, RepoError> {
     roots.sort_by_key(|r| match r.kind {
         Kind::Kustomize { .. } => (1, r.path.matches('/').count(), r.path.clone()),
@@ -170,7 +303,25 @@ fn build_all(
         {
             continue;
         }
-        let b = build(tree, &root, limits)?;
+        let key = facts.and_then(|_| closure_key(&root, limits));
+        let kept = match (facts, &key) {
+            (Some((git, store)), Some(key)) => closure_from_facts(git, store, key)?,
+            _ => None,
+        };
+        let b = match kept {
+            Some(closure) => Built {
+                root,
+                rendered: None,
+                closure,
+            },
+            None => {
+                let b = build(tree, &root, limits)?;
+                if let (Some((git, store)), Some(key)) = (facts, &key) {
+                    store.put(key, &fingerprint(git, &b.closure)?);
+                }
+                b
+            }
+        };
         covered.extend(b.closure.iter().cloned());
         out.push(b);
     }
@@ -219,7 +370,14 @@ pub fn new_side(
             .iter()
             .any(|&i| policy.paths[i].patterns.is_match(path))
     };
-    let built = build_all(&tree, roots.clone(), &limits, &protected).map_err(&at)?;
+    let built = build_all(
+        &tree,
+        roots.clone(),
+        &limits,
+        &protected,
+        Some((&git, &caches.closures)),
+    )
+    .map_err(&at)?;
     let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     for &i in &plan.path_blocks {
         let rule = &policy.paths[i];
@@ -279,7 +437,7 @@ pub fn judge(
     policy: &Policy,
     f: &mut UpdateFacts,
     plan: &UpdatePlan,
-    new: NewSide,
+    mut new: NewSide,
     caches: &Caches,
     today: i64,
 ) -> Result<(), EngineError> {
@@ -326,9 +484,30 @@ pub fn judge(
                 None => true,
             })
             .collect();
-        for b in build_all(&tree, roots, &limits, &|_: &str| false).map_err(&at)? {
+        let facts = Some((&git, &caches.closures));
+        for mut b in build_all(&tree, roots, &limits, &|_: &str| false, facts).map_err(&at)? {
             if new_keys.contains_key(b.root.key.as_str()) || affected(&b) {
+                if b.rendered.is_none() {
+                    let fresh = build(&tree, &b.root, &limits).map_err(&at)?;
+                    b.rendered = fresh.rendered;
+                    b.closure = fresh.closure;
+                }
                 old.insert(b.root.key.clone(), b);
+            }
+        }
+    }
+    // Roots whose closure came from the kept facts are rendered at the tip now, when the update
+    // turns out to affect them.
+    let needs = |b: &Built| b.rendered.is_none() && (affected(b) || old.contains_key(&b.root.key));
+    if let Some(tip) = f.tip.clone().filter(|_| new.built.iter().any(needs)) {
+        let git = GitTree::new(repo, &tip, &caches.blobs, policy.limits.max_manifest_bytes)
+            .map_err(&at)?;
+        let tree = Tree::with_cache(&git, &caches.parsed);
+        for b in new.built.iter_mut() {
+            if needs(b) {
+                let fresh = build(&tree, &b.root, &limits).map_err(&at)?;
+                b.rendered = fresh.rendered;
+                b.closure = fresh.closure;
             }
         }
     }
@@ -357,21 +536,21 @@ pub fn judge(
         }
         let path = n.or(o).map(|b| b.root.path.as_str()).unwrap_or_default();
         let empty = Vec::new();
-        let new_objects = n.map_or(&empty, |b| &b.rendered.objects);
-        let old_objects = o.map_or(&empty, |b| &b.rendered.objects);
-        let old_problems: BTreeSet<(&str, &str, &str)> = o
-            .map(|b| {
-                b.rendered
-                    .problems
+        let n_rendered = n.and_then(|b| b.rendered.as_ref());
+        let o_rendered = o.and_then(|b| b.rendered.as_ref());
+        let new_objects = n_rendered.map_or(&empty, |r| &r.objects);
+        let old_objects = o_rendered.map_or(&empty, |r| &r.objects);
+        let old_problems: BTreeSet<(&str, &str, &str)> = o_rendered
+            .map(|r| {
+                r.problems
                     .iter()
                     .map(|p| (p.rule.as_str(), p.path.as_str(), p.message.as_str()))
                     .collect()
             })
             .unwrap_or_default();
-        let mut problems: Vec<Finding> = n
-            .map(|b| {
-                b.rendered
-                    .problems
+        let mut problems: Vec<Finding> = n_rendered
+            .map(|r| {
+                r.problems
                     .iter()
                     .filter(|p| {
                         !old_problems.contains(&(
@@ -395,14 +574,14 @@ pub fn judge(
                 continue;
             }
             // What the base rendered with problems cannot tell what this update prunes.
-            if let Some(o) = o.filter(|o| !o.rendered.problems.is_empty()) {
+            if let Some((o, r)) = o.zip(o_rendered).filter(|(_, r)| !r.problems.is_empty()) {
                 if !block.settings.deny_delete.is_empty()
                     && block
                         .settings
                         .rules
                         .contains(&pushguard_manifest::RuleId::DenyDelete)
                 {
-                    let p = &o.rendered.problems[0];
+                    let p = &r.problems[0];
                     problems.push(Finding {
                         rule: RENDER_RULE.into(),
                         path: o.root.path.clone(),

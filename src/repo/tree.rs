@@ -78,8 +78,9 @@ impl<'r> GitTree<'r> {
         Ok(entries)
     }
 
-    /// The entry at `path`: `(mode, id)`, or None. The root is a tree.
-    fn entry(&self, path: &str) -> Result<Option<(u16, ObjectId)>, TreeError> {
+    /// The entry at `path`: `(mode, id)`, or None. The root is a tree. Symlinks are not
+    /// followed: this is what the tree itself holds at that path.
+    pub fn entry(&self, path: &str) -> Result<Option<(u16, ObjectId)>, TreeError> {
         let mut current = (TREE, self.root);
         let mut at = String::new();
         for part in path.split('/').filter(|p| !p.is_empty()) {
