@@ -780,3 +780,104 @@ fn a_kept_closure_follows_what_the_root_renders_now() {
     commit_all(&f, "note");
     assert_accepted(&as_dev(&f));
 }
+
+/// A Flux `Kustomization` is a root where the cluster gets it: in what another root renders,
+/// not only in a file pushguard can find. Two ways to hide one: a file of another extension
+/// that a kustomization lists (`resources: [flux.txt]`), and a kustomize patch on the
+/// Kustomization object that adds `spec.patches` the file does not have. Either way the
+/// controller applies the patched object and then builds `apps/base` with the patch.
+#[test]
+fn a_controller_object_a_root_renders_is_rendered_as_the_cluster_gets_it() {
+    let patched = format!(
+        "{FLUX_KS}  patches:\n  - target: {{kind: Deployment}}\n    patch: |\n      - op: add\n        path: /spec/template/spec/hostNetwork\n        value: true\n"
+    );
+    let base = |f: &Fixture| {
+        write(f, "apps/base/deploy.yaml", DEPLOY);
+        write(
+            f,
+            "apps/base/kustomization.yaml",
+            "resources:\n- deploy.yaml\n",
+        );
+    };
+
+    // 1. Listed under another extension.
+    let f = Fixture::new(POLICY);
+    base(&f);
+    write(&f, "clusters/dev/flux.txt", FLUX_KS);
+    write(
+        &f,
+        "clusters/dev/kustomization.yaml",
+        "resources:\n- flux.txt\n",
+    );
+    commit_all(&f, "flux under .txt");
+    assert_accepted(&as_sre(&f));
+    write(&f, "clusters/dev/flux.txt", &patched);
+    commit_all(&f, "patch under .txt");
+    assert_rule(&as_dev(&f), "host-namespaces", "Deployment");
+
+    // 2. Patched by the kustomization that applies it.
+    let f = Fixture::new(POLICY);
+    base(&f);
+    write(&f, "clusters/dev/apps.yaml", FLUX_KS);
+    write(
+        &f,
+        "clusters/dev/kustomization.yaml",
+        "resources:\n- apps.yaml\n",
+    );
+    commit_all(&f, "flux");
+    assert_accepted(&as_sre(&f));
+    write(
+        &f,
+        "clusters/dev/kustomization.yaml",
+        "resources:\n- apps.yaml\npatches:\n- target: {kind: Kustomization}\n  patch: |\n    - op: add\n      path: /spec/patches\n      value:\n      - target: {kind: Deployment}\n        patch: |\n          - op: add\n            path: /spec/template/spec/hostNetwork\n            value: true\n",
+    );
+    commit_all(&f, "patch the Flux object");
+    assert_rule(&as_dev(&f), "host-namespaces", "Deployment");
+
+    // Control: a kustomize patch on the Flux object that changes nothing dangerous lands.
+    reset(&f);
+    write(
+        &f,
+        "clusters/dev/kustomization.yaml",
+        "resources:\n- apps.yaml\npatches:\n- target: {kind: Kustomization}\n  patch: |\n    - op: replace\n      path: /spec/interval\n      value: 5m\n",
+    );
+    commit_all(&f, "interval");
+    assert_accepted(&as_dev(&f));
+
+    // 3. What such an object deploys is protected like the root that applies it.
+    let f = fixture();
+    write(
+        &f,
+        "apps/team/deploy.yaml",
+        &DEPLOY.replace("name: api", "name: team"),
+    );
+    write(
+        &f,
+        "clusters/prod/flux.txt",
+        &FLUX_KS.replace("./apps/base", "./apps/team"),
+    );
+    write(
+        &f,
+        "clusters/prod/kustomization.yaml",
+        "namespace: shop\nresources:\n- namespace.yaml\n- ../../apps/base\n- flux.txt\n",
+    );
+    commit_all(&f, "prod applies team through flux.txt");
+    assert_accepted(&as_sre(&f));
+    write(
+        &f,
+        "apps/team/deploy.yaml",
+        &DEPLOY
+            .replace("name: api", "name: team")
+            .replace("api:1.0", "api:2.0"),
+    );
+    commit_all(&f, "edit team");
+    assert_rule(&as_dev(&f), "path.pushers", "apps/team/deploy.yaml");
+    reset(&f);
+    write(
+        &f,
+        "apps/other/note.yaml",
+        "note: not rendered by prod\nagain: true\n",
+    );
+    commit_all(&f, "control");
+    assert_accepted(&as_dev(&f));
+}

@@ -337,6 +337,7 @@ impl Discovery {
                             kind: Kind::Kustomize {
                                 dir: dir.to_string(),
                             },
+                            via: None,
                         });
                     }
                 }

@@ -22,7 +22,7 @@ use pushguard_manifest::render::{self, ParseCache, Rendered, Tree, TreeError, RE
 use pushguard_manifest::yaml::Node;
 use pushguard_manifest::{ChangeKind, Finding, Limits};
 
-use super::discover::Discovery;
+use super::discover::{Discovery, MAX_ROOTS};
 use super::{at_ref, EngineError};
 use crate::facts::{Alias, AliasVia, ManifestFinding, UpdateFacts, UpdateKind};
 use crate::plan::UpdatePlan;
@@ -56,6 +56,8 @@ pub(super) struct Root {
     /// The defining file's blob.
     pub(super) blob: ObjectId,
     pub(super) kind: Kind,
+    /// For a controller object another root applies (see [`derived_roots`]): that root's key.
+    pub(super) via: Option<String>,
 }
 
 /// One root rendered in one tree.
@@ -140,6 +142,7 @@ pub(super) fn controller_root(o: &Object, blob: ObjectId) -> Option<Root> {
         path: o.path.clone(),
         blob,
         kind,
+        via: None,
     })
 }
 
@@ -286,6 +289,7 @@ fn closure_from_facts(
 fn build_all(
     tree: &Tree,
     mut roots: Vec<Root>,
+    file_roots: &[Root],
     limits: &Limits,
     keep: &dyn Fn(&str) -> bool,
     facts: Option<(&GitTree, &FactStore)>,
@@ -296,7 +300,9 @@ fn build_all(
     });
     let mut covered: BTreeSet<String> = BTreeSet::new();
     let mut out = Vec::with_capacity(roots.len());
-    for root in roots {
+    let mut queue: std::collections::VecDeque<Root> = roots.into();
+    let mut made = 0usize;
+    while let Some(root) = queue.pop_front() {
         if matches!(root.kind, Kind::Kustomize { .. })
             && covered.contains(&root.path)
             && !keep(&root.path)
@@ -316,9 +322,25 @@ fn build_all(
             },
             None => {
                 let b = build(tree, &root, limits)?;
-                if let (Some((git, store)), Some(key)) = (facts, &key) {
-                    store.put(key, &fingerprint(git, &b.closure)?);
+                let derived = derived_roots(&b, file_roots);
+                // Facts are kept only for a root that applies no controller object of its own
+                // making: such a root is rendered on every push, so what it makes is found.
+                if derived.is_empty() {
+                    if let (Some((git, store)), Some(key)) = (facts, &key) {
+                        store.put(key, &fingerprint(git, &b.closure)?);
+                    }
                 }
+                made += derived.len();
+                if made > MAX_ROOTS {
+                    return Err(RepoError::Object {
+                        id: String::new(),
+                        context: format!("root {}", b.root.key),
+                        message: format!(
+                            "rendered roots apply more than {MAX_ROOTS} Flux Kustomizations and Argo CD Applications of their own making: too many to render"
+                        ),
+                    });
+                }
+                queue.extend(derived);
                 b
             }
         };
@@ -326,6 +348,47 @@ fn build_all(
         out.push(b);
     }
     Ok(out)
+}
+
+/// The controller objects a root applies that no file defines as they are applied (listed
+/// under another extension, patched, renamed or substituted by the root): each is a root of
+/// its own, keyed by the root that makes it, defined (for protection and `[[manifests]]`
+/// blocks) by that root's file. One a file defines with the same name and `spec` is that
+/// file's root already.
+fn derived_roots(b: &Built, file_roots: &[Root]) -> Vec<Root> {
+    let Some(rendered) = &b.rendered else {
+        return Vec::new();
+    };
+    let spec_of = |k: &Kind| match k {
+        Kind::Flux(n) | Kind::Argo(n) => n.get("spec").cloned(),
+        Kind::Kustomize { .. } => None,
+    };
+    let mut out = Vec::new();
+    for o in &rendered.objects {
+        let Some(r) = controller_root(o, b.root.blob) else {
+            continue;
+        };
+        let spec = spec_of(&r.kind);
+        let known = file_roots.iter().any(|f| {
+            f.key == r.key
+                && match (spec_of(&f.kind), &spec) {
+                    (Some(a), Some(b)) => a.same_as(b),
+                    (None, None) => true,
+                    _ => false,
+                }
+        });
+        if known {
+            continue;
+        }
+        out.push(Root {
+            key: format!("{} (applied by {})", r.key, b.root.key),
+            path: b.root.path.clone(),
+            blob: b.root.blob,
+            kind: r.kind,
+            via: Some(b.root.key.clone()),
+        });
+    }
+    out
 }
 
 /// Whether the plan needs rendering at all.
@@ -373,6 +436,7 @@ pub fn new_side(
     let built = build_all(
         &tree,
         roots.clone(),
+        &roots,
         &limits,
         &protected,
         Some((&git, &caches.closures)),
@@ -477,15 +541,27 @@ pub fn judge(
                 .filter(|r| !changed_set.contains(&r.path))
                 .cloned(),
         );
+        // A root whose derived roots (controller objects it applies) the update affects is
+        // rendered at the base too, so what it applied there is paired with them.
+        let derived_affected = |key: &str| {
+            new.built
+                .iter()
+                .any(|d| d.root.via.as_deref() == Some(key) && affected(d))
+        };
+        let file_roots = roots.clone();
         let roots: Vec<Root> = roots
             .into_iter()
             .filter(|root| match new_keys.get(root.key.as_str()) {
-                Some(b) => affected(b) || changed.contains(&root.path),
+                Some(b) => {
+                    affected(b) || changed.contains(&root.path) || derived_affected(&root.key)
+                }
                 None => true,
             })
             .collect();
         let facts = Some((&git, &caches.closures));
-        for mut b in build_all(&tree, roots, &limits, &|_: &str| false, facts).map_err(&at)? {
+        for mut b in
+            build_all(&tree, roots, &file_roots, &limits, &|_: &str| false, facts).map_err(&at)?
+        {
             if new_keys.contains_key(b.root.key.as_str()) || affected(&b) {
                 if b.rendered.is_none() {
                     let fresh = build(&tree, &b.root, &limits).map_err(&at)?;
