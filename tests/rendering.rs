@@ -386,6 +386,14 @@ spec:
     name: flux-system
 ";
 
+/// A Flux `Kustomization` with `spec.patches` that turn on `hostNetwork` for every Deployment
+/// it applies.
+fn with_host_network_patch(flux: &str) -> String {
+    format!(
+        "{flux}  patches:\n  - target: {{kind: Deployment}}\n    patch: |\n      - op: add\n        path: /spec/template/spec/hostNetwork\n        value: true\n"
+    )
+}
+
 #[test]
 fn a_flux_kustomization_is_rendered_with_its_patches_and_substitutions() {
     let f = Fixture::new(POLICY);
@@ -403,9 +411,7 @@ fn a_flux_kustomization_is_rendered_with_its_patches_and_substitutions() {
     write(
         &f,
         "clusters/dev/apps.yaml",
-        &format!(
-            "{FLUX_KS}  patches:\n  - target: {{kind: Deployment}}\n    patch: |\n      - op: add\n        path: /spec/template/spec/hostNetwork\n        value: true\n"
-        ),
+        &with_host_network_patch(FLUX_KS),
     );
     commit_all(&f, "flux patch");
     assert_rule(&as_sre(&f), "host-namespaces", "Deployment");
@@ -452,9 +458,7 @@ fn a_flux_kustomization_is_rendered_with_its_patches_and_substitutions() {
 /// rendered like the plain spelling.
 #[test]
 fn a_controller_spelled_with_escapes_is_still_rendered() {
-    let patched = format!(
-        "{FLUX_KS}  patches:\n  - target: {{kind: Deployment}}\n    patch: |\n      - op: add\n        path: /spec/template/spec/hostNetwork\n        value: true\n"
-    );
+    let patched = with_host_network_patch(FLUX_KS);
     let spellings = [
         (
             "clusters/dev/apps.yaml",
@@ -676,10 +680,7 @@ fn fact_files(f: &Fixture) -> Vec<std::path::PathBuf> {
 fn the_facts_kept_between_pushes_never_hide_a_root() {
     let f = fixture();
     assert!(!fact_files(&f).is_empty(), "the first push keeps its facts");
-    let patched = format!(
-        "{}  patches:\n  - target: {{kind: Deployment}}\n    patch: |\n      - op: add\n        path: /spec/template/spec/hostNetwork\n        value: true\n",
-        FLUX_KS.replace("./apps/base", "./apps/team")
-    );
+    let patched = with_host_network_patch(&FLUX_KS.replace("./apps/base", "./apps/team"));
     write(
         &f,
         "apps/team/deploy.yaml",
@@ -788,9 +789,7 @@ fn a_kept_closure_follows_what_the_root_renders_now() {
 /// controller applies the patched object and then builds `apps/base` with the patch.
 #[test]
 fn a_controller_object_a_root_renders_is_rendered_as_the_cluster_gets_it() {
-    let patched = format!(
-        "{FLUX_KS}  patches:\n  - target: {{kind: Deployment}}\n    patch: |\n      - op: add\n        path: /spec/template/spec/hostNetwork\n        value: true\n"
-    );
+    let patched = with_host_network_patch(FLUX_KS);
     let base = |f: &Fixture| {
         write(f, "apps/base/deploy.yaml", DEPLOY);
         write(
