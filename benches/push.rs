@@ -37,8 +37,12 @@
 //! - max RSS: the peak resident memory of the measured process (and, for the peer, of the
 //!   children it waited for: git and gpg), from `wait4`, the largest over the runs.
 //!
+//! - gitops: a Flux repository of 300 applications (602 rendered roots), one application's
+//!   image changed, judged by the whole hook with the facts of the base kept, and with none.
+//!   No peer.
+//!
 //! `PUSHGUARD_BENCH_CASES=typical,manifests` runs only those cases (of `typical`, `ed25519`,
-//! `rsa`, `manifests`; the release tag is measured with `typical`).
+//! `rsa`, `manifests`, `gitops`; the release tag is measured with `typical`).
 //! `PUSHGUARD_BENCH_SIZES=2000` limits the sizes (the RSA and typical-push repositories then
 //! have 2,000 commits too). `PUSHGUARD_BENCH_BASELINE=/path/to/an/older/pushguard` measures
 //! that binary too, in the same run on the same fixtures, and prints the ratio (how a change
@@ -446,6 +450,189 @@ fn bench_signatures(n: usize, algo: Algo, rows: &mut Vec<Row>) {
         });
         first.get_or_insert(ours_t);
     }
+}
+
+/// A GitOps repository as Flux users lay it out: `clusters/prod/flux-system` syncs
+/// `clusters/prod`, whose `apps.yaml` holds one Flux `Kustomization` per application, each
+/// building `apps/appN` (a kustomization and the application's Deployment and Service): 300 applications, 602
+/// roots. The push is one commit changing one application's image; `clusters/prod/**` is
+/// protected, so the application's files are protected through what prod renders, and the
+/// pusher is the SRE. The base was made by a push like it (another application's image). `pushguard pre-receive`, whole process, median of 21, from the facts the
+/// push that made the base left (and, a second row, from none).
+fn bench_gitops(rows: &mut Vec<Row>) {
+    const APPS: usize = 300;
+    let root = fixtures().join("gitops");
+    let bare = root.join("repo.git");
+    let done = root.join("done");
+    let work = root.join("work");
+    let empty = root.join("gnupg");
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&empty).unwrap();
+        run(Command::new("git")
+            .args(["init", "-q", "--initial-branch=main"])
+            .arg(&work));
+        let mut flux = String::new();
+        for i in 0..APPS {
+            let dir = work.join(format!("apps/app{i}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join("kustomization.yaml"),
+                "resources:\n- deploy.yaml\n",
+            )
+            .unwrap();
+            std::fs::write(dir.join("deploy.yaml"), manifest(i, "1.0.0", 5)).unwrap();
+            flux.push_str(&format!(
+                "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app{i}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps/app{i}\n  prune: true\n  targetNamespace: team{}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+                i % 10
+            ));
+        }
+        std::fs::create_dir_all(work.join("clusters/prod/flux-system")).unwrap();
+        std::fs::write(work.join("clusters/prod/apps.yaml"), flux).unwrap();
+        std::fs::write(
+            work.join("clusters/prod/flux-system/gotk-sync.yaml"),
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://git.example.com/ops/fleet\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/prod\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+        )
+        .unwrap();
+        run(git(&work, &empty).args(["add", "-A"]));
+        run(git(&work, &empty).args(["commit", "-q", "-m", "fleet"]));
+        // The push that made the base: another application's image.
+        std::fs::write(work.join("apps/app3/deploy.yaml"), manifest(3, "1.0.1", 5)).unwrap();
+        run(git(&work, &empty).args(["commit", "-q", "-a", "-m", "bump app3"]));
+        run(Command::new("git")
+            .args(["clone", "-q", "--bare"])
+            .arg(&work)
+            .arg(&bare));
+        std::fs::write(work.join("apps/app7/deploy.yaml"), manifest(7, "1.0.1", 5)).unwrap();
+        run(git(&work, &empty).args(["commit", "-q", "-a", "-m", "bump app7"]));
+        run(git(&work, &empty)
+            .args(["push", "-q"])
+            .arg(&bare)
+            .arg("HEAD:refs/heads/next"));
+        std::fs::write(
+            root.join("policy.toml"),
+            r#"version = 1
+[host]
+pusher_variable = "REMOTE_USER"
+
+[[path]]
+match = ["clusters/prod/**"]
+refs = "refs/heads/main"
+pushers = ["sre"]
+
+[[manifests]]
+match = ["**/*.yaml"]
+rules = ["privileged", "privilege-escalation", "host-namespaces", "host-path", "dangerous-capabilities",
+         "image-registries", "plaintext-secrets", "protected-namespaces", "deny-delete", "gitops-sources"]
+image_registries = ["registry.example.com/"]
+source_urls = ["https://git.example.com/"]
+deny_delete = ["Namespace"]
+"#,
+        )
+        .unwrap();
+        std::fs::write(&done, "").unwrap();
+    }
+    let policy = root.join("policy.toml");
+    let old = run(git(&bare, &empty).args(["rev-parse", "main"]));
+    let new = run(git(&bare, &empty).args(["rev-parse", "next"]));
+    let push = format!("{old} {new} refs/heads/main\n");
+    let hook_as = |bin: &Path, user: &str| {
+        let mut c = Command::new(bin);
+        c.args(["pre-receive", "--policy"])
+            .arg(&policy)
+            .current_dir(&bare)
+            .env("GIT_DIR", ".")
+            .env("REMOTE_USER", user);
+        c
+    };
+    let feed = |bin: &Path, user: &str, stdin: &str| {
+        let o = hook_as(bin, user)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                child.stdin.take().unwrap().write_all(stdin.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let accepts = |bin: &Path, user: &str| feed(bin, user, &push);
+    let case = format!(
+        "GitOps repository: Flux syncs `clusters/prod`, whose `apps.yaml` holds {APPS} Flux Kustomizations each building `apps/appN` ({} roots); 1 commit changing one application's image, which `clusters/prod/**` protects through what prod renders: `pushguard pre-receive`, process start to exit",
+        2 * APPS + 2
+    );
+    let cold_case =
+        "the same push with nothing kept in `$GIT_DIR/pushguard` (every root rendered)".to_string();
+    let store = bare.join("pushguard");
+    let (mut first, mut first_cold) = (None, None);
+    let mut cold_rows = Vec::new();
+    for (label, bin) in binaries() {
+        // Sanity: the SRE's push lands, a developer's is refused (prod renders the app).
+        let (ok, err) = accepts(&bin, "sre");
+        assert!(ok, "{label}: the SRE's push was refused: {err}");
+        let (ok, err) = accepts(&bin, "dev");
+        assert!(
+            !ok && err.contains("path.pushers"),
+            "{label}: a developer changed what prod renders: {err}"
+        );
+        let base_facts = fixtures().join(format!("gitops-facts-{}", label.replace(' ', "-")));
+        let _ = std::fs::remove_dir_all(&store);
+        let _ = std::fs::remove_dir_all(&base_facts);
+        // The facts the push that made the base left: that push judged again.
+        let before = run(git(&bare, &empty).args(["rev-parse", "main~1"]));
+        let (ok, err) = feed(&bin, "sre", &format!("{before} {old} refs/heads/main\n"));
+        assert!(
+            ok,
+            "{label}: the push that made the base was refused: {err}"
+        );
+        copy_dir(&store, &base_facts);
+        let (t, rss) = measure_after(
+            21,
+            || {
+                let _ = std::fs::remove_dir_all(&store);
+                copy_dir(&base_facts, &store);
+            },
+            || hook_as(&bin, "sre"),
+            Some(push.as_bytes()),
+        );
+        let (t_cold, rss_cold) = measure_after(
+            5,
+            || {
+                let _ = std::fs::remove_dir_all(&store);
+            },
+            || hook_as(&bin, "sre"),
+            Some(push.as_bytes()),
+        );
+        println!(
+            "gitops: {label}: one application changed among {APPS}: whole hook {:.1} ms (max RSS {} MiB); nothing kept: {:.1} ms (max RSS {} MiB)",
+            t.as_secs_f64() * 1e3,
+            rss / 1024,
+            t_cold.as_secs_f64() * 1e3,
+            rss_cold / 1024
+        );
+        rows.push(Row {
+            case: case_cell(&case, label),
+            ours: dur(t),
+            peer: "—".into(),
+            ratio: ratio_cell(label, t, None, first),
+            rss: mib(rss),
+        });
+        cold_rows.push(Row {
+            case: case_cell(&cold_case, label),
+            ours: dur(t_cold),
+            peer: "—".into(),
+            ratio: ratio_cell(label, t_cold, None, first_cold),
+            rss: mib(rss_cold),
+        });
+        first.get_or_insert(t);
+        first_cold.get_or_insert(t_cold);
+    }
+    rows.extend(cold_rows);
 }
 
 /// `rendered`: the manifests are the resources of kustomizations (one per team directory, all
@@ -988,6 +1175,9 @@ fn main() {
     if want("manifests") {
         bench_manifests(false, &mut rows);
         bench_manifests(true, &mut rows);
+    }
+    if want("gitops") {
+        bench_gitops(&mut rows);
     }
     println!();
     println!(

@@ -120,7 +120,15 @@ impl FactStore {
         let recent = std::fs::metadata(&stamp)
             .and_then(|m| m.modified())
             .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age < day));
-        if recent || !dir.is_dir() || std::fs::write(&stamp, b"").is_err() {
+        if recent {
+            return;
+        }
+        // A new store has nothing to sweep: its day starts now.
+        let new = !dir.is_dir();
+        if new && std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        if std::fs::write(&stamp, b"").is_err() || new {
             return;
         }
         let keep = day * u32::try_from(KEEP_DAYS).unwrap_or(30);
