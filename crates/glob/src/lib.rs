@@ -35,7 +35,10 @@ const NOT_SLASH_BYTES: &str = "(?-u:[^/])*";
 #[derive(Clone, Debug)]
 pub struct Glob {
     source: String,
-    re: Regex,
+    /// None for a glob without `*`, `?`, `[` or `\`: it matches exactly itself, compared as a
+    /// string (most of a policy's refs, emails and repository names; compiling a program for
+    /// each was most of the time a policy took to load).
+    re: Option<Regex>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -63,6 +66,12 @@ impl Glob {
     fn compile(pattern: &str, components: bool) -> Result<Glob, GlobError> {
         if pattern.is_empty() {
             return Err(GlobError::Empty);
+        }
+        if !pattern.contains(['*', '?', '[', '\\']) {
+            return Ok(Glob {
+                source: pattern.to_string(),
+                re: None,
+            });
         }
         let chars: Vec<char> = pattern.chars().collect();
         // `(?s)`: every byte of a name is matched, a newline too (git allows one in a path).
@@ -160,12 +169,15 @@ impl Glob {
         let re = Regex::new(&re).map_err(|_| GlobError::UnclosedClass(pattern.to_string()))?;
         Ok(Glob {
             source: pattern.to_string(),
-            re,
+            re: Some(re),
         })
     }
 
     pub fn is_match(&self, text: &str) -> bool {
-        self.re.is_match(text.as_bytes())
+        match &self.re {
+            Some(re) => re.is_match(text.as_bytes()),
+            None => text == self.source,
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -290,8 +302,11 @@ mod tests {
     #[test]
     fn byte_runs_match_what_character_runs_match() {
         let unicode_twin = |g: &Glob| {
+            let Some(re) = &g.re else {
+                return regex::Regex::new(&format!("(?s)^{}$", regex::escape(&g.source))).unwrap();
+            };
             regex::Regex::new(
-                &g.re
+                &re
                     .as_str()
                     .replace(ANY_BYTES, ".*")
                     .replace(NOT_SLASH_BYTES, "[^/]*")
