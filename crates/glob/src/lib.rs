@@ -306,8 +306,7 @@ mod tests {
                 return regex::Regex::new(&format!("(?s)^{}$", regex::escape(&g.source))).unwrap();
             };
             regex::Regex::new(
-                &re
-                    .as_str()
+                &re.as_str()
                     .replace(ANY_BYTES, ".*")
                     .replace(NOT_SLASH_BYTES, "[^/]*")
                     .replace("(?s-u:.)", "."),
