@@ -879,4 +879,39 @@ fn a_controller_object_a_root_renders_is_rendered_as_the_cluster_gets_it() {
     );
     commit_all(&f, "control");
     assert_accepted(&as_dev(&f));
+
+    // 4. The object re-pointed by the SRE, the file that lists it unchanged: what it deploys
+    // now is protected, not what it deployed before.
+    write(
+        &f,
+        "apps/next/deploy.yaml",
+        &DEPLOY.replace("name: api", "name: next"),
+    );
+    write(
+        &f,
+        "clusters/prod/flux.txt",
+        &FLUX_KS.replace("./apps/base", "./apps/next"),
+    );
+    commit_all(&f, "prod applies next instead of team");
+    assert_accepted(&as_sre(&f));
+    write(
+        &f,
+        "apps/next/deploy.yaml",
+        &DEPLOY
+            .replace("name: api", "name: next")
+            .replace("api:1.0", "api:2.0"),
+    );
+    commit_all(&f, "edit next");
+    assert_rule(&as_dev(&f), "path.pushers", "apps/next/deploy.yaml");
+    reset(&f);
+    // Control: what it no longer deploys is no longer protected through it.
+    write(
+        &f,
+        "apps/team/deploy.yaml",
+        &DEPLOY
+            .replace("name: api", "name: team")
+            .replace("api:1.0", "api:3.0"),
+    );
+    commit_all(&f, "edit team");
+    assert_accepted(&as_dev(&f));
 }

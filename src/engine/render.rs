@@ -167,7 +167,8 @@ fn build(tree: &Tree, root: &Root, limits: &Limits) -> Result<Built, RepoError> 
 const TREE_MODE: u16 = 0o040000;
 
 /// Where a root's closure is kept: a digest of everything its rendering depends on besides
-/// the paths it reads (what it is, where it is defined, with which blob, under which budgets).
+/// the paths it reads (what it is, where it is defined, with which blob and object, under which
+/// budgets).
 /// A symlinked defining file is read through its link, which is in the closure.
 fn closure_key(root: &Root, limits: &Limits) -> Option<ObjectId> {
     let kind = match root.kind {
@@ -175,9 +176,15 @@ fn closure_key(root: &Root, limits: &Limits) -> Option<ObjectId> {
         Kind::Flux(_) => "flux",
         Kind::Argo(_) => "argo",
     };
+    // A Flux or Argo CD root is its object: two objects of one name in one file, or the same
+    // object as another root applies it (patched, substituted), are different roots.
+    let object = match &root.kind {
+        Kind::Flux(node) | Kind::Argo(node) => format!("{node:?}"),
+        Kind::Kustomize { .. } => String::new(),
+    };
     let mut h = gix::hash::hasher(gix::hash::Kind::Sha256);
-    h.update(b"pushguard closure v2\0");
-    for part in [kind, &root.key, &root.path, &format!("{limits:?}")] {
+    h.update(b"pushguard closure v3\0");
+    for part in [kind, &root.key, &root.path, &format!("{limits:?}"), &object] {
         h.update(part.as_bytes());
         h.update(b"\0");
     }
