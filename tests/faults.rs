@@ -1,10 +1,18 @@
 //! Faults injected through the real hook: each must reject the push with a message that names
 //! the fault, and a control push after the fault is gone must land (so a hook that rejects
 //! everything fails these tests). Part of the hardening work; fuzzing and load come separately.
+//!
+//! Most faults are injected by a wrapper around the installed hook: a shell script that breaks
+//! something (the quarantine's pack, the file size limit, the clock) and then runs pushguard
+//! exactly as the installed shim does. The later tests also check that nothing is left behind:
+//! git's quarantine (`objects/tmp_objdir-incoming-*`) and pushguard's own directories under a
+//! private `TMPDIR`.
 
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::*;
 
@@ -139,4 +147,295 @@ fn a_corrupt_object_in_the_quarantine_rejects() {
     assert_fails_closed(&r, &blob[..7]);
     std::fs::write(&hook, &shim).unwrap();
     assert_accepted(&f.push(&["origin", "main"]));
+}
+
+/// A private `TMPDIR` for the hook (passed through `git push`), so leftovers can be counted.
+fn private_tmp(f: &Fixture) -> PathBuf {
+    let tmp = f.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    tmp
+}
+
+/// git's quarantine directories left in the repository's `objects/`, and pushguard's
+/// temporary directories left in `tmp`.
+fn leftovers(f: &Fixture, tmp: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(f.bare.join("objects")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("tmp_objdir") || name.contains("incoming") {
+            out.push(e.path());
+        }
+    }
+    for e in std::fs::read_dir(tmp).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("pushguard") {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+fn assert_nothing_left(f: &Fixture, tmp: &Path) {
+    assert_eq!(leftovers(f, tmp), Vec::<PathBuf>::new(), "left behind");
+}
+
+/// Neither a crash nor a panic reached the pusher.
+fn assert_no_crash(r: &Run) {
+    for bad in [
+        "panicked",
+        "internal error",
+        "died of signal",
+        "RUST_BACKTRACE",
+    ] {
+        assert!(!r.out.contains(bad), "{bad:?} in {r:?}");
+    }
+}
+
+/// The installed shim, and the command it runs (`'…/pushguard' pre-receive --policy '…'`).
+fn shim(f: &Fixture) -> (String, String) {
+    let text = std::fs::read_to_string(f.bare.join("hooks/pre-receive")).unwrap();
+    let command = text
+        .lines()
+        .find_map(|l| l.strip_prefix("exec "))
+        .unwrap_or_else(|| panic!("the shim has an exec line: {text}"))
+        .to_string();
+    (text, command)
+}
+
+/// Installs `script` as the hook, with `@PUSHGUARD@` replaced by the shim's command.
+fn wrap_hook(f: &Fixture, script: &str) {
+    let (_, command) = shim(f);
+    let hook = f.bare.join("hooks/pre-receive");
+    std::fs::write(&hook, script.replace("@PUSHGUARD@", &command)).unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Every line of the audit log at `log`, each one complete JSON record.
+fn audit_records(log: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "the log ends with a complete line"
+    );
+    text.lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("not one JSON record ({e}): {l:.300}"))
+        })
+        .collect()
+}
+
+/// A manifest of `lines` lines of pseudo-random text (a fixed seed): its blob compresses
+/// poorly, so it fills most of a pack.
+fn noisy_manifest(lines: usize) -> String {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut s = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: noisy\ndata:\n");
+    for i in 0..lines {
+        s.push_str(&format!("  k{i}: \""));
+        for _ in 0..60 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s.push(char::from(
+                b"abcdefghijklmnopqrstuvwxyz0123456789"[(x % 36) as usize],
+            ));
+        }
+        s.push_str("\"\n");
+    }
+    s
+}
+
+/// A pack kept in the quarantine (`receive.unpackLimit = 1`) that a wrapper cuts in half, or
+/// overwrites in the middle, before pushguard reads it (a disk or filesystem fault after git
+/// indexed it): rejected, naming the object that cannot be read and the pack's problem.
+#[test]
+fn a_truncated_or_corrupt_pack_in_the_quarantine_rejects() {
+    let f = fixture();
+    let tmp = private_tmp(&f);
+    assert!(f
+        .remote_git(&["config", "receive.unpackLimit", "1"])
+        .is_some());
+    let before = f.remote_ref("refs/heads/main");
+    // The blob is most of the pack, so the middle of the pack is inside it.
+    let tip = f.commit("apps/noisy.yaml", &noisy_manifest(400), "noisy");
+    let blob = f.git(&["rev-parse", "HEAD:apps/noisy.yaml"]);
+    let (original, _) = shim(&f);
+    let faults = [
+        (
+            "size=$(wc -c < \"$p\"); truncate -s $((size / 2)) \"$p\"; echo \"fault: cut $(basename \"$p\") to $((size / 2)) of $size bytes\" >&2",
+            "pack entry is truncated",
+        ),
+        (
+            "size=$(wc -c < \"$p\"); printf 'XXXXXXXXXXXXXXXX' | dd of=\"$p\" bs=1 seek=$((size / 2)) conv=notrunc status=none; echo \"fault: overwrote 16 bytes of $(basename \"$p\") at $((size / 2))\" >&2",
+            "failed to decompress pack entry",
+        ),
+    ];
+    for (fault, problem) in faults {
+        wrap_hook(
+            &f,
+            &format!(
+                "#!/bin/sh\nfor p in \"$GIT_OBJECT_DIRECTORY\"/pack/*.pack; do\n  [ -f \"$p\" ] || continue\n  chmod u+w \"$p\"\n  {fault}\ndone\nexec @PUSHGUARD@\n"
+            ),
+        );
+        let r = f.push_as(&[("TMPDIR", tmp.to_str().unwrap())], &["origin", "main"]);
+        assert!(
+            r.out.contains("fault: "),
+            "a pack was kept and broken: {r:?}"
+        );
+        assert_fails_closed(&r, &blob);
+        let flat = r.flat().to_lowercase();
+        assert!(flat.contains("apps/noisy.yaml"), "names the file: {r:?}");
+        assert!(flat.contains("is missing or unreadable"), "{r:?}");
+        assert!(
+            flat.contains(problem),
+            "names the problem {problem:?}: {r:?}"
+        );
+        assert_no_crash(&r);
+        assert_eq!(f.remote_ref("refs/heads/main"), before, "unchanged");
+        assert_nothing_left(&f, &tmp);
+    }
+    std::fs::write(f.bare.join("hooks/pre-receive"), original).unwrap();
+    let r = f.push_as(&[("TMPDIR", tmp.to_str().unwrap())], &["origin", "main"]);
+    assert_accepted(&r);
+    assert_eq!(
+        f.remote_ref("refs/heads/main").as_deref(),
+        Some(tip.as_str())
+    );
+    assert_nothing_left(&f, &tmp);
+}
+
+/// The audit log reaches the file size limit (RLIMIT_FSIZE, as a host may set for its hooks)
+/// half-way through a record. By default that raises SIGXFSZ, which killed the hook with no
+/// message and left half a record in the log; pushguard ignores the signal, so the write fails
+/// with EFBIG, the partial record is cut back off, and the push is rejected naming the log.
+#[test]
+fn an_audit_log_over_the_file_size_limit_rejects_and_stays_whole() {
+    let f = fixture();
+    let tmp = private_tmp(&f);
+    let log = f.dir.path().join("audit.jsonl");
+    let size = std::fs::metadata(&log).unwrap().len();
+    let before = f.remote_ref("refs/heads/main");
+    let tip = f.commit("apps/a.yaml", "kind: ConfigMap\n", "a");
+    let (original, _) = shim(&f);
+    // Room for 100 bytes more: the record is several hundred. No `trap '' XFSZ` here.
+    wrap_hook(
+        &f,
+        &format!(
+            "#!/bin/sh\nexec prlimit --fsize={} -- @PUSHGUARD@\n",
+            size + 100
+        ),
+    );
+    let r = f.push_as(&[("TMPDIR", tmp.to_str().unwrap())], &["origin", "main"]);
+    assert_fails_closed(&r, "cannot write the audit record");
+    assert!(
+        r.flat().contains(log.to_str().unwrap()),
+        "names the log: {r:?}"
+    );
+    assert!(r.out.contains("File too large"), "says why: {r:?}");
+    assert_no_crash(&r);
+    assert_eq!(f.remote_ref("refs/heads/main"), before, "unchanged");
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), size, "cut back");
+    assert_eq!(audit_records(&log).len(), 1);
+    assert_nothing_left(&f, &tmp);
+    std::fs::write(f.bare.join("hooks/pre-receive"), original).unwrap();
+    assert_accepted(&f.push_as(&[("TMPDIR", tmp.to_str().unwrap())], &["origin", "main"]));
+    assert_eq!(
+        f.remote_ref("refs/heads/main").as_deref(),
+        Some(tip.as_str())
+    );
+    let records = audit_records(&log);
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[1]["decision"], "accept");
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped (also when the test fails).
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// `None` (and why, printed) when this machine does not let the tests mount one: mounting
+    /// needs root (CAP_SYS_ADMIN), which CI containers often lack.
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs(dir.to_path_buf())),
+            Ok(o) => {
+                eprintln!(
+                    "skipped: cannot mount a tmpfs here: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A really full disk under the audit log (a 64 KiB tmpfs, filled up). The push's record (40
+/// branches at once: over 4 KiB, more than the slack of the log's last page) fails half-way
+/// with ENOSPC: the push is rejected naming the log, and the log keeps only complete records.
+/// Needs permission to mount a tmpfs (root in a container that allows it); where that is
+/// refused the test says so and checks nothing (the file size limit test above covers the
+/// same path in pushguard without mounting anything).
+#[test]
+fn a_full_disk_under_the_audit_log_rejects_and_leaves_it_whole() {
+    let f = fixture();
+    let tmp = private_tmp(&f);
+    let disk = f.dir.path().join("disk");
+    let Some(_mounted) = Tmpfs::mount(&disk, "64k") else {
+        return;
+    };
+    f.set_policy(&POLICY.replace("audit.jsonl", "disk/audit.jsonl"));
+    let log = disk.join("audit.jsonl");
+    let env = [("TMPDIR", tmp.to_str().unwrap())];
+    f.commit("apps/a.yaml", "kind: ConfigMap\n", "a");
+    assert_accepted(&f.push_as(&env, &["origin", "main"]));
+    let size = std::fs::metadata(&log).unwrap().len();
+    // Forty new branches, in one push.
+    let branches: Vec<String> = (0..40).map(|i| format!("b{i}")).collect();
+    for b in &branches {
+        f.git(&["branch", b]);
+    }
+    let mut args = vec!["origin"];
+    args.extend(branches.iter().map(String::as_str));
+    // Fill the disk.
+    let filler = disk.join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let chunk = [b'x'; 4096];
+        while file.write_all(&chunk).is_ok() {}
+    }
+    let r = f.push_as(&env, &args);
+    assert_fails_closed(&r, "cannot write the audit record");
+    assert!(
+        r.flat().contains(log.to_str().unwrap()),
+        "names the log: {r:?}"
+    );
+    assert!(r.out.contains("No space left on device"), "says why: {r:?}");
+    assert_no_crash(&r);
+    for b in &branches {
+        assert_eq!(f.remote_ref(&format!("refs/heads/{b}")), None, "{b}");
+    }
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), size, "cut back");
+    assert_eq!(audit_records(&log).len(), 1);
+    assert_nothing_left(&f, &tmp);
+    // Room again: the same push lands, and its record is the size that could not fit before.
+    std::fs::remove_file(&filler).unwrap();
+    assert_accepted(&f.push_as(&env, &args));
+    let records = audit_records(&log);
+    assert_eq!(records.len(), 2);
+    assert!(records[1].to_string().len() > 4096, "{}", records[1]);
+    assert_nothing_left(&f, &tmp);
 }
