@@ -439,3 +439,109 @@ fn a_full_disk_under_the_audit_log_rejects_and_leaves_it_whole() {
     assert!(records[1].to_string().len() > 4096, "{}", records[1]);
     assert_nothing_left(&f, &tmp);
 }
+
+/// Sets a path's modification time `secs` seconds back, the path itself when it is a symlink.
+fn age(path: &Path, secs: u64) {
+    let when = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - secs;
+    let o = Command::new("touch")
+        .args(["-h", "-d", &format!("@{when}")])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The host's timeout ends the hook with SIGKILL half-way through reading objects (a wrapper
+/// makes the quarantine's `info/alternates` a FIFO, waits until pushguard opens it, then kills
+/// it: no timing involved). The push is rejected and git removes its quarantine, but the
+/// private alternates directory pushguard made under `TMPDIR` stays: nothing runs after
+/// SIGKILL. The next hook sweeps it away once it is older than any live hook can be
+/// (`STALE_AFTER`, 25 hours), and leaves alone a fresh one (a push still running), a symlink
+/// named like one, and what a link inside a stale one points to.
+#[test]
+fn a_hook_killed_half_way_rejects_and_its_leftovers_are_swept_later() {
+    let f = fixture();
+    let tmp = private_tmp(&f);
+    let env = [("TMPDIR", tmp.to_str().unwrap())];
+    let before = f.remote_ref("refs/heads/main");
+    let tip = f.commit("apps/a.yaml", "kind: ConfigMap\n", "a");
+    let (original, _) = shim(&f);
+    wrap_hook(
+        &f,
+        r#"#!/bin/sh
+mkdir -p "$GIT_OBJECT_DIRECTORY/info"
+fifo="$GIT_OBJECT_DIRECTORY/info/alternates"
+mkfifo "$fifo"
+exec 3<&0
+@PUSHGUARD@ <&3 3<&- &
+pid=$!
+# Should pushguard never open the FIFO, stop waiting after 10 s: the test fails, it does not hang.
+(sleep 10; exec 5<"$fifo") </dev/null >/dev/null 2>&1 3<&- &
+timer=$!
+# Opening the FIFO for writing returns once pushguard has opened it for reading.
+exec 4>"$fifo"
+kill -9 "$pid"
+wait "$pid"
+echo "fault: pushguard killed (status $?)" >&2
+kill "$timer" 2>/dev/null
+exit 1
+"#,
+    );
+    let r = f.push_as(&env, &["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("fault: pushguard killed (status 137)"),
+        "{r:?}"
+    );
+    assert!(!r.out.contains("push accepted"), "{r:?}");
+    assert_eq!(f.remote_ref("refs/heads/main"), before, "unchanged");
+    let left = leftovers(&f, &tmp);
+    assert_eq!(left.len(), 1, "the killed hook's directory alone: {left:?}");
+    let killed = left[0].clone();
+    assert!(
+        killed
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("pushguard-objects-"),
+        "{left:?}"
+    );
+    assert!(killed.join("info/alternates").is_file());
+    std::fs::write(f.bare.join("hooks/pre-receive"), &original).unwrap();
+
+    // Young, it belongs to a push that may still be running: the next push leaves it.
+    assert_accepted(&f.push_as(&env, &["origin", "main"]));
+    assert_eq!(
+        f.remote_ref("refs/heads/main").as_deref(),
+        Some(tip.as_str())
+    );
+    assert_eq!(leftovers(&f, &tmp), vec![killed.clone()]);
+
+    // A day and two hours later it is stale, and so is one planted beside it with a link
+    // inside; a fresh one, and an old symlink named like one, are not directories to sweep.
+    let day = 24 * 3600;
+    age(&killed, day + 2 * 3600);
+    let victim = f.dir.path().join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("keep"), "x").unwrap();
+    let planted = tmp.join("pushguard-objects-planted");
+    std::fs::create_dir_all(planted.join("info")).unwrap();
+    std::os::unix::fs::symlink(&victim, planted.join("info/link")).unwrap();
+    age(&planted, day + 2 * 3600);
+    let fresh = tmp.join("pushguard-objects-fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    let link = tmp.join("pushguard-objects-link");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    age(&link, day + 2 * 3600);
+    age(&victim, day + 2 * 3600);
+    f.commit("apps/b.yaml", "kind: ConfigMap\n", "b");
+    assert_accepted(&f.push_as(&env, &["origin", "main"]));
+    let mut left = leftovers(&f, &tmp);
+    left.sort();
+    assert_eq!(left, vec![fresh, link], "the stale ones are gone");
+    assert!(victim.join("keep").is_file(), "nothing followed a link");
+}
