@@ -190,9 +190,19 @@ fn assert_no_crash(r: &Run) {
     }
 }
 
-/// The installed shim, and the command it runs (`'…/pushguard' pre-receive --policy '…'`).
+/// The shim `pushguard install` wrote, and the command it runs
+/// (`'…/pushguard' pre-receive --policy '…'`). Kept aside the first time, so that a wrapper
+/// installed over it never wraps another wrapper.
 fn shim(f: &Fixture) -> (String, String) {
-    let text = std::fs::read_to_string(f.bare.join("hooks/pre-receive")).unwrap();
+    let kept = f.bare.join("hooks/pushguard-shim");
+    if !kept.exists() {
+        std::fs::copy(f.bare.join("hooks/pre-receive"), &kept).unwrap();
+    }
+    let text = std::fs::read_to_string(&kept).unwrap();
+    assert!(
+        text.contains("pushguard-managed"),
+        "the installed shim: {text}"
+    );
     let command = text
         .lines()
         .find_map(|l| l.strip_prefix("exec "))
@@ -207,6 +217,12 @@ fn wrap_hook(f: &Fixture, script: &str) {
     let hook = f.bare.join("hooks/pre-receive");
     std::fs::write(&hook, script.replace("@PUSHGUARD@", &command)).unwrap();
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Puts the installed shim back.
+fn restore_hook(f: &Fixture) {
+    let (text, _) = shim(f);
+    std::fs::write(f.bare.join("hooks/pre-receive"), text).unwrap();
 }
 
 /// Every line of the audit log at `log`, each one complete JSON record.
@@ -258,7 +274,6 @@ fn a_truncated_or_corrupt_pack_in_the_quarantine_rejects() {
     // The blob is most of the pack, so the middle of the pack is inside it.
     let tip = f.commit("apps/noisy.yaml", &noisy_manifest(400), "noisy");
     let blob = f.git(&["rev-parse", "HEAD:apps/noisy.yaml"]);
-    let (original, _) = shim(&f);
     let faults = [
         (
             "size=$(wc -c < \"$p\"); truncate -s $((size / 2)) \"$p\"; echo \"fault: cut $(basename \"$p\") to $((size / 2)) of $size bytes\" >&2",
@@ -293,7 +308,7 @@ fn a_truncated_or_corrupt_pack_in_the_quarantine_rejects() {
         assert_eq!(f.remote_ref("refs/heads/main"), before, "unchanged");
         assert_nothing_left(&f, &tmp);
     }
-    std::fs::write(f.bare.join("hooks/pre-receive"), original).unwrap();
+    restore_hook(&f);
     let r = f.push_as(&[("TMPDIR", tmp.to_str().unwrap())], &["origin", "main"]);
     assert_accepted(&r);
     assert_eq!(
@@ -315,7 +330,6 @@ fn an_audit_log_over_the_file_size_limit_rejects_and_stays_whole() {
     let size = std::fs::metadata(&log).unwrap().len();
     let before = f.remote_ref("refs/heads/main");
     let tip = f.commit("apps/a.yaml", "kind: ConfigMap\n", "a");
-    let (original, _) = shim(&f);
     // Room for 100 bytes more: the record is several hundred. No `trap '' XFSZ` here.
     wrap_hook(
         &f,
@@ -336,7 +350,7 @@ fn an_audit_log_over_the_file_size_limit_rejects_and_stays_whole() {
     assert_eq!(std::fs::metadata(&log).unwrap().len(), size, "cut back");
     assert_eq!(audit_records(&log).len(), 1);
     assert_nothing_left(&f, &tmp);
-    std::fs::write(f.bare.join("hooks/pre-receive"), original).unwrap();
+    restore_hook(&f);
     assert_accepted(&f.push_as(&[("TMPDIR", tmp.to_str().unwrap())], &["origin", "main"]));
     assert_eq!(
         f.remote_ref("refs/heads/main").as_deref(),
@@ -469,7 +483,6 @@ fn a_hook_killed_half_way_rejects_and_its_leftovers_are_swept_later() {
     let env = [("TMPDIR", tmp.to_str().unwrap())];
     let before = f.remote_ref("refs/heads/main");
     let tip = f.commit("apps/a.yaml", "kind: ConfigMap\n", "a");
-    let (original, _) = shim(&f);
     wrap_hook(
         &f,
         r#"#!/bin/sh
@@ -511,7 +524,7 @@ exit 1
         "{left:?}"
     );
     assert!(killed.join("info/alternates").is_file());
-    std::fs::write(f.bare.join("hooks/pre-receive"), &original).unwrap();
+    restore_hook(&f);
 
     // Young, it belongs to a push that may still be running: the next push leaves it.
     assert_accepted(&f.push_as(&env, &["origin", "main"]));
@@ -544,4 +557,115 @@ exit 1
     left.sort();
     assert_eq!(left, vec![fresh, link], "the stale ones are gone");
     assert!(victim.join("keep").is_file(), "nothing followed a link");
+}
+
+/// The hook's clock far in the future and far in the past (libfaketime preloaded into the
+/// hook alone: git and the signing keep the real time), with a policy where time matters:
+/// `main` needs a signature by a key that expires in ten years, judged `key_validity = "now"`
+/// (the default). In 2100 the key has expired; in 1990 the signature claims a time later than
+/// the server allows (`max_future_skew`); in 2200 OpenPGP cannot express the time at all. Each
+/// is rejected naming the key and the time (or the clock), never accepted, and each audit
+/// record carries the hook's (fake) time. With the real clock the same push lands.
+#[test]
+fn a_clock_far_in_the_future_or_the_past_rejects_signed_pushes() {
+    let faketime = Command::new("faketime")
+        .args(["2100-01-01 00:00:00", "date", "+%Y"])
+        .output();
+    match faketime {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).trim() == "2100" => {}
+        other => panic!(
+            "this test needs faketime (Debian package faketime; tests/install-deps.sh installs it): {other:?}"
+        ),
+    }
+    let s = common::gpg::Setup::new("version = 1\n");
+    s.gpg.run(&[
+        "--quick-gen-key",
+        "Dana Dev <dana@example.com>",
+        "ed25519",
+        "sign",
+        "10y",
+    ]);
+    let listing = s.gpg.run(&[
+        "--with-colons",
+        "--list-keys",
+        "=Dana Dev <dana@example.com>",
+    ]);
+    let fpr = listing
+        .lines()
+        .find(|l| l.starts_with("fpr:"))
+        .and_then(|l| l.split(':').nth(9))
+        .unwrap()
+        .to_string();
+    s.gpg.export(&fpr, &s.keys.join("dana.asc"));
+    s.f.set_policy(&format!(
+        r#"version = 1
+audit_log = "audit.jsonl"
+[keys]
+openpgp = ["{keys}/*.asc"]
+[groups]
+devs = ["openpgp:{fpr}"]
+[[ref]]
+match = "refs/heads/main"
+signers = ["devs"]
+force_push = false
+"#,
+        keys = s.keys.display()
+    ));
+    s.sign_with(&fpr);
+    let tip = s.commit_signed("apps/a.yaml", "kind: ConfigMap\n", "signed");
+    let f = &s.f;
+    let tmp = private_tmp(f);
+    let key_short = &fpr[fpr.len() - 16..];
+    let clocks = [
+        (
+            "1990-01-01 00:00:00",
+            "1990-01-01T00:0",
+            "later than the server time 1990-01-01",
+        ),
+        ("2100-01-01 00:00:00", "2100-01-01T00:0", "expired at"),
+        // Past what OpenPGP can express: Sequoia panicked here, on a verification thread.
+        (
+            "2200-01-01 00:00:00",
+            "2200-01-01T00:0",
+            "a time OpenPGP cannot express",
+        ),
+    ];
+    for (clock, recorded, problem) in clocks {
+        // The clock runs on from the fake time; the monotonic clock (the watchdog's) stays real.
+        wrap_hook(
+            f,
+            &format!("#!/bin/sh\nexec faketime -m --exclude-monotonic '{clock}' @PUSHGUARD@\n"),
+        );
+        let mut cmd = f.cmd("git", &f.work);
+        cmd.env("GNUPGHOME", &s.gpg.home)
+            .env("TMPDIR", &tmp)
+            .args(["push", "origin", "main"]);
+        let r = run_of(cmd.output().unwrap());
+        assert_rejected(&r);
+        assert_no_crash(&r);
+        let flat = r.flat();
+        assert!(flat.contains("error[signature.invalid]"), "{clock}: {r:?}");
+        // A clock OpenPGP cannot hold is no key's problem: the message names the clock.
+        assert!(
+            clock.starts_with("2200") || flat.to_uppercase().contains(key_short),
+            "{clock}: names the key: {r:?}"
+        );
+        assert!(flat.contains(problem), "{clock}: names {problem:?}: {r:?}");
+        assert_eq!(f.remote_ref("refs/heads/main"), None, "{clock}: unchanged");
+        assert_nothing_left(f, &tmp);
+        let rec = f.audit_lines().pop().expect("an audit record");
+        assert_eq!(rec["decision"], "reject", "{clock}: {rec}");
+        assert!(
+            rec["time"].as_str().unwrap().starts_with(recorded),
+            "{clock}: recorded at the hook's time: {rec}"
+        );
+        assert_eq!(rec["violations"][0]["rule"], "signature.invalid", "{rec}");
+    }
+    restore_hook(f);
+    assert_accepted(&s.push(&["origin", "main"]));
+    assert_eq!(
+        f.remote_ref("refs/heads/main").as_deref(),
+        Some(tip.as_str())
+    );
+    assert_eq!(f.audit_lines().len(), 4);
 }
