@@ -12,7 +12,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use common::*;
 
@@ -668,4 +668,234 @@ force_push = false
         Some(tip.as_str())
     );
     assert_eq!(f.audit_lines().len(), 4);
+}
+
+/// Two valid policies that differ in whom they allow: both allow `*@example.com`, A also
+/// `*@a.example`, B also `*@b.example`. Their text is the same up to the second glob.
+const POLICY_A: &str = r#"version = 1
+audit_log = "audit.jsonl"
+[identities]
+allow = ["*@example.com", "*@a.example"]
+[[ref]]
+match = "refs/heads/main"
+force_push = false
+"#;
+
+const POLICY_B: &str = r#"version = 1
+audit_log = "audit.jsonl"
+[identities]
+allow = ["*@example.com", "*@b.example"]
+[[ref]]
+match = "refs/heads/main"
+force_push = false
+"#;
+
+/// Who pushes push `i`: allowed by both policies, by A only, by B only, by neither.
+fn pusher(i: usize) -> &'static str {
+    [
+        "dana@example.com",
+        "ana@a.example",
+        "bo@b.example",
+        "mallory@evil.test",
+    ][i % 4]
+}
+
+/// Whether `policy` (A or B) accepts push `i`.
+fn accepts(policy: char, i: usize) -> bool {
+    match i % 4 {
+        0 => true,
+        1 => policy == 'A',
+        2 => policy == 'B',
+        _ => false,
+    }
+}
+
+/// How the policy file is replaced while the pushes run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Writer {
+    /// Written to a temporary file beside it and renamed over it (rename(2)).
+    Atomic,
+    /// Truncated, then written in two pieces (an editor or `cat >` in place): readers can see
+    /// it empty, or cut inside a string; both are policy errors.
+    InPlace,
+}
+
+/// Replaces `path` with A and B in turn until `stop`; returns how many times.
+fn replace_policy(path: &Path, writer: Writer, stop: &std::sync::atomic::AtomicBool) -> usize {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    let pause = std::time::Duration::from_micros(300);
+    // Both texts agree up to here, and a file cut here does not parse.
+    let cut = POLICY_A.find("*@exa").unwrap() + 4;
+    assert_eq!(POLICY_A[..cut], POLICY_B[..cut]);
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let text = if n % 2 == 0 { POLICY_A } else { POLICY_B };
+        match writer {
+            Writer::Atomic => {
+                let tmp = path.with_extension(format!("toml.tmp{n}"));
+                std::fs::write(&tmp, text).unwrap();
+                std::fs::rename(&tmp, path).unwrap();
+                std::thread::sleep(pause);
+            }
+            Writer::InPlace => {
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(path)
+                    .unwrap();
+                std::thread::sleep(pause);
+                file.write_all(&text.as_bytes()[..cut]).unwrap();
+                std::thread::sleep(pause);
+                file.write_all(&text.as_bytes()[cut..]).unwrap();
+                // As long whole as it was broken, so both kinds of read are common.
+                std::thread::sleep(4 * pause);
+            }
+        }
+        n += 1;
+    }
+    n
+}
+
+/// What the pushes of a run read: decided under A, under B, or stopped by a broken file.
+#[derive(Default)]
+struct Seen {
+    under_a: usize,
+    under_b: usize,
+    broken: usize,
+}
+
+/// Twenty pushes at once (each to its own new branch, by four kinds of pusher) while the
+/// policy file is replaced, A and B in turn, as fast as the writer can. Each push must be
+/// decided right under A or under B, whichever the hook read: its audit record names the
+/// policy by digest, and the decision, the record and the ref must agree with that policy. A
+/// push both refuse is never accepted; a push both accept lands, unless (in place only) the
+/// hook read a broken file, and then it is rejected by a policy error naming the file. No
+/// crash, no panic, nothing left behind. The hooks read the policy in bursts (they start
+/// together), so a wave can miss a version: waves run until each kind of read was seen (at
+/// most five).
+fn pushes_while_the_policy_is_replaced(writer: Writer) {
+    let f = fixture();
+    f.set_policy(POLICY_A);
+    let tmp = private_tmp(&f);
+    let mut seen = Seen::default();
+    for wave in 0..5 {
+        push_wave(&f, &tmp, writer, wave, &mut seen);
+        eprintln!(
+            "{writer:?}, after wave {wave}: {} decided under A, {} under B, {} read a broken file",
+            seen.under_a, seen.under_b, seen.broken
+        );
+        let broken_seen = writer == Writer::Atomic || seen.broken > 0;
+        if seen.under_a > 0 && seen.under_b > 0 && broken_seen {
+            break;
+        }
+    }
+    assert!(
+        seen.under_a > 0 && seen.under_b > 0,
+        "both versions were read"
+    );
+    match writer {
+        Writer::Atomic => assert_eq!(seen.broken, 0, "a renamed file is never seen broken"),
+        Writer::InPlace => assert!(seen.broken > 0, "the broken file was read"),
+    }
+    assert_nothing_left(&f, &tmp);
+}
+
+/// One wave of [`pushes_while_the_policy_is_replaced`]: its branches are `w<wave>p<i>`.
+fn push_wave(f: &Fixture, tmp: &Path, writer: Writer, wave: usize, seen: &mut Seen) {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const N: usize = 20;
+    let digest = |text: &str| pushguard::policy::sha256_hex(text.as_bytes());
+    let (digest_a, digest_b) = (digest(POLICY_A), digest(POLICY_B));
+    let log = f.dir.path().join("audit.jsonl");
+    let before = audit_records(&log).len();
+    let branch = |i: usize| format!("w{wave}p{i}");
+    let mut tips = Vec::new();
+    for i in 0..N {
+        f.git(&["checkout", "-q", "-b", &branch(i), "main"]);
+        tips.push(f.commit_as(
+            pusher(i),
+            &format!("apps/{}.txt", branch(i)),
+            "x\n",
+            &format!("push {i}"),
+        ));
+    }
+    let stop = AtomicBool::new(false);
+    let started = std::time::Instant::now();
+    let (runs, swaps) = std::thread::scope(|scope| {
+        let swapper = scope.spawn(|| replace_policy(&f.policy, writer, &stop));
+        let children: Vec<Child> = (0..N)
+            .map(|i| {
+                let mut c = f.cmd("git", &f.work);
+                c.args(["push", f.bare.to_str().unwrap()])
+                    .arg(format!("{b}:refs/heads/{b}", b = branch(i)))
+                    .env("TMPDIR", tmp)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                c.spawn().unwrap()
+            })
+            .collect();
+        let runs: Vec<Run> = children
+            .into_iter()
+            .map(|c| run_of(c.wait_with_output().unwrap()))
+            .collect();
+        stop.store(true, Ordering::Relaxed);
+        (runs, swapper.join().unwrap())
+    });
+    eprintln!(
+        "{writer:?}, wave {wave}: {N} pushes in {:.2} s while the policy was replaced {swaps} times",
+        started.elapsed().as_secs_f64()
+    );
+    f.set_policy(POLICY_A);
+    let records = audit_records(&log);
+    let by_ref: BTreeMap<String, &serde_json::Value> = records[before..]
+        .iter()
+        .map(|r| (r["updates"][0]["ref"].as_str().unwrap().to_string(), r))
+        .collect();
+    assert_eq!(by_ref.len(), records.len() - before, "one record per push");
+    let policy_file = f.policy.to_str().unwrap();
+    for (i, r) in runs.iter().enumerate() {
+        assert_no_crash(r);
+        let name = format!("refs/heads/{}", branch(i));
+        let remote = f.remote_ref(&name);
+        let Some(rec) = by_ref.get(&name) else {
+            // No record: the hook could not read a policy, so it cannot know the log either.
+            assert_eq!(writer, Writer::InPlace, "{name}: no record: {r:?}");
+            assert_fails_closed(r, policy_file);
+            assert!(r.flat().contains("error: "), "{name}: {r:?}");
+            assert_eq!(remote, None, "{name}");
+            seen.broken += 1;
+            continue;
+        };
+        let policy = if rec["policy_digest"] == digest_a.as_str() {
+            seen.under_a += 1;
+            'A'
+        } else if rec["policy_digest"] == digest_b.as_str() {
+            seen.under_b += 1;
+            'B'
+        } else {
+            panic!("{name} decided under neither policy: {rec}")
+        };
+        if accepts(policy, i) {
+            assert_accepted(r);
+            assert_eq!(rec["decision"], "accept", "{name} under {policy}: {rec}");
+            assert_eq!(remote.as_deref(), Some(tips[i].as_str()), "{name}");
+        } else {
+            assert_rejected(r);
+            assert!(r.out.contains("identities.allow"), "{name}: {r:?}");
+            assert_eq!(rec["decision"], "reject", "{name} under {policy}: {rec}");
+            assert_eq!(remote, None, "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_policy_replaced_atomically_while_pushes_run_decides_each_under_one_version() {
+    pushes_while_the_policy_is_replaced(Writer::Atomic);
+}
+
+#[test]
+fn a_policy_rewritten_in_place_while_pushes_run_never_lets_a_refused_push_in() {
+    pushes_while_the_policy_is_replaced(Writer::InPlace);
 }
