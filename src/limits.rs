@@ -37,6 +37,11 @@ pub struct Limits {
     pub timeout: Duration,
 }
 
+/// The most `timeout_seconds` may be (a day): with [`crate::hook::watchdog::GRACE`], the
+/// longest a hook process can live, which is what makes its temporary directory stale after it
+/// (`repo::quarantine::sweep_stale`).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+
 /// The defaults (`docs/policy.md#limits` says why each is what it is).
 pub const DEFAULT: Limits = Limits {
     max_commits: 50_000,

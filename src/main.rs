@@ -206,6 +206,14 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // A write past the file size limit (RLIMIT_FSIZE, set by a host that caps its hooks) would
+    // raise SIGXFSZ, whose default action kills the process with no message and can leave half
+    // an audit record behind. Ignored, the write fails with EFBIG instead: the hook cuts the
+    // record back off and rejects the push, naming the audit log (`tests/faults.rs`).
+    // SAFETY: setting a signal disposition to "ignore", before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version print and exit 0; usage errors print and exit 2 (ERROR).

@@ -3,6 +3,7 @@
 #   git                                  the tests push with the real client
 #   gnupg openssh-client sq sqop         real keys and signatures
 #   gitolite3 openssh-server lighttpd    the end-to-end tests start real servers on 127.0.0.1
+#   faketime                             tests/faults.rs runs the hook under a fake clock
 #   kubectl (kustomize inside)           the oracle the kustomize renderer is tested against
 #                                        (crates/manifest/tests/kustomize_oracle.rs)
 #
@@ -12,7 +13,7 @@
 # binary instead: then no venv is made, and the test runs that one. Nothing here needs root
 # (or sudo) once the packages and the venv are in place.
 set -eu
-packages="git gnupg openssh-client sq sqop gitolite3 openssh-server lighttpd ca-certificates curl"
+packages="git gnupg openssh-client sq sqop gitolite3 openssh-server lighttpd faketime ca-certificates curl"
 
 kubectl_version="1.37.1"
 venv="${HOME:?HOME must be set}/.cache/pushguard-test/kubectl-venv"

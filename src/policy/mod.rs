@@ -1137,7 +1137,7 @@ fn build_limits(
         &file.timeout_seconds,
         "timeout_seconds",
         "seconds",
-        86_400,
+        crate::limits::MAX_TIMEOUT.as_secs(),
         DEFAULT.timeout.as_secs(),
     );
     crate::limits::Limits {

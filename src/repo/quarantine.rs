@@ -6,9 +6,30 @@
 //! an alternate that contains the separator or a quote (`"/srv/a:b/objects"`), which
 //! `std::env::split_paths` would cut in two. This module parses both variables exactly and turns
 //! them into an object directory gix can open.
+//!
+//! That object directory is pushguard's own, under `$TMPDIR`, and removed when the hook ends
+//! (or by the watchdog at a timeout). A hook killed outright (a host's timeout sending
+//! SIGKILL) removes nothing, so each hook first sweeps away the directories such hooks left:
+//! only its own kind, only its own user's, and only ones older than any live hook can be.
 
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// The name every private alternates directory starts with (under `$TMPDIR`).
+pub const TEMP_PREFIX: &str = "pushguard-objects-";
+
+/// How old a private alternates directory must be before another hook removes it: older than
+/// any hook process can live (the largest `timeout_seconds` plus the watchdog's grace, after
+/// which the watchdog ends the process), with an hour to spare. So a directory this old
+/// belongs to a process that is gone, never to a push still being decided.
+pub const STALE_AFTER: Duration = Duration::from_secs(
+    crate::limits::MAX_TIMEOUT.as_secs() + crate::hook::watchdog::GRACE.as_secs() + 3_600,
+);
+
+/// At most this many leftovers are removed by one hook: the work done for others is bounded.
+const SWEEP_MAX: usize = 64;
 
 /// The object directories git told the hook about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,9 +100,11 @@ impl ObjectDirs {
     /// recursively, so the repository's own `objects/info/alternates` (relative entries
     /// included) keeps working.
     pub fn materialize(&self) -> Result<tempfile::TempDir, QuarantineError> {
+        let tmp = std::env::temp_dir();
+        sweep_stale(&tmp, SystemTime::now(), STALE_AFTER);
         let dir = tempfile::Builder::new()
-            .prefix("pushguard-objects-")
-            .tempdir()?;
+            .prefix(TEMP_PREFIX)
+            .tempdir_in(&tmp)?;
         let canon_tmp = std::fs::canonicalize(dir.path())?;
         let canon_q = std::fs::canonicalize(&self.primary)?;
         if canon_tmp.starts_with(&canon_q) {
@@ -99,6 +122,48 @@ impl ObjectDirs {
         f.sync_all()?;
         Ok(dir)
     }
+}
+
+/// Removes the private alternates directories killed hooks left in `tmp`: entries named
+/// [`TEMP_PREFIX`]… that are directories themselves (a symlink is never followed, nor is one
+/// inside: `remove_dir_all` removes links, not what they point to), owned by this process's
+/// effective user, and last modified more than `stale_after` before `now` (a directory's time
+/// in the future is not stale). Best effort: a leftover that cannot be removed costs a few KB,
+/// never a push. Returns how many were removed, at most [`SWEEP_MAX`].
+pub fn sweep_stale(tmp: &Path, now: SystemTime, stale_after: Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return 0;
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        if removed == SWEEP_MAX {
+            break;
+        }
+        let name = entry.file_name();
+        if !name.as_encoded_bytes().starts_with(TEMP_PREFIX.as_bytes()) {
+            continue;
+        }
+        let path = entry.path();
+        // lstat: a symlink named like ours is a symlink here, not the directory it names.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let stale = meta
+            .modified()
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > stale_after);
+        if meta.file_type().is_dir()
+            && meta.uid() == me
+            && stale
+            && std::fs::remove_dir_all(&path).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Splits `GIT_ALTERNATE_OBJECT_DIRECTORIES` like git's `parse_alt_odb_entry`: entries are
@@ -227,5 +292,47 @@ mod tests {
         assert_eq!(quote_entry("/plain"), "/plain");
         let q = quote_entry("/a\"b");
         assert_eq!(unquote_c(&q).unwrap().0, "/a\"b");
+    }
+
+    #[test]
+    fn the_sweep_removes_only_stale_directories_of_ours() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let victim = tempfile::tempdir().unwrap();
+        std::fs::write(victim.path().join("keep"), "x").unwrap();
+        let ours = t.join(format!("{TEMP_PREFIX}stale"));
+        std::fs::create_dir_all(ours.join("info")).unwrap();
+        // A link inside a stale directory: removed as a link, its target untouched.
+        symlink(victim.path(), ours.join("info").join("link")).unwrap();
+        symlink(victim.path(), t.join(format!("{TEMP_PREFIX}link"))).unwrap();
+        std::fs::write(t.join(format!("{TEMP_PREFIX}file")), "x").unwrap();
+        std::fs::create_dir(t.join("other-dir")).unwrap();
+        let hour = Duration::from_secs(3_600);
+        // Fresh: nothing is old enough.
+        assert_eq!(sweep_stale(t, SystemTime::now(), hour), 0);
+        assert!(ours.is_dir());
+        // Two hours on: only the directory named like ours goes.
+        let later = SystemTime::now() + 2 * hour;
+        assert_eq!(sweep_stale(t, later, hour), 1);
+        assert!(!ours.exists());
+        assert!(victim.path().join("keep").is_file());
+        assert!(t.join(format!("{TEMP_PREFIX}link")).is_symlink());
+        assert!(t.join(format!("{TEMP_PREFIX}file")).is_file());
+        assert!(t.join("other-dir").is_dir());
+        // Another user's directory is left alone (only root can make one here).
+        if unsafe { libc::geteuid() } == 0 {
+            let theirs = t.join(format!("{TEMP_PREFIX}theirs"));
+            std::fs::create_dir(&theirs).unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65_534), Some(65_534)).unwrap();
+            assert_eq!(sweep_stale(t, later, hour), 0);
+            assert!(theirs.is_dir());
+        }
+        // Bounded: one hook removes at most SWEEP_MAX.
+        for i in 0..SWEEP_MAX + 6 {
+            std::fs::create_dir(t.join(format!("{TEMP_PREFIX}{i}"))).unwrap();
+        }
+        assert_eq!(sweep_stale(t, later, hour), SWEEP_MAX);
+        assert_eq!(sweep_stale(t, later, hour), 6);
     }
 }

@@ -197,6 +197,13 @@ pub enum Problem {
         /// The verification time.
         now: SystemTime,
     },
+    /// The clock (the verification time, or the process's own clock that Sequoia's policy
+    /// reads) is outside what an OpenPGP timestamp can hold (1970 to 2106-02-07): no OpenPGP
+    /// signature can be judged until the server's clock is right.
+    ClockOutOfRange {
+        /// The time that cannot be expressed.
+        now: SystemTime,
+    },
     /// An SSH signature made for another namespace than `git` (e.g. a file signature
     /// replayed onto a commit).
     WrongNamespace {
@@ -243,6 +250,7 @@ impl Problem {
             | Problem::InvalidKey { key, .. } => Some(key),
             Problem::FutureTime { key, .. } => key.as_ref(),
             Problem::UnsupportedFormat(_)
+            | Problem::ClockOutOfRange { .. }
             | Problem::UnknownKey { .. }
             | Problem::WrongNamespace { .. }
             | Problem::Malformed(_) => None,
@@ -307,6 +315,11 @@ impl fmt::Display for Problem {
                     Utc(*now)
                 )
             }
+            Problem::ClockOutOfRange { now } => write!(
+                f,
+                "the server's clock reads {}, a time OpenPGP cannot express (it holds times from 1970 to 2106-02-07): no OpenPGP signature can be judged until the clock is set right",
+                Utc(*now)
+            ),
             Problem::WrongNamespace { found } => write!(
                 f,
                 "the SSH signature was made for the namespace \"{found}\", not \"git\""

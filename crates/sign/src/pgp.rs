@@ -355,11 +355,25 @@ fn only_signature(binary: &[u8]) -> Result<Signature, Problem> {
     Ok(sig)
 }
 
+/// Whether an OpenPGP timestamp (32 bits of seconds since 1970) can hold `t`.
+fn expressible(t: SystemTime) -> bool {
+    t.duration_since(UNIX_EPOCH)
+        .is_ok_and(|d| d.as_secs() <= u64::from(u32::MAX))
+}
+
 fn verify_inner(
     store: &TrustStore,
     signed: &Signed,
     opts: &VerifyOptions,
 ) -> Result<Signer, Problem> {
+    // Sequoia's standard policy reads the process's clock for its cut-offs, and panics when
+    // OpenPGP cannot express it (a server clock set past 2106 or before 1970); the judged time
+    // must be expressible too. Neither is a signature's fault, but nothing can be verified.
+    for now in [opts.now, SystemTime::now()] {
+        if !expressible(now) {
+            return Err(Problem::ClockOutOfRange { now });
+        }
+    }
     let binary = dearmor(&signed.signature)?;
     let sig = only_signature(&binary)?;
     let issuers = sig.get_issuers();

@@ -3,7 +3,7 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use common::*;
 use pushguard_sign::*;
@@ -398,6 +398,45 @@ fn future_dated_signature_is_rejected_beyond_the_skew() {
         ..opts(KeyValidity::Now)
     };
     assert!(commit_verdict(&repo, &store, &c, &lax).signer().is_some());
+}
+
+/// A verification time OpenPGP cannot express (a server clock set past 2106, or before 1970)
+/// is a problem named as the clock's, never a panic inside Sequoia and never a good signature.
+#[test]
+fn a_clock_openpgp_cannot_express_is_a_problem_not_a_panic() {
+    let env = Env::new();
+    let fpr = env.gen_key("Clock <clock@example.com>", "ed25519", "sign", "0", None);
+    let repo = env.repo("r");
+    let c = repo.commit("signed", &[], &[&format!("-S{fpr}")], now_secs());
+    let store = store(&[env.export(&fpr)]);
+    let late = at(u64::from(u32::MAX) + 1);
+    let early = UNIX_EPOCH - Duration::from_secs(1);
+    for now in [late, early] {
+        let o = VerifyOptions {
+            now,
+            ..opts(KeyValidity::Now)
+        };
+        match commit_verdict(&repo, &store, &c, &o) {
+            Verdict::Bad(p @ Problem::ClockOutOfRange { .. }) => {
+                assert!(
+                    p.to_string().contains("a time OpenPGP cannot express"),
+                    "{p}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let o = opts(KeyValidity::Now);
+    assert!(commit_verdict(&repo, &store, &c, &o).signer().is_some());
+    let last = VerifyOptions {
+        now: at(u64::from(u32::MAX)),
+        ..opts(KeyValidity::Now)
+    };
+    let v = commit_verdict(&repo, &store, &c, &last);
+    assert!(
+        !matches!(v, Verdict::Bad(Problem::ClockOutOfRange { .. })),
+        "{v:?}"
+    );
 }
 
 /// Commits signed by Sequoia's own tools, built by hand as git would.
