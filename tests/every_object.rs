@@ -24,22 +24,6 @@ rules = ["privileged", "host-namespaces", "deny-delete"]
 deny_delete = ["Namespace"]
 "#;
 
-const DEPLOY: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-spec:
-  selector:
-    matchLabels: {app: api}
-  template:
-    metadata:
-      labels: {app: api}
-    spec:
-      containers:
-      - name: api
-        image: registry.example.com/api:1.0
-";
-
 /// Puts a wrapper in front of the installed hook: with `PG_LIST` set it writes the loose
 /// objects of the quarantine to that file and refuses; with `PG_DAMAGE=N:how` it damages the
 /// N-th of them (`cut` or `garbage`) and runs the hook.

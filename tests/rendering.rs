@@ -27,22 +27,6 @@ deny_delete = ["Namespace"]
 protected_namespaces = ["kube-system"]
 "#;
 
-const DEPLOY: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-spec:
-  selector:
-    matchLabels: {app: api}
-  template:
-    metadata:
-      labels: {app: api}
-    spec:
-      containers:
-      - name: api
-        image: registry.example.com/api:1.0
-";
-
 const NAMESPACE: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n";
 
 /// `apps/base` (a Deployment) rendered by `clusters/prod` into namespace `shop`, with the

@@ -57,6 +57,24 @@ pub fn run_of(o: Output) -> Run {
     }
 }
 
+/// A Deployment every policy in the tests accepts: one container from the listed registry,
+/// no security settings at all.
+pub const DEPLOY: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+      - name: api
+        image: registry.example.com/api:1.0
+";
+
 pub const BASIC_POLICY: &str = r#"version = 1
 audit_log = "audit.jsonl"
 
