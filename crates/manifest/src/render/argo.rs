@@ -25,10 +25,10 @@
 use std::sync::Arc;
 
 use super::kustomize::{
-    build_root, finalize, find_kustomization, rendered, Overlay, OverlayOp, RootKustomization,
+    build_root, components_field, finalize, find_kustomization, marked_patches, rendered, Overlay,
+    OverlayOp, RootKustomization,
 };
 use super::nodes::{get_mut, map_node, set, set_meta_str, str_node, string_map};
-use super::patches::OVERLAY_MARK;
 use super::resources::{resources_of, Ctx, Res, MAX_DEPTH};
 use super::transform::is_cluster_scoped;
 use super::tree::{join, join_relative, Resolved, Tree, TreeError};
@@ -413,55 +413,10 @@ fn overlay_of(
         ));
     }
     if let Some(patches) = k.get("patches").filter(|n| !n.as_seq().is_empty()) {
-        let list = patches
-            .as_seq()
-            .iter()
-            .map(|p| {
-                let mut p = p.clone();
-                let (l, c) = (p.line, p.column);
-                set(&mut p, OVERLAY_MARK, str_node("", l, c));
-                p
-            })
-            .collect();
-        fields.push((
-            "patches".into(),
-            OverlayOp::Append,
-            Node {
-                value: Value::Seq(list),
-                line: patches.line,
-                column: patches.column,
-            },
-        ));
+        let list = marked_patches(patches.as_seq(), patches);
+        fields.push(("patches".into(), OverlayOp::Append, list));
     }
-    if let Some(components) = k.get("components").filter(|n| !n.as_seq().is_empty()) {
-        let ignore_missing = k
-            .get("ignoreMissingComponents")
-            .and_then(Node::as_bool)
-            .unwrap_or(false);
-        let mut keep = Vec::new();
-        for c in components.as_seq() {
-            let Some(text) = c.as_str() else { continue };
-            if ignore_missing {
-                let exists = join_relative(dir, text)
-                    .map(|p| ctx.tree.resolve(&p))
-                    .transpose()?
-                    .is_some_and(|r| !matches!(r, Resolved::Missing));
-                if !exists {
-                    continue;
-                }
-            }
-            keep.push(c.clone());
-        }
-        fields.push((
-            "components".into(),
-            OverlayOp::Append,
-            Node {
-                value: Value::Seq(keep),
-                line: components.line,
-                column: components.column,
-            },
-        ));
-    }
+    fields.extend(components_field(ctx, k, dir, |_, _, _| true)?);
     Ok(Overlay {
         fields,
         file: file.to_string(),

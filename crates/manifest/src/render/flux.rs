@@ -26,10 +26,10 @@
 use std::sync::Arc;
 
 use super::kustomize::{
-    build_root, finalize, find_kustomization, rendered, Overlay, OverlayOp, RootKustomization,
+    build_root, components_field, finalize, find_kustomization, marked_patches, rendered, Overlay,
+    OverlayOp, RootKustomization,
 };
 use super::nodes::{entry, map_node, scalar_text, set, str_node, string_map};
-use super::patches::OVERLAY_MARK;
 use super::resources::{Ctx, Res, MAX_DEPTH};
 use super::tree::{join, join_relative, Resolved, Tree, TreeError};
 use super::Rendered;
@@ -234,25 +234,13 @@ fn overlay_of(
             fields.push((to.to_string(), OverlayOp::Set, n.clone()));
         }
     }
-    let marked = |items: &[Node]| -> Node {
-        let list = items
-            .iter()
-            .map(|p| {
-                let mut p = p.clone();
-                let (l, c) = (p.line, p.column);
-                set(&mut p, OVERLAY_MARK, str_node("", l, c));
-                p
-            })
-            .collect();
-        Node {
-            value: Value::Seq(list),
-            line: spec.line,
-            column: spec.column,
-        }
-    };
     for key in ["patches", "patchesStrategicMerge", "patchesJson6902"] {
         if let Some(items) = spec.get(key).map(Node::as_seq).filter(|s| !s.is_empty()) {
-            fields.push((key.to_string(), OverlayOp::Append, marked(items)));
+            fields.push((
+                key.to_string(),
+                OverlayOp::Append,
+                marked_patches(items, spec),
+            ));
         }
     }
     if let Some(images) = spec.get("images").filter(|n| !n.as_seq().is_empty()) {
@@ -288,44 +276,19 @@ fn overlay_of(
             },
         ));
     }
-    if let Some(components) = spec.get("components").filter(|n| !n.as_seq().is_empty()) {
-        let ignore_missing = spec
-            .get("ignoreMissingComponents")
-            .and_then(Node::as_bool)
-            .unwrap_or(false);
-        let mut keep = Vec::new();
-        for c in components.as_seq() {
-            let Some(text) = c.as_str() else { continue };
-            if ignore_missing {
-                let exists = join_relative(dir, text)
-                    .map(|p| ctx.tree.resolve(&p))
-                    .transpose()?
-                    .is_some_and(|r| !matches!(r, Resolved::Missing));
-                if !exists {
-                    continue;
-                }
-            }
-            if text.starts_with('/') || text.contains("://") {
-                ctx.problem(
-                    file,
-                    c,
-                    format!("component `{text}` must be a local relative path: Flux fails"),
-                    "use a relative path",
-                );
-                continue;
-            }
-            keep.push(c.clone());
+    let field = components_field(ctx, spec, dir, |ctx, c, text| {
+        if text.starts_with('/') || text.contains("://") {
+            ctx.problem(
+                file,
+                c,
+                format!("component `{text}` must be a local relative path: Flux fails"),
+                "use a relative path",
+            );
+            return false;
         }
-        fields.push((
-            "components".into(),
-            OverlayOp::Append,
-            Node {
-                value: Value::Seq(keep),
-                line: components.line,
-                column: components.column,
-            },
-        ));
-    }
+        true
+    })?;
+    fields.extend(field);
     Ok(Overlay {
         fields,
         file: file.to_string(),

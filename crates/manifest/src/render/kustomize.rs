@@ -17,8 +17,8 @@
 use std::sync::Arc;
 
 use super::generate;
-use super::nodes::{str_list, string_map};
-use super::patches;
+use super::nodes::{set, str_list, str_node, string_map};
+use super::patches::{self, OVERLAY_MARK};
 use super::resources::{append_all, id_key, resources_of, Ctx, IdKey, Res};
 use super::transform;
 use super::tree::{join, join_relative, Resolved, Tree, TreeError};
@@ -115,6 +115,69 @@ pub(crate) struct Overlay {
     pub fields: Vec<(String, OverlayOp, Node)>,
     /// The file the overlay came from (a Flux Kustomization, an Argo CD Application).
     pub file: String,
+}
+
+/// A controller's patch list as an overlay field: each patch marked as the controller's (so
+/// problems name the controller object, not the root kustomization).
+pub(crate) fn marked_patches(items: &[Node], at: &Node) -> Node {
+    let list = items
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            let (l, c) = (p.line, p.column);
+            set(&mut p, OVERLAY_MARK, str_node("", l, c));
+            p
+        })
+        .collect();
+    Node {
+        value: Value::Seq(list),
+        line: at.line,
+        column: at.column,
+    }
+}
+
+/// A controller's `components` as an overlay field (Flux `spec.components`, Argo CD
+/// `kustomize.components`). With `ignoreMissingComponents` a component missing from the tree
+/// is dropped, as both controllers drop it; `keep` decides each remaining one (Flux refuses
+/// absolute and remote ones).
+pub(crate) fn components_field(
+    ctx: &mut Ctx<'_, '_>,
+    spec: &Node,
+    dir: &str,
+    mut keep: impl FnMut(&mut Ctx<'_, '_>, &Node, &str) -> bool,
+) -> Result<Option<(String, OverlayOp, Node)>, TreeError> {
+    let Some(components) = spec.get("components").filter(|n| !n.as_seq().is_empty()) else {
+        return Ok(None);
+    };
+    let ignore_missing = spec
+        .get("ignoreMissingComponents")
+        .and_then(Node::as_bool)
+        .unwrap_or(false);
+    let mut kept = Vec::new();
+    for c in components.as_seq() {
+        let Some(text) = c.as_str() else { continue };
+        if ignore_missing {
+            let exists = join_relative(dir, text)
+                .map(|p| ctx.tree.resolve(&p))
+                .transpose()?
+                .is_some_and(|r| !matches!(r, Resolved::Missing));
+            if !exists {
+                continue;
+            }
+        }
+        if keep(ctx, c, text) {
+            kept.push(c.clone());
+        }
+    }
+    Ok(Some((
+        "components".into(),
+        OverlayOp::Append,
+        Node {
+            value: Value::Seq(kept),
+            line: components.line,
+            column: components.column,
+        },
+    )))
 }
 
 /// How the root's kustomization is found.
