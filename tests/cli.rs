@@ -304,15 +304,16 @@ fn completions_and_man_page() {
 fn a_closed_pipe_is_quiet() {
     use std::os::unix::process::ExitStatusExt;
     let f = Fixture::new(BASIC_POLICY);
-    // The reader closes its end before pushguard writes a byte: the first write hits it.
-    let mut child = Command::new(BIN)
+    // The reader is gone before pushguard starts: its first write hits the closed pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = Command::new(BIN)
         .args(["policy", "check", f.policy.to_str().unwrap()])
         .env("RUST_BACKTRACE", "1")
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    drop(child.stdout.take());
     let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!err.contains("panicked"), "{err}");
