@@ -14,6 +14,7 @@
 
 pub mod cache;
 pub mod diff;
+mod loose;
 pub mod quarantine;
 pub mod tree;
 mod walk;
@@ -147,7 +148,7 @@ struct ReadBudget {
     max_read: u64,
     /// `max_commits`: new commits one walk may find.
     max_commits: usize,
-    /// Bytes of the objects read so far (each read counts, from the object's header).
+    /// Bytes of the objects read so far (each inflation counts, from the object's header).
     read: std::sync::atomic::AtomicU64,
 }
 
@@ -164,6 +165,48 @@ pub struct Repo {
     budget: ReadBudget,
     /// Trees parsed lately (checked with `tree_options`), so a long push does not re-read them.
     trees: std::sync::Mutex<diff::TreeCache>,
+    /// Objects inflated lately: the walk, the diff, root discovery and the renderer each read
+    /// the tip commit and the changed blobs; one inflation serves them all.
+    objects: std::sync::Mutex<ObjectCache>,
+    /// The push's loose objects, read in one pass.
+    loose: loose::Loose,
+}
+
+/// The bytes of objects read lately, first in first out, up to [`OBJECT_CACHE_BYTES`].
+#[derive(Default)]
+struct ObjectCache {
+    map: std::collections::HashMap<ObjectId, (gix::object::Kind, std::sync::Arc<[u8]>)>,
+    order: std::collections::VecDeque<ObjectId>,
+    bytes: usize,
+}
+
+/// How many bytes of objects [`ObjectCache`] keeps.
+const OBJECT_CACHE_BYTES: usize = 32 << 20;
+/// Objects larger than this are not kept (a push rarely reads one twice).
+const OBJECT_CACHE_ENTRY: usize = 1 << 20;
+
+impl ObjectCache {
+    fn get(&self, id: &ObjectId) -> Option<(gix::object::Kind, std::sync::Arc<[u8]>)> {
+        self.map.get(id).cloned()
+    }
+
+    fn insert(&mut self, id: ObjectId, kind: gix::object::Kind, data: &[u8]) {
+        let size = data.len();
+        if size > OBJECT_CACHE_ENTRY || self.map.contains_key(&id) {
+            return;
+        }
+        while self.bytes + size > OBJECT_CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some((_, d)) = self.map.remove(&old) {
+                self.bytes -= d.len();
+            }
+        }
+        self.map.insert(id, (kind, data.into()));
+        self.order.push_back(id);
+        self.bytes += size;
+    }
 }
 
 impl Repo {
@@ -191,6 +234,12 @@ impl Repo {
         // database is replaced, and use it for every walk (it makes hidden walks exact).
         let graph = repo.commit_graph_if_enabled().ok().flatten();
         let mut alternates = None;
+        let loose_dirs = match objects {
+            Some(dirs) => std::iter::once(dirs.primary.clone())
+                .chain(dirs.alternates.iter().cloned())
+                .collect(),
+            None => vec![git_dir.join("objects")],
+        };
         if let Some(dirs) = objects {
             let hash = repo.object_hash();
             let dir = dirs
@@ -216,6 +265,8 @@ impl Repo {
                 read: std::sync::atomic::AtomicU64::new(0),
             },
             trees: std::sync::Mutex::new(diff::TreeCache::default()),
+            objects: std::sync::Mutex::new(ObjectCache::default()),
+            loose: loose::Loose::new(loose_dirs),
         })
     }
 
@@ -226,7 +277,7 @@ impl Repo {
         self.budget.max_commits = limits.max_commits;
     }
 
-    /// How many bytes of objects this repository has read so far (all reads count).
+    /// How many bytes of objects this repository has inflated so far.
     pub fn bytes_read(&self) -> u64 {
         self.budget.read.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -282,6 +333,9 @@ impl Repo {
     /// An object's size, from its header (nothing is inflated).
     pub fn size_of(&self, id: &Oid) -> Result<u64, RepoError> {
         let oid = self.oid(id)?;
+        if let Some((_, data)) = self.objects.lock().ok().and_then(|c| c.get(&oid)) {
+            return Ok(data.len() as u64);
+        }
         self.repo
             .find_header(oid)
             .map(|h| h.size())
@@ -295,14 +349,50 @@ impl Repo {
     /// Reads an object's kind and bytes. The size is read from the object's header first: an
     /// object larger than `max_object_bytes`, or one that would take the push past
     /// `max_read_bytes`, is refused before anything is inflated, so a huge blob is a message,
-    /// never an allocation failure.
+    /// never an allocation failure. An object read lately comes from [`ObjectCache`] and does
+    /// not count against `max_read_bytes` again.
     fn read(&self, id: ObjectId, context: &str) -> Result<(gix::object::Kind, Vec<u8>), RepoError> {
-        let header = self.repo.find_header(id).map_err(|e| RepoError::Object {
+        if let Some((kind, data)) = self.objects.lock().ok().and_then(|c| c.get(&id)) {
+            return Ok((kind, data.to_vec()));
+        }
+        let admit = |size: u64| self.admit(id, context, size);
+        let corrupt = |message: String| RepoError::Object {
             id: id.to_string(),
             context: context.to_string(),
-            message: e.to_string(),
-        })?;
-        let size = header.size();
+            message,
+        };
+        // zlib adds at most 5 bytes per 64 KiB stored block, and the header is short.
+        let max_file = self
+            .budget
+            .max_object
+            .saturating_add(self.budget.max_object / 1024)
+            .saturating_add(1024);
+        let (kind, data) = match self.loose.read(&id, max_file, &admit, &corrupt)? {
+            Some(found) => found,
+            None => {
+                let header = self.repo.find_header(id).map_err(|e| RepoError::Object {
+                    id: id.to_string(),
+                    context: context.to_string(),
+                    message: e.to_string(),
+                })?;
+                admit(header.size())?;
+                let obj = self.repo.find_object(id).map_err(|e| RepoError::Object {
+                    id: id.to_string(),
+                    context: context.to_string(),
+                    message: e.to_string(),
+                })?;
+                (obj.kind, obj.data.clone())
+            }
+        };
+        if let Ok(mut cache) = self.objects.lock() {
+            cache.insert(id, kind, &data);
+        }
+        Ok((kind, data))
+    }
+
+    /// Checks an object's size, from its header, against `max_object_bytes` and what the push
+    /// may still read (`max_read_bytes`), and counts it as read.
+    fn admit(&self, id: ObjectId, context: &str, size: u64) -> Result<(), RepoError> {
         if size > self.budget.max_object {
             return Err(RepoError::TooLarge {
                 id: id.to_string(),
@@ -325,12 +415,7 @@ impl Repo {
                 ),
             }));
         }
-        let obj = self.repo.find_object(id).map_err(|e| RepoError::Object {
-            id: id.to_string(),
-            context: context.to_string(),
-            message: e.to_string(),
-        })?;
-        Ok((obj.kind, obj.data.clone()))
+        Ok(())
     }
 
     /// The kind of object `id` names, and the commit it peels to (through annotated tags).
