@@ -136,11 +136,21 @@ const ARMOR_HEADER_KEYS: [&[u8]; 5] = [b"Version", b"Comment", b"Hash", b"Charse
 /// -----END PGP SIGNATURE-----        (the same kind; then at most one newline)
 /// ```
 pub(crate) fn dearmor_openpgp(armored: &[u8]) -> Result<Vec<u8>, String> {
-    const KINDS: [&[u8]; 2] = [b"PGP SIGNATURE", b"PGP MESSAGE"];
+    dearmor_openpgp_kinds(armored, &[b"PGP SIGNATURE", b"PGP MESSAGE"])
+}
+
+/// [`dearmor_openpgp`] for an exported certificate (`PGP PUBLIC KEY BLOCK`): the trust store
+/// tries it first on key files, since Sequoia's armor reader took most of the time of loading
+/// the keys; a file it refuses is read by Sequoia as before.
+pub(crate) fn dearmor_openpgp_cert(armored: &[u8]) -> Result<Vec<u8>, String> {
+    dearmor_openpgp_kinds(armored, &[b"PGP PUBLIC KEY BLOCK"])
+}
+
+fn dearmor_openpgp_kinds(armored: &[u8], kinds: &[&[u8]]) -> Result<Vec<u8>, String> {
     let lines = lines(armored, "OpenPGP")?;
     let mut it = lines.iter().copied().enumerate().map(|(i, l)| (i + 1, l));
     let (_, begin) = it.next().ok_or("the OpenPGP armor is empty")?;
-    let kind = KINDS
+    let kind = kinds
         .iter()
         .find(|k| {
             begin
@@ -149,7 +159,7 @@ pub(crate) fn dearmor_openpgp(armored: &[u8]) -> Result<Vec<u8>, String> {
                 .is_some_and(|r| r == b"-----")
         })
         .ok_or_else(|| {
-            let known = KINDS.iter().any(|k| {
+            let known = kinds.iter().any(|k| {
                 begin
                     .strip_prefix(b"-----BEGIN ")
                     .and_then(|r| r.strip_prefix(*k))

@@ -413,6 +413,19 @@ impl TrustStore {
 
 /// Every certificate in an armored or binary file, secret key material dropped.
 fn parse_certs(bytes: &[u8]) -> Result<Vec<Cert>, String> {
+    // One armored certificate as gpg and sq export it: removed by hand, then parsed as binary
+    // (the same packets Sequoia's armor reader would give, in a fraction of the time).
+    // Anything else (keyrings of several blocks, text around the armor, binary) goes to
+    // Sequoia whole.
+    if let Ok(binary) = crate::armor::dearmor_openpgp_cert(bytes) {
+        if let Ok(certs) = parse_binary_certs(&binary) {
+            return Ok(certs);
+        }
+    }
+    parse_binary_certs(bytes)
+}
+
+fn parse_binary_certs(bytes: &[u8]) -> Result<Vec<Cert>, String> {
     CertParser::from_bytes(bytes)
         .map_err(|e| e.to_string())?
         .map(|c| {
@@ -499,6 +512,50 @@ mod tests {
         assert_eq!(normalize_key_id("ssh:SHA256:short"), None);
         assert_eq!(normalize_key_id("ssh:MD5:aa:bb"), None);
         assert_eq!(normalize_key_id("group:sre"), None);
+    }
+
+    /// The hand-removed armor of a key file gives the certificates Sequoia's own armor reader
+    /// gives, and a file the strict reader refuses (CRLF lines, two blocks, text around the
+    /// armor) is still read, by Sequoia.
+    #[test]
+    fn key_files_read_by_either_armor_reader_are_the_same() {
+        let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/keys");
+        let mut all = Vec::new();
+        for name in [
+            "dev-dana.asc",
+            "sre-anna.asc",
+            "sre-ravi.asc",
+            "forge-gitea.asc",
+        ] {
+            let bytes = std::fs::read(keys.join(name)).unwrap();
+            assert!(crate::armor::dearmor_openpgp_cert(&bytes).is_ok(), "{name}");
+            let sequoia: Vec<Cert> = CertParser::from_bytes(&bytes)
+                .unwrap()
+                .map(|c| c.unwrap().strip_secret_key_material())
+                .collect();
+            assert_eq!(parse_certs(&bytes).unwrap(), sequoia, "{name}");
+            let crlf = String::from_utf8(bytes.clone())
+                .unwrap()
+                .replace('\n', "\r\n");
+            assert!(crate::armor::dearmor_openpgp_cert(crlf.as_bytes()).is_err());
+            assert_eq!(
+                parse_certs(crlf.as_bytes()).unwrap(),
+                sequoia,
+                "{name} CRLF"
+            );
+            let noted = format!(
+                "exported by an admin\n{}",
+                String::from_utf8(bytes.clone()).unwrap()
+            );
+            assert_eq!(
+                parse_certs(noted.as_bytes()).unwrap(),
+                sequoia,
+                "{name} noted"
+            );
+            all.extend(bytes);
+        }
+        // Four blocks in one file: a keyring, read by Sequoia.
+        assert_eq!(parse_certs(&all).unwrap().len(), 4);
     }
 
     #[test]
