@@ -350,11 +350,15 @@ pub fn warm(
     let limits = *limits;
     let all: Vec<&[u8]> = blobs.values().map(Vec::as_slice).collect();
     let bytes: usize = all.iter().map(|b| b.len()).sum();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
     // Below ~256 KiB threads cost more than they save.
-    if threads < 2 || bytes < 256 << 10 {
+    let threads = if bytes < 256 << 10 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
+    };
+    if threads < 2 {
         for b in all {
             cache.warm(b, &limits);
         }

@@ -266,26 +266,29 @@ pub fn gather(
     for ((f, plan), side) in out.iter_mut().zip(&plans).zip(new_sides) {
         render::judge(repo, policy, f, plan, side, &render_caches, today)?;
     }
+    // Parses go through the renderer's cache when it rendered; otherwise, when more than one
+    // judge call reads the push's files (several commits, or a commit and its update's net
+    // effect), through a cache of this push's own, so each content is parsed once. A lone
+    // commit parses on its own, reusing its old version's unchanged documents.
+    let own_cache;
+    let parse_cache = match render_caches.parsed_if_rendering() {
+        Some(cache) => Some(cache),
+        None if inputs.commits.len() + inputs.updates.len() > 1 => {
+            own_cache = pushguard_manifest::render::ParseCache::default();
+            Some(&own_cache)
+        }
+        None => None,
+    };
     for (id, input) in &inputs.commits {
         if let Some(c) = commits.get_mut(id) {
-            c.manifest_findings = crate::manifests::judge(
-                policy,
-                input,
-                &blobs,
-                today,
-                render_caches.parsed_if_rendering(),
-            );
+            c.manifest_findings =
+                crate::manifests::judge(policy, input, &blobs, today, parse_cache);
         }
     }
     for (i, input) in &inputs.updates {
         if let Some(net) = out.get_mut(*i).and_then(|f| f.net.as_mut()) {
-            net.manifest_findings = crate::manifests::judge(
-                policy,
-                input,
-                &blobs,
-                today,
-                render_caches.parsed_if_rendering(),
-            );
+            net.manifest_findings =
+                crate::manifests::judge(policy, input, &blobs, today, parse_cache);
         }
     }
     Ok(PushFacts {

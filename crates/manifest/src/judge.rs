@@ -161,11 +161,16 @@ fn load_all(
         .flatten()
         .map(|v| v.bytes.len())
         .sum();
+    // Small pushes are loaded here: below ~512 KiB threads cost more than they save (and
+    // asking the system for its cores reads cgroup files).
+    if total < 512 * 1024 || changes.len() < 2 {
+        return changes.iter().map(load_one).collect();
+    }
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(4);
-    if threads < 2 || total < 512 * 1024 || changes.len() < 2 {
+    if threads < 2 {
         return changes.iter().map(load_one).collect();
     }
     let per = changes.len().div_ceil(threads);
