@@ -50,6 +50,11 @@ enum Tok {
 pub struct Glob {
     source: String,
     toks: Vec<Tok>,
+    /// The literal characters the glob starts with, and those it ends with: a text must start
+    /// and end with them, checked before running the states (most texts a policy tests against
+    /// a glob fail here).
+    prefix: String,
+    suffix: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -196,15 +201,32 @@ impl Glob {
                 }
             }
         }
+        let lit = |t: &Tok| match t {
+            Tok::Lit(c) => Some(*c),
+            _ => None,
+        };
+        let prefix: String = toks.iter().map_while(lit).collect();
+        let suffix: String = if prefix.chars().count() == toks.len() {
+            String::new()
+        } else {
+            let mut rev: Vec<char> = toks.iter().rev().map_while(lit).collect();
+            rev.reverse();
+            rev.into_iter().collect()
+        };
         Ok(Glob {
             source: pattern.to_string(),
             toks,
+            prefix,
+            suffix,
         })
     }
 
     /// Whether `text` matches, by running the glob as a set of states over its characters:
     /// time linear in the text (times the glob's length), no backtracking.
     pub fn is_match(&self, text: &str) -> bool {
+        if !text.starts_with(&self.prefix) || !text.ends_with(&self.suffix) {
+            return false;
+        }
         let toks = &self.toks;
         let n = toks.len();
         // State 2*i: before token i; 2*i+1: inside token i (`Dirs`, `Below`). 2*n: matched.
