@@ -1201,12 +1201,25 @@ fn sealed_reference(action: &str) -> Option<&str> {
     })
 }
 
+/// Whether a string holds a PEM private key (`-----BEGIN … PRIVATE KEY-----`). Every string
+/// of every object goes through here: the searchers are built once, and a string too short to
+/// hold the two markers is not searched.
+fn holds_private_key(s: &str) -> bool {
+    static BEGIN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("-----BEGIN"));
+    static END: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("PRIVATE KEY-----"));
+    s.len() >= "-----BEGINPRIVATE KEY-----".len()
+        && BEGIN.find(s.as_bytes()).is_some()
+        && END.find(s.as_bytes()).is_some()
+}
+
 fn private_keys(ctx: &mut Ctx<'_>, node: &Node, depth: usize) {
     if depth > crate::yaml::MAX_DEPTH_CAP {
         return;
     }
     match &node.value {
-        Value::Str(s) if s.contains("-----BEGIN") && s.contains("PRIVATE KEY-----") => {
+        Value::Str(s) if holds_private_key(s) => {
             ctx.hit(
                 RuleId::PlaintextSecrets,
                 format!("private-key/{}", s.len()),
