@@ -90,6 +90,44 @@ impl Loose {
     }
 }
 
+impl Loose {
+    /// The kind and size `id`'s header states, if it is a loose object in one of the
+    /// directories: only the first bytes are read and inflated. `None` leaves it to gix.
+    pub(super) fn header(&self, id: &ObjectId) -> Option<(gix::object::Kind, u64)> {
+        let hex = id.to_hex().to_string();
+        let (fan, rest) = (hex.get(..2)?, hex.get(2..)?);
+        let mut file = self
+            .dirs
+            .iter()
+            .find_map(|dir| std::fs::File::open(dir.join(fan).join(rest)).ok())?;
+        // A header is at most 32 bytes; zlib's stream header and first block header come
+        // first, and a stored block or a Huffman table takes a few hundred bytes at most.
+        let mut input = Vec::with_capacity(1024);
+        (&mut file).take(1024).read_to_end(&mut input).ok()?;
+        let mut z = self
+            .inflater
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .unwrap_or_default();
+        z.reset();
+        let mut head = [0u8; HEADER_MAX];
+        let found = z
+            .decompress(&input, &mut head, FlushDecompress::None)
+            .ok()
+            .and_then(|_| {
+                let produced = usize::try_from(z.total_out()).ok()?;
+                let got = head.get(..produced)?;
+                let nul = got.iter().position(|&b| b == 0)?;
+                parse_header(got.get(..nul)?)
+            });
+        if let Ok(mut slot) = self.inflater.lock() {
+            *slot = Some(z);
+        }
+        found
+    }
+}
+
 fn inflate(
     z: &mut Decompress,
     input: &[u8],
@@ -245,6 +283,10 @@ mod tests {
         let (kind, data) = loose.read(&id, 1 << 30, &admit, &corrupt).unwrap().unwrap();
         assert_eq!(kind, gix::object::Kind::Blob);
         assert_eq!(data, text);
+        assert_eq!(
+            loose.header(&id),
+            Some((gix::object::Kind::Blob, text.len() as u64))
+        );
         // Read again with the same inflater.
         assert_eq!(
             loose

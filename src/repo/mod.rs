@@ -336,6 +336,9 @@ impl Repo {
         if let Some((_, data)) = self.objects.lock().ok().and_then(|c| c.get(&oid)) {
             return Ok(data.len() as u64);
         }
+        if let Some((_, size)) = self.loose.header(&oid) {
+            return Ok(size);
+        }
         self.repo
             .find_header(oid)
             .map(|h| h.size())
