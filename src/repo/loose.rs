@@ -22,8 +22,59 @@ use super::RepoError;
 /// Where a push's loose objects live, and one inflater reused across them (making one
 /// allocates and fills its tables).
 pub(super) struct Loose {
-    dirs: Vec<PathBuf>,
+    dirs: Vec<Dir>,
     inflater: std::sync::Mutex<Option<Decompress>>,
+}
+
+/// One object directory and, once asked, the loose objects it holds: most objects a push
+/// reads are packed, and trying to open each one as a loose file first cost a failed `open`
+/// per object (a first push reads every tree of the repository).
+struct Dir {
+    path: PathBuf,
+    /// `None` inside: the directory holds more loose objects than [`LIST_MAX`], so each is
+    /// tried by opening it.
+    listed: std::sync::OnceLock<Option<std::collections::HashSet<ObjectId>>>,
+}
+
+/// Most loose objects listed per directory (a quarantine holds a push's, fewer than
+/// `receive.unpackLimit`, 100 by default).
+const LIST_MAX: usize = 4096;
+
+impl Dir {
+    /// Whether `id` may be a loose object here.
+    fn may_hold(&self, id: &ObjectId) -> bool {
+        match self.listed.get_or_init(|| list(&self.path)) {
+            Some(ids) => ids.contains(id),
+            None => true,
+        }
+    }
+}
+
+/// The loose objects of an object directory, or `None` past [`LIST_MAX`] or when it cannot
+/// be listed.
+fn list(path: &std::path::Path) -> Option<std::collections::HashSet<ObjectId>> {
+    let mut ids = std::collections::HashSet::new();
+    for fan in std::fs::read_dir(path).ok()? {
+        let fan = fan.ok()?;
+        let fan_name = fan.file_name();
+        let Some(prefix) = fan_name
+            .to_str()
+            .filter(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+        else {
+            continue;
+        };
+        for obj in std::fs::read_dir(fan.path()).ok()? {
+            let name = obj.ok()?.file_name();
+            let Some(rest) = name.to_str() else { continue };
+            if let Ok(id) = ObjectId::from_hex(format!("{prefix}{rest}").as_bytes()) {
+                ids.insert(id);
+                if ids.len() > LIST_MAX {
+                    return None;
+                }
+            }
+        }
+    }
+    Some(ids)
 }
 
 /// The longest object header: `commit ` and a 20-digit size and the NUL.
@@ -33,7 +84,13 @@ impl Loose {
     /// `dirs`: the object directories to look in, in order (the quarantine first).
     pub(super) fn new(dirs: Vec<PathBuf>) -> Loose {
         Loose {
-            dirs,
+            dirs: dirs
+                .into_iter()
+                .map(|path| Dir {
+                    path,
+                    listed: std::sync::OnceLock::new(),
+                })
+                .collect(),
             inflater: std::sync::Mutex::new(None),
         }
     }
@@ -54,8 +111,8 @@ impl Loose {
             return Ok(None);
         };
         let mut file = None;
-        for dir in &self.dirs {
-            match std::fs::File::open(dir.join(fan).join(rest)) {
+        for dir in self.dirs.iter().filter(|d| d.may_hold(id)) {
+            match std::fs::File::open(dir.path.join(fan).join(rest)) {
                 Ok(f) => {
                     file = Some(f);
                     break;
@@ -99,7 +156,8 @@ impl Loose {
         let mut file = self
             .dirs
             .iter()
-            .find_map(|dir| std::fs::File::open(dir.join(fan).join(rest)).ok())?;
+            .filter(|d| d.may_hold(id))
+            .find_map(|dir| std::fs::File::open(dir.path.join(fan).join(rest)).ok())?;
         // A header is at most 32 bytes; zlib's stream header and first block header come
         // first, and a stored block or a Huffman table takes a few hundred bytes at most.
         let mut input = Vec::with_capacity(1024);

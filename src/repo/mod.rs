@@ -192,7 +192,11 @@ impl ObjectCache {
 
     fn insert(&mut self, id: ObjectId, kind: gix::object::Kind, data: &[u8]) {
         let size = data.len();
-        if size > OBJECT_CACHE_ENTRY || self.map.contains_key(&id) {
+        // Trees are kept parsed, in `TreeCache`.
+        if kind == gix::object::Kind::Tree
+            || size > OBJECT_CACHE_ENTRY
+            || self.map.contains_key(&id)
+        {
             return;
         }
         while self.bytes + size > OBJECT_CACHE_BYTES {
