@@ -119,7 +119,7 @@ impl ObjectDirs {
         for p in std::iter::once(&self.primary).chain(self.alternates.iter()) {
             writeln!(f, "{}", quote_entry(&p.to_string_lossy()))?;
         }
-        f.sync_all()?;
+        // No fsync: the file is read by this process only, and a crash loses the directory.
         Ok(dir)
     }
 }
