@@ -132,6 +132,12 @@ impl Loose {
         if (&mut file).take(max_file).read_to_end(&mut input).is_err() {
             return Ok(None);
         }
+        self.with_inflater(|z| inflate(z, &input, admit, corrupt))
+            .map(Some)
+    }
+
+    /// Runs `f` with the shared inflater, reset (a new one if another thread holds it).
+    fn with_inflater<T>(&self, f: impl FnOnce(&mut Decompress) -> T) -> T {
         let mut z = self
             .inflater
             .lock()
@@ -139,15 +145,13 @@ impl Loose {
             .and_then(|mut slot| slot.take())
             .unwrap_or_default();
         z.reset();
-        let result = inflate(&mut z, &input, admit, corrupt);
+        let out = f(&mut z);
         if let Ok(mut slot) = self.inflater.lock() {
             *slot = Some(z);
         }
-        result.map(Some)
+        out
     }
-}
 
-impl Loose {
     /// The kind and size `id`'s header states, if it is a loose object in one of the
     /// directories: only the first bytes are read and inflated. `None` leaves it to gix.
     pub(super) fn header(&self, id: &ObjectId) -> Option<(gix::object::Kind, u64)> {
@@ -162,27 +166,15 @@ impl Loose {
         // first, and a stored block or a Huffman table takes a few hundred bytes at most.
         let mut input = Vec::with_capacity(1024);
         (&mut file).take(1024).read_to_end(&mut input).ok()?;
-        let mut z = self
-            .inflater
-            .lock()
-            .ok()
-            .and_then(|mut slot| slot.take())
-            .unwrap_or_default();
-        z.reset();
-        let mut head = [0u8; HEADER_MAX];
-        let found = z
-            .decompress(&input, &mut head, FlushDecompress::None)
-            .ok()
-            .and_then(|_| {
-                let produced = usize::try_from(z.total_out()).ok()?;
-                let got = head.get(..produced)?;
-                let nul = got.iter().position(|&b| b == 0)?;
-                parse_header(got.get(..nul)?)
-            });
-        if let Ok(mut slot) = self.inflater.lock() {
-            *slot = Some(z);
-        }
-        found
+        self.with_inflater(|z| {
+            let mut head = [0u8; HEADER_MAX];
+            z.decompress(&input, &mut head, FlushDecompress::None)
+                .ok()?;
+            let produced = usize::try_from(z.total_out()).ok()?;
+            let got = head.get(..produced)?;
+            let nul = got.iter().position(|&b| b == 0)?;
+            parse_header(got.get(..nul)?)
+        })
     }
 }
 
