@@ -1209,7 +1209,8 @@ fn holds_private_key(s: &str) -> bool {
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new("-----BEGIN"));
     static END: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new("PRIVATE KEY-----"));
-    s.len() >= "-----BEGINPRIVATE KEY-----".len()
+    // The shortest text holding both: `PRIVATE KEY-----BEGIN` (they share the dashes).
+    s.len() >= "PRIVATE KEY-----BEGIN".len()
         && BEGIN.find(s.as_bytes()).is_some()
         && END.find(s.as_bytes()).is_some()
 }
