@@ -117,6 +117,47 @@ fn a_trusted_key_outside_the_refs_groups_is_rejected() {
     assert_accepted(&s.push(&["origin", "HEAD:release/1"]));
 }
 
+/// Small pushes are verified on the hook's own thread, larger ones by a worker per core
+/// (`verify::INLINE_MAX`): either way, one commit signed by an untrusted key among good ones is
+/// found and named, and the same push signed throughout lands.
+#[test]
+fn one_bad_signature_among_many_is_found_however_the_push_is_verified() {
+    let (s, dana, _sam, eve) = team();
+    let inline = pushguard::verify::INLINE_MAX;
+    s.sign_with(&dana);
+    s.commit_signed("a.txt", "0", "first");
+    assert_accepted(&s.push(&["origin", "main"]));
+    for n in [1, inline, inline + 1, 3 * inline] {
+        let base = s.f.git(&["rev-parse", "HEAD"]);
+        let base = base.trim();
+        let mut bad = String::new();
+        for i in 0..n {
+            let key = if i == n / 2 { &eve } else { &dana };
+            s.sign_with(key);
+            let id = s.commit_signed("a.txt", &format!("{n}-{i}"), &format!("{n} commit {i}"));
+            if i == n / 2 {
+                bad = id;
+            }
+        }
+        let r = s.push(&["origin", "main"]);
+        assert_rejected(&r);
+        assert!(r.out.contains("error[signature.invalid]"), "{n}: {r:?}");
+        assert!(r.out.contains(&bad[..7]), "{n}: names {bad}: {r:?}");
+        assert_eq!(
+            r.out.matches("error[signature.invalid]").count(),
+            1,
+            "{n}: only the one bad commit: {r:?}"
+        );
+        // The control: the same number of commits, every one signed by Dana.
+        s.f.git(&["reset", "--hard", base]);
+        s.sign_with(&dana);
+        for i in 0..n {
+            s.commit_signed("a.txt", &format!("{n}-{i}-good"), &format!("{n} good {i}"));
+        }
+        assert_accepted(&s.push(&["origin", "main"]));
+    }
+}
+
 #[test]
 fn a_copied_signature_on_a_changed_commit_is_bad() {
     let (s, dana, _sam, _eve) = team();

@@ -4,7 +4,8 @@
 //! 1. [`plan`](crate::plan::plan): what each update must prove (pure);
 //! 2. [`walk`]: classify each update and find the commits it must judge;
 //! 3. read: each new commit object once, into [`CommitFacts`];
-//! 4. [`crate::verify`]: signatures, on every core while the rest is read;
+//! 4. [`crate::verify`]: signatures, on every core while the rest is read (a small push on the
+//!    hook's own thread);
 //! 5. [`diff`]: what each commit changes, what each whole update changes (its net effect), and
 //!    who is answerable for each protected path of it;
 //! 6. [`crate::manifests::judge`]: the Kubernetes objects those changes touch (pure);
@@ -135,8 +136,9 @@ pub fn gather(
     }
     let mut prefetched = walker.into_objects();
 
-    // Read each commit once; verify signatures on every core while the rest is read.
-    let pool = policy.trust.as_ref().map(|trust| {
+    // Read each commit once; verify signatures while the rest is read (on every core for a
+    // large push, see `verify::INLINE_MAX`).
+    let mut pool = policy.trust.as_ref().map(|trust| {
         let hash = if repo.hex_len() == 64 {
             pushguard_sign::ObjectHash::Sha256
         } else {
@@ -166,7 +168,7 @@ pub fn gather(
                 raw = Some(data);
             }
             if plan.signatures && to_verify.insert(id.clone()) {
-                if let (Some(pool), Some(c)) = (&pool, commits.get(id)) {
+                if let (Some(pool), Some(c)) = (pool.as_mut(), commits.get(id)) {
                     // Read again only for a commit an earlier, unsigned ref already brought.
                     let raw = match raw.take() {
                         Some(raw) => raw,
