@@ -288,7 +288,7 @@ pub fn answerable(
     new: &HashSet<&Oid>,
     tip: &Oid,
     path: &str,
-    trees: &mut HashMap<gix::ObjectId, Entries>,
+    trees: &mut HashMap<gix::ObjectId, std::sync::Arc<Entries>>,
 ) -> Result<HashSet<Oid>, RepoError> {
     let mut states: HashMap<Oid, Option<(u16, Oid)>> = HashMap::new();
     let mut state = |id: &Oid| -> Result<Option<(u16, Oid)>, RepoError> {

@@ -79,7 +79,11 @@ impl TreeCache {
 }
 
 impl Repo {
-    pub(crate) fn tree_entries(&self, id: ObjectId, path: &str) -> Result<Entries, RepoError> {
+    pub(crate) fn tree_entries(
+        &self,
+        id: ObjectId,
+        path: &str,
+    ) -> Result<std::sync::Arc<Entries>, RepoError> {
         let cache = |f: &mut dyn FnMut(&mut TreeCache)| {
             if let Ok(mut c) = self.trees.lock() {
                 f(&mut c);
@@ -88,7 +92,7 @@ impl Repo {
         let mut hit = None;
         cache(&mut |c| hit = c.get(&id));
         if let Some(entries) = hit {
-            return Ok((*entries).clone());
+            return Ok(entries);
         }
         let (kind, data) = self.read(
             id,
@@ -109,7 +113,9 @@ impl Repo {
             context: format!("tree {}", if path.is_empty() { "/" } else { path }),
             message: e.to_string(),
         })?;
-        let mut out = Entries::new();
+        // Collected, then built in one go: git's order is nearly bytewise (a directory sorts as
+        // `name/`), so the sort is a pass, and a bulk build costs a fraction of inserts.
+        let mut out = Vec::with_capacity(entries.len());
         for e in entries {
             let mode = match e.mode {
                 pushguard_fsck::EntryMode::File => 0o100644,
@@ -123,12 +129,12 @@ impl Repo {
                 context: format!("tree {path}"),
                 message: format!("malformed tree: entry id: {err}"),
             })?;
-            out.insert(e.name.to_vec(), (mode, oid));
+            out.push((e.name.to_vec(), (mode, oid)));
         }
-        let shared = std::sync::Arc::new(out);
+        let shared = std::sync::Arc::new(Entries::from_iter(out));
         let size = data.len() as u64;
         cache(&mut |c| c.insert(id, shared.clone(), size));
-        Ok(std::sync::Arc::unwrap_or_clone(shared))
+        Ok(shared)
     }
 
     /// The changes a commit makes to its first parent (or to nothing, for a root commit).
@@ -159,7 +165,7 @@ impl Repo {
         &self,
         commit: &Oid,
         path: &str,
-        trees: &mut std::collections::HashMap<ObjectId, Entries>,
+        trees: &mut std::collections::HashMap<ObjectId, std::sync::Arc<Entries>>,
     ) -> Result<Option<(u16, Oid)>, RepoError> {
         let mut current = self.tree_of(commit)?;
         let mut parts = path.split('/').peekable();
@@ -191,7 +197,7 @@ impl Repo {
         commit: &Oid,
         prefix: &str,
         budget: usize,
-        trees: &mut std::collections::HashMap<ObjectId, Entries>,
+        trees: &mut std::collections::HashMap<ObjectId, std::sync::Arc<Entries>>,
     ) -> Result<Vec<(String, Oid)>, RepoError> {
         Ok(self
             .entries_under(commit, prefix, budget, trees)?
@@ -208,7 +214,7 @@ impl Repo {
         commit: &Oid,
         prefix: &str,
         budget: usize,
-        trees: &mut std::collections::HashMap<ObjectId, Entries>,
+        trees: &mut std::collections::HashMap<ObjectId, std::sync::Arc<Entries>>,
     ) -> Result<Vec<(String, u16, Oid)>, RepoError> {
         let mut out = Vec::new();
         let mut stack: Vec<(String, ObjectId)> = Vec::new();
@@ -289,16 +295,39 @@ impl Repo {
         }
         let old_entries = match old {
             Some(id) => self.tree_entries(id, prefix)?,
-            None => Entries::new(),
+            None => Default::default(),
         };
         let new_entries = match new {
             Some(id) => self.tree_entries(id, prefix)?,
-            None => Entries::new(),
+            None => Default::default(),
         };
-        let mut names: Vec<&Vec<u8>> = old_entries.keys().chain(new_entries.keys()).collect();
-        names.sort();
-        names.dedup();
-        for name in names {
+        // Both listings are sorted by name: walk them side by side.
+        let mut olds = old_entries.iter().peekable();
+        let mut news = new_entries.iter().peekable();
+        loop {
+            let order = match (olds.peek(), news.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((a, _)), Some((b, _))) => a.cmp(b),
+            };
+            let (name, o, n) = match order {
+                std::cmp::Ordering::Less => match olds.next() {
+                    Some((k, v)) => (k, Some(*v), None),
+                    None => break,
+                },
+                std::cmp::Ordering::Greater => match news.next() {
+                    Some((k, v)) => (k, None, Some(*v)),
+                    None => break,
+                },
+                std::cmp::Ordering::Equal => match (olds.next(), news.next()) {
+                    (Some((k, o)), Some((_, n))) => (k, Some(*o), Some(*n)),
+                    _ => break,
+                },
+            };
+            if o == n {
+                continue;
+            }
             let name_str = std::str::from_utf8(name).map_err(|_| RepoError::Object {
                 id: new.or(old).map(|i| i.to_string()).unwrap_or_default(),
                 context: format!("tree {prefix}"),
@@ -312,11 +341,6 @@ impl Repo {
             } else {
                 format!("{prefix}/{name_str}")
             };
-            let o = old_entries.get(name).copied();
-            let n = new_entries.get(name).copied();
-            if o == n {
-                continue;
-            }
             let (o_tree, o_file) = split(o);
             let (n_tree, n_file) = split(n);
             if o_tree.is_some() || n_tree.is_some() {

@@ -69,11 +69,10 @@ impl<'r> GitTree<'r> {
         if let Some(e) = self.trees.borrow().get(&id) {
             return Ok(e.clone());
         }
-        let entries = Arc::new(
-            self.repo
-                .tree_entries(id, path)
-                .map_err(|e| tree_error(path, e))?,
-        );
+        let entries = self
+            .repo
+            .tree_entries(id, path)
+            .map_err(|e| tree_error(path, e))?;
         self.trees.borrow_mut().insert(id, entries.clone());
         Ok(entries)
     }
