@@ -4,10 +4,12 @@
 //! Flux `Kustomization` or an Argo CD `Application` (by its content). Which files of a tree
 //! define roots is a fact of the tree's content, so it is computed once per tree id and kept
 //! (`repo::cache`, table `roots`): for each tree, how many entries it holds below it (the
-//! listing budget) and the paths below it that define roots. A push reads only the trees it
-//! changed: an unchanged directory is one lookup by its id, and a changed directory is compared
+//! listing budget), the paths below it that define roots, and the same count for each of its
+//! direct subtrees. A push reads only the trees it changed: a changed directory is compared
 //! entry by entry with the same directory in the update's base, so only the files whose blob
-//! changed are read and parsed.
+//! changed are read and parsed, and a subdirectory it shares with the base is answered from the
+//! base directory's facts (its count and the paths below it), without a lookup of its own. A
+//! tree with no base to compare with is looked up by its id.
 //!
 //! Whether a blob defines a controller object is decided by parsing it, as the renderer reads
 //! it, not by looking for the API group's bytes: YAML and JSON spell a string with escapes
@@ -62,13 +64,17 @@ impl Class {
 }
 
 /// The facts of one tree.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct Node {
     /// Entries at and below the tree (each listing counts once per place it appears).
     count: u64,
     /// Paths below the tree, relative to it, that define roots, in tree order, with their
     /// blob.
     items: Vec<(String, Class, ObjectId)>,
+    /// Each direct subtree's name and its own `count`, in tree order: with `items`, the facts
+    /// of every subtree, so a push answers for a directory it left alone from its parent's
+    /// facts in the update's base, without a lookup of its own.
+    dirs: Vec<(String, u64)>,
 }
 
 impl Node {
@@ -82,6 +88,12 @@ impl Node {
             out.extend_from_slice(id.as_bytes());
             out.extend_from_slice(&(path.len() as u64).to_le_bytes());
             out.extend_from_slice(path.as_bytes());
+        }
+        out.extend_from_slice(&(self.dirs.len() as u64).to_le_bytes());
+        for (name, count) in &self.dirs {
+            out.extend_from_slice(&(name.len() as u64).to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&count.to_le_bytes());
         }
         out
     }
@@ -115,7 +127,41 @@ impl Node {
             bytes = rest;
             items.push((String::from_utf8(path.to_vec()).ok()?, class, id));
         }
-        bytes.is_empty().then_some(Node { count, items })
+        let n = usize::try_from(u64_of(&mut bytes)?).ok()?;
+        let mut dirs = Vec::with_capacity(n.min(4096));
+        for _ in 0..n {
+            let len = usize::try_from(u64_of(&mut bytes)?).ok()?;
+            if len > bytes.len() {
+                return None;
+            }
+            let (name, rest) = bytes.split_at(len);
+            bytes = rest;
+            let name = String::from_utf8(name.to_vec()).ok()?;
+            dirs.push((name, u64_of(&mut bytes)?));
+        }
+        bytes.is_empty().then_some(Node { count, items, dirs })
+    }
+
+    /// The facts of the subtree `name` (a direct child), as this node holds them: its count and
+    /// its items, still prefixed with `name/`.
+    fn subtree<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> Option<(
+        u64,
+        impl Iterator<Item = &'a (String, Class, ObjectId)> + 'a,
+    )> {
+        let count = self
+            .dirs
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .and_then(|i| self.dirs.get(i))
+            .map(|(_, c)| *c)?;
+        let items = self.items.iter().filter(move |(p, _, _)| {
+            p.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('/'))
+        });
+        Some((count, items))
     }
 }
 
@@ -184,7 +230,8 @@ pub struct Discovery {
 
 impl Discovery {
     pub fn new(repo: &Repo) -> Discovery {
-        let store = FactStore::open(repo.path(), "roots");
+        // `.2`: the facts hold each subtree's count (`Node::dirs`).
+        let store = FactStore::open(repo.path(), "roots.2");
         store.sweep();
         Discovery {
             store,
@@ -239,15 +286,29 @@ impl Discovery {
         let mut node = Node {
             count: entries.len() as u64,
             items: Vec::new(),
+            dirs: Vec::new(),
         };
-        for (name, &(mode, child)) in &entries {
+        for (name, &(mode, child)) in entries.iter() {
             let name = String::from_utf8_lossy(name);
-            let child_path = if path.is_empty() {
-                name.to_string()
-            } else {
-                format!("{path}/{name}")
-            };
+            // The same entry in the base: the base's facts say what it is.
+            let same_in_base = hint
+                .as_ref()
+                .filter(|(_, e)| e.get(name.as_bytes()) == Some(&(mode, child)));
             if mode == TREE {
+                // A directory the push left alone: its facts are in its parent's, in the base.
+                if let Some((count, items)) = same_in_base.and_then(|(n, _)| n.subtree(&name)) {
+                    *listed += count;
+                    cx.check(*listed, &child, path)?;
+                    node.count += count;
+                    node.items.extend(items.cloned());
+                    node.dirs.push((name.to_string(), count));
+                    continue;
+                }
+                let child_path = if path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{path}/{name}")
+                };
                 let child_hint = hint.as_ref().and_then(|(_, e)| {
                     e.get(name.as_bytes())
                         .filter(|(m, _)| *m == TREE)
@@ -260,6 +321,7 @@ impl Discovery {
                         .iter()
                         .map(|(p, c, id)| (format!("{name}/{p}"), *c, *id)),
                 );
+                node.dirs.push((name.into_owned(), sub.count));
                 continue;
             }
             if mode == GITLINK {
@@ -273,15 +335,17 @@ impl Discovery {
             if mode == SYMLINK || !has_manifest_extension(&name) {
                 continue;
             }
-            // The same blob under the same name in the base: the base's facts say what it is.
-            if let Some((_, hentries)) = &hint {
-                if hentries.get(name.as_bytes()) == Some(&(mode, child)) {
-                    if let Some(c) = hinted.get(name.as_ref()) {
-                        node.items.push((name.into_owned(), *c, child));
-                    }
-                    continue;
+            if same_in_base.is_some() {
+                if let Some(c) = hinted.get(name.as_ref()) {
+                    node.items.push((name.into_owned(), *c, child));
                 }
+                continue;
             }
+            let child_path = if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}/{name}")
+            };
             let class = match controllers_in(cx.repo, cx.tree, &child_path, &child, cx.limits)? {
                 Some(roots) if roots.is_empty() => continue,
                 Some(_) => Class::Controller,
@@ -407,10 +471,25 @@ mod tests {
                 ("a/kustomization.yaml".into(), Class::Kustomization, id(1)),
                 ("b/flux.yaml".into(), Class::Controller, id(2)),
                 ("c/big.json".into(), Class::Unknown, id(3)),
+                ("c/d/kustomization.yaml".into(), Class::Kustomization, id(4)),
+                ("cc/kustomization.yaml".into(), Class::Kustomization, id(5)),
+            ],
+            dirs: vec![
+                ("a".into(), 2),
+                ("b".into(), 1),
+                ("c".into(), 3),
+                ("cc".into(), 1),
             ],
         };
         let bytes = node.encode();
-        assert_eq!(Node::decode(&bytes), Some(node));
+        assert_eq!(Node::decode(&bytes), Some(node.clone()));
+        // A subtree's facts, from its parent's: its count and the paths below it, and only
+        // those (`cc/` is not below `c/`).
+        let (count, items) = node.subtree("c").unwrap();
+        assert_eq!(count, 3);
+        let paths: Vec<&str> = items.map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(paths, ["c/big.json", "c/d/kustomization.yaml"]);
+        assert!(node.subtree("d").is_none(), "not a direct subtree");
         for cut in 0..bytes.len() {
             assert_eq!(Node::decode(&bytes[..cut]), None, "cut at {cut}");
         }

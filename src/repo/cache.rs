@@ -48,7 +48,8 @@ fn checksum(bytes: &[u8]) -> u64 {
 
 impl FactStore {
     /// The table `table` of the repository at `git_dir`, or a store that always misses when
-    /// [`DISABLE_VAR`] is set.
+    /// [`DISABLE_VAR`] is set. A table whose facts change form is renamed `<table>.<n>`: the
+    /// directories of its earlier forms, and of other versions, are removed.
     pub fn open(git_dir: &Path, table: &str) -> FactStore {
         if std::env::var_os(DISABLE_VAR).is_some_and(|v| !v.is_empty() && v != "0") {
             return FactStore::disabled();
@@ -57,12 +58,15 @@ impl FactStore {
         let name = format!("{table}-{}", env!("CARGO_PKG_VERSION"));
         let dir = root.join(&name);
         if !dir.is_dir() {
-            // Facts of other versions are of no use to this one.
+            // Facts of other versions, or of the table's other forms, are of no use to this one.
+            let base = |t: &str| t.split_once('.').map_or(t, |(b, _)| b).to_string();
+            let ours = base(table);
             if let Ok(entries) = std::fs::read_dir(&root) {
                 for e in entries.flatten() {
                     let n = e.file_name();
                     let n = n.to_string_lossy();
-                    if n.starts_with(&format!("{table}-")) && n != name {
+                    let same_table = n.split_once('-').is_some_and(|(t, _)| base(t) == ours);
+                    if same_table && n != name {
                         let _ = std::fs::remove_dir_all(e.path());
                     }
                 }
@@ -82,31 +86,60 @@ impl FactStore {
         self.dir.as_ref().map(|d| d.join(fan).join(rest))
     }
 
-    /// The fact stored for `id`, if a whole, unaltered one is there.
+    /// The fact stored for `id`, if a whole, unaltered one is there. A damaged file (torn by
+    /// a crash, or read while another push was still writing it) is a miss, and is removed so
+    /// that a later push can store the fact again.
     pub fn get(&self, id: &ObjectId) -> Option<Vec<u8>> {
-        let bytes = std::fs::read(self.file(id)?).ok()?;
-        let body = bytes.strip_prefix(MAGIC)?;
-        let (sum, body) = body.split_first_chunk::<8>()?;
-        (u64::from_le_bytes(*sum) == checksum(body)).then(|| body.to_vec())
+        let path = self.file(id)?;
+        let bytes = std::fs::read(&path).ok()?;
+        let whole = bytes
+            .strip_prefix(MAGIC)
+            .and_then(|b| b.split_first_chunk::<8>())
+            .filter(|(sum, body)| u64::from_le_bytes(**sum) == checksum(body));
+        match whole {
+            Some((_, body)) => Some(body.to_vec()),
+            None => {
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
     }
 
     /// Stores `fact` for `id` (best effort: a failure only means a later miss).
+    ///
+    /// The file is created under its final name, never replaced: a reader that finds it half
+    /// written sees a checksum that does not match (a miss), and two pushes storing the same
+    /// fact at once write the same bytes, the second finding the file there. Creating in place
+    /// costs a third of a temporary file and a rename, which matters at one file per directory
+    /// a push changes.
     pub fn put(&self, id: &ObjectId, fact: &[u8]) {
         let Some(path) = self.file(id) else { return };
         let Some(dir) = path.parent() else { return };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        let Ok(mut tmp) = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir) else {
-            return;
+        let create = || {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            o.open(&path)
         };
+        let file = match create() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if std::fs::create_dir_all(dir).is_err() {
+                    return;
+                }
+                create()
+            }
+            other => other,
+        };
+        // Already there: stored by an earlier or a concurrent push.
+        let Ok(mut file) = file else { return };
         let mut out = Vec::with_capacity(fact.len() + 12);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&checksum(fact).to_le_bytes());
         out.extend_from_slice(fact);
-        if tmp.write_all(&out).is_ok() {
-            // A failed rename drops the temporary file.
-            let _ = tmp.persist(&path);
+        if file.write_all(&out).is_err() {
+            drop(file);
+            let _ = std::fs::remove_file(&path);
         }
     }
 
@@ -198,9 +231,15 @@ mod tests {
         std::fs::create_dir_all(&old).unwrap();
         let other_table = dir.path().join("pushguard/cache/u-0.0.0-old");
         std::fs::create_dir_all(&other_table).unwrap();
-        let store = FactStore::open(dir.path(), "t");
+        let earlier_form = dir.path().join("pushguard/cache/t.1-0.0.0");
+        std::fs::create_dir_all(&earlier_form).unwrap();
+        let similar_name = dir.path().join("pushguard/cache/tt-0.0.0");
+        std::fs::create_dir_all(&similar_name).unwrap();
+        let store = FactStore::open(dir.path(), "t.2");
         assert!(!old.exists());
+        assert!(!earlier_form.exists());
         assert!(other_table.exists());
+        assert!(similar_name.exists());
         // A store whose directory cannot be made (a file is in the way) misses quietly.
         let blocked = tempfile::tempdir().unwrap();
         std::fs::write(blocked.path().join("pushguard"), b"").unwrap();
