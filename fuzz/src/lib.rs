@@ -182,9 +182,19 @@ pub fn policy_toml(data: &[u8]) {
     }
 }
 
-/// The YAML/JSON manifest loader with the hook's default limits.
+/// The YAML/JSON manifest loader with the hook's default limits, held to saphyr alone.
 pub fn yaml_load(data: &[u8]) {
-    if let Ok(docs) = pushguard_manifest::yaml::load(data, &Limits::default()) {
+    let limits = Limits::default();
+    let loaded = pushguard_manifest::yaml::load(data, &limits);
+    // The fast reader (for the block YAML subset) must read exactly as saphyr does: the same
+    // documents, values and positions, or the same error.
+    let saphyr = pushguard_manifest::yaml::load_saphyr_only(data, &limits);
+    assert_eq!(
+        format!("{loaded:?}"),
+        format!("{saphyr:?}"),
+        "the fast YAML reader and saphyr disagree"
+    );
+    if let Ok(docs) = loaded {
         for d in &docs {
             let _ = d.canonical();
         }

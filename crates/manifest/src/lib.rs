@@ -10,6 +10,7 @@
 
 pub mod custom;
 pub mod endpoints;
+mod fastyaml;
 pub mod helm;
 mod judge;
 pub mod network;

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 
 /// Budgets applied to every file version that is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,6 +352,32 @@ pub fn load_chunks<'a>(
     stats: &mut LoadStats,
     skip: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<LoadedChunk<'a>>, LoadError> {
+    load_chunks_with(bytes, limits, stats, skip, Reader::Fast)
+}
+
+/// [`load`] with saphyr alone, never the fast reader: what the fast reader is held to (tests
+/// and the `yaml_load` fuzz target compare the two).
+#[doc(hidden)]
+pub fn load_saphyr_only(bytes: &[u8], limits: &Limits) -> Result<Vec<Node>, LoadError> {
+    let mut stats = LoadStats::default();
+    let chunks = load_chunks_with(bytes, limits, &mut stats, &|_| false, Reader::Saphyr)?;
+    Ok(chunks.into_iter().filter_map(|c| c.doc).collect())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    /// The fast reader for the documents in its subset, saphyr for the rest.
+    Fast,
+    Saphyr,
+}
+
+fn load_chunks_with<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+    stats: &mut LoadStats,
+    skip: &dyn Fn(&str) -> bool,
+    reader: Reader,
+) -> Result<Vec<LoadedChunk<'a>>, LoadError> {
     if bytes.len() > limits.max_bytes {
         return Err(limit_err(
             1,
@@ -406,7 +432,7 @@ pub fn load_chunks<'a>(
             });
             continue;
         }
-        let loaded = load_chunk(&chunk, limits, &mut nodes_budget, &mut stats.events);
+        let loaded = load_chunk(&chunk, limits, &mut nodes_budget, &mut stats.events, reader);
         stats.nodes = nodes_budget.used;
         out.push(LoadedChunk {
             text: chunk.text,
@@ -429,16 +455,16 @@ fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-struct Chunk<'a> {
-    text: &'a str,
+pub(crate) struct Chunk<'a> {
+    pub(crate) text: &'a str,
     /// 1-based line of the chunk's first line in the file.
-    first_line: u32,
+    pub(crate) first_line: u32,
 }
 
 /// Splits like k8s.io/apimachinery's YAMLReader: a line starting with `---` ends a document
 /// when only blanks or a comment follow; anything else after `---` is an error there, so it
 /// is one here.
-fn split_documents(text: &str) -> Result<Vec<Chunk<'_>>, LoadError> {
+pub(crate) fn split_documents(text: &str) -> Result<Vec<Chunk<'_>>, LoadError> {
     let mut chunks = Vec::new();
     let mut start = 0usize;
     let mut start_line = 1usize;
@@ -483,6 +509,7 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+#[derive(Clone)]
 struct Budget {
     used: usize,
     max: usize,
@@ -542,11 +569,43 @@ struct Done {
     height: usize,
 }
 
+/// Loads one document: through the fast reader when the document is in its subset, else (or
+/// when the fast reader's events are refused, so that every error is saphyr's) through saphyr.
 fn load_chunk(
     chunk: &Chunk<'_>,
     limits: &Limits,
     budget: &mut Budget,
     events: &mut usize,
+    reader: Reader,
+) -> Result<Option<Node>, LoadError> {
+    let fast = match reader {
+        Reader::Fast => crate::fastyaml::events(chunk.text),
+        Reader::Saphyr => None,
+    };
+    if let Some(fast) = fast {
+        let (saved, counted) = (budget.clone(), *events);
+        let mut it = fast.into_iter();
+        match build(chunk, limits, budget, events, &mut || it.next().map(Ok)) {
+            Ok(root) => return Ok(root),
+            Err(_) => {
+                *budget = saved;
+                *events = counted;
+            }
+        }
+    }
+    let mut parser = Parser::new_from_str(chunk.text);
+    build(chunk, limits, budget, events, &mut || parser.next_event())
+}
+
+/// saphyr's events, however they were read.
+type NextEvent<'n, 'a> = dyn FnMut() -> Option<Result<(Event<'a>, Span), ScanError>> + 'n;
+
+fn build<'a>(
+    chunk: &Chunk<'a>,
+    limits: &Limits,
+    budget: &mut Budget,
+    events: &mut usize,
+    next_event: &mut NextEvent<'_, 'a>,
 ) -> Result<Option<Node>, LoadError> {
     let line_base = chunk.first_line.saturating_sub(1);
     let pos = |line: usize, col: usize| -> (u32, u32) {
@@ -556,7 +615,6 @@ fn load_chunk(
         )
     };
     let max_depth = limits.max_depth.min(MAX_DEPTH_CAP);
-    let mut parser = Parser::new_from_str(chunk.text);
     let mut stack: Vec<Frame> = Vec::new();
     // anchor id -> (copy, nodes, height, string bytes)
     let mut anchors: HashMap<usize, (Node, usize, usize, usize)> = HashMap::new();
@@ -564,7 +622,7 @@ fn load_chunk(
     let mut in_document = false;
     loop {
         *events += 1;
-        let (event, span) = match parser.next_event() {
+        let (event, span) = match next_event() {
             None => break,
             Some(Ok(ev)) => ev,
             Some(Err(e)) => {
@@ -598,7 +656,7 @@ fn load_chunk(
             Event::DocumentEnd | Event::StreamEnd => {
                 if in_document {
                     *events += 1;
-                    if let Some(Ok((Event::DocumentStart(_), span))) = parser.next_event() {
+                    if let Some(Ok((Event::DocumentStart(_), span))) = next_event() {
                         let (line, column) = pos(span.start.line(), span.start.col());
                         return Err(parse_err(
                             line,
