@@ -419,6 +419,7 @@ def judge_repo(name: str, spec: dict, args: argparse.Namespace, explanations: li
     refused: dict[str, list[str]] = {}
     pg_flag: dict[tuple[str, str | None], dict[tuple, list[dict]]] = {}
     beyond: list[dict] = []   # findings on objects Checkov has no counterpart for
+    pg_extra: dict[str, dict[tuple, list[str]]] = {}
     other_rules: dict[str, int] = {}
     for v in pg["violations"]:
         rule = v["rule"]
@@ -442,9 +443,14 @@ def judge_repo(name: str, spec: dict, args: argparse.Namespace, explanations: li
                            "why": "Helm values (Checkov's kubernetes framework does not read HelmRelease/Application values)",
                            "what": v["what"]})
             continue
+        matched = False
         for r, c, facet in MAPPING:
             if r == rule and (facet is None or facet in v["what"]):
                 pg_flag.setdefault((r, facet), {}).setdefault(key, []).append(v)
+                matched = True
+        if not matched:
+            # the part of a broader rule no Checkov check tests (a /proc mount, pods/exec)
+            pg_extra.setdefault(rule, {}).setdefault(key, []).append(v["what"])
 
     def ck_file_reason(path: str, key: tuple) -> str | None:
         info = ck_files.get(path)
@@ -559,6 +565,8 @@ def judge_repo(name: str, spec: dict, args: argparse.Namespace, explanations: li
                     "reused": bool(args.reuse_checkov and not ck_loads), "summary": summary,
                     "files_considered": files_total, "files_unread": unread, "documents_dropped": dropped_docs},
         "history": hist,
+        "pushguard_beyond_facets": {r: [{"path": k[0], "object": f"{k[1]} {k[2]}/{k[3]}", "what": sorted(set(w))}
+                                        for k, w in sorted(d.items())] for r, d in sorted(pg_extra.items())},
         "rows": rows, "rule_rows": rule_rows, "disagreements": disagreements, "beyond": beyond,
     }
 
@@ -690,6 +698,26 @@ def report(result: dict) -> str:
             L.append(f"- {r['name']}: `{b['rule']}` `{b['path']}` {b['object']}: {b['why']}")
     if not any_beyond:
         L.append("- none")
+    L.append("")
+    L.append("### What pushguard flags beyond the mapped facets")
+    L.append("")
+    L.append("Findings of a mapped rule on objects Checkov reads, in a part of the rule no mapped check "
+             "tests (not counted in the tables above):")
+    L.append("")
+    extra: dict[str, dict[str, set]] = {}
+    for r in repos:
+        for rule, items in r.get("pushguard_beyond_facets", {}).items():
+            for it in items:
+                for w in it["what"]:
+                    extra.setdefault(rule, {}).setdefault(w, set()).add((r["name"], it["path"], it["object"]))
+    if not extra:
+        L.append("- none")
+    for rule, msgs in sorted(extra.items()):
+        objs = set().union(*msgs.values())
+        L.append(f"- `{rule}`: {len(objs)} object(s) in "
+                 f"{', '.join(sorted({n for n, _, _ in objs}))}:")
+        for w, o in sorted(msgs.items(), key=lambda x: (-len(x[1]), x[0])):
+            L.append(f"  - {len(o)} × {w}")
     L.append("")
     L.append("### Files and documents Checkov did not read")
     L.append("")
