@@ -741,12 +741,22 @@ def report(result: dict) -> str:
     L.append("")
     L.append("### Every disagreement")
     L.append("")
+    L.append("Grouped by repository, side, check and reason; each object as `file` Kind namespace/name.")
+    L.append("")
     for r in repos:
         ds = r["disagreements"]
         L.append(f"**{r['name']}** ({len(ds)})")
         L.append("")
+        groups: dict[tuple, list[str]] = {}
         for d in ds:
-            L.append(f"- {d['side'].replace('_', ' ')}, {d['check']} / `{d['rule']}`: `{d['path']}` {d['object']}: {d['reason']}")
+            k = (d["side"], d["check"], d["rule"], d["reason"])
+            groups.setdefault(k, []).append(f"`{d['path']}` {d['object']}")
+        for (side, check, rule, reason), objs in groups.items():
+            if len(objs) == 1:
+                L.append(f"- {side.replace('_', ' ')}, {check} / `{rule}`: {objs[0]}: {reason}")
+            else:
+                L.append(f"- {side.replace('_', ' ')}, {check} / `{rule}`, {len(objs)} objects: {reason}: "
+                         + "; ".join(objs))
         L.append("")
     stale = result.get("stale_explanations") or []
     unexplained = sum(1 for r in repos for d in r["disagreements"] if d["cause"] == "unexplained")
@@ -778,6 +788,14 @@ def main() -> None:
                          "modifies; one run); 'all' for every repository. Slow: ~4 s a commit")
     ap.add_argument("--out", help="write the JSON result here (default WORK/result.json)")
     ap.add_argument("pairs", nargs="*", help="NAME=DIR")
+    ap.add_argument("--report-only", metavar="RESULT_JSON",
+                    help="print the Markdown report of an earlier result and exit (runs nothing)")
+    if "--report-only" in sys.argv:
+        i = sys.argv.index("--report-only")
+        if i + 1 >= len(sys.argv):
+            ap.error("--report-only needs a file")
+        print(report(json.loads(Path(sys.argv[i + 1]).read_text())))
+        return
     args = ap.parse_args()
     args.pushguard = str(Path(args.pushguard).resolve())
     args.checkov = str(Path(args.checkov).resolve()) if os.sep in args.checkov else shutil.which(args.checkov)
