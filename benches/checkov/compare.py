@@ -258,6 +258,9 @@ def parse_ck_resource(res: str) -> tuple[str, str, str]:
 
 def load_checkov_json(text: str) -> list[dict]:
     data = json.loads(text)
+    if isinstance(data, dict) and "check_type" not in data and "resource_count" in data:
+        # no check applied to anything: Checkov prints only its summary
+        return [{"check_type": "kubernetes", "results": {}, "summary": data}]
     reports = data if isinstance(data, list) else [data]
     return [r for r in reports if r.get("check_type") == "kubernetes"]
 
