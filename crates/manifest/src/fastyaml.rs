@@ -104,6 +104,27 @@ fn close_deeper<'a>(
     Some(())
 }
 
+/// Opens a block collection whose entries sit at `indent`, saphyr placing it at `col`.
+fn start(
+    stack: &mut Vec<Open>,
+    out: &mut Vec<Spanned<'_>>,
+    kind: Kind,
+    indent: usize,
+    line_no: usize,
+    col: usize,
+) {
+    let event = match kind {
+        Kind::Map => Event::MappingStart(0, None),
+        Kind::Seq => Event::SequenceStart(0, None),
+    };
+    out.push((event, at(line_no, col)));
+    stack.push(Open {
+        kind,
+        indent,
+        pending: None,
+    });
+}
+
 fn close<'a>(open: Open, out: &mut Vec<Spanned<'a>>, line_no: usize) -> Option<()> {
     if let Some((l, c)) = open.pending {
         out.push((
@@ -143,31 +164,16 @@ fn seq_item<'a>(
             // (saphyr then places the sequence at the first item's content).
             let compact = o.indent == indent;
             o.pending = None;
-            let start = if compact { col } else { indent };
-            out.push((Event::SequenceStart(0, None), at(line_no, start)));
-            stack.push(Open {
-                kind: Kind::Seq,
-                indent,
-                pending: None,
-            });
+            let at_col = if compact { col } else { indent };
+            start(stack, out, Kind::Seq, indent, line_no, at_col);
         }
         None if out.len() == 2 => {
-            out.push((Event::SequenceStart(0, None), at(line_no, indent)));
-            stack.push(Open {
-                kind: Kind::Seq,
-                indent,
-                pending: None,
-            });
+            start(stack, out, Kind::Seq, indent, line_no, indent);
         }
         _ => return None,
     }
     if let Some((key, key_end)) = key_of(content) {
-        out.push((Event::MappingStart(0, None), at(line_no, col)));
-        stack.push(Open {
-            kind: Kind::Map,
-            indent: col,
-            pending: None,
-        });
+        start(stack, out, Kind::Map, col, line_no, col);
         return entry(stack, out, raw, col, key, key_end, line_no);
     }
     if let Some(kind) = empty_flow(content) {
@@ -223,20 +229,10 @@ fn key_line<'a>(
         }
         Some(o) if o.kind == Kind::Map && o.indent < indent && o.pending.is_some() => {
             o.pending = None;
-            out.push((Event::MappingStart(0, None), at(line_no, indent)));
-            stack.push(Open {
-                kind: Kind::Map,
-                indent,
-                pending: None,
-            });
+            start(stack, out, Kind::Map, indent, line_no, indent);
         }
         None if out.len() == 2 => {
-            out.push((Event::MappingStart(0, None), at(line_no, indent)));
-            stack.push(Open {
-                kind: Kind::Map,
-                indent,
-                pending: None,
-            });
+            start(stack, out, Kind::Map, indent, line_no, indent);
         }
         _ => return None,
     }
