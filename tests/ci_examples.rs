@@ -87,7 +87,12 @@ struct Origin {
 /// commit, `evil` one by an identity the policy refuses. `refs/pull/1/merge` and
 /// `refs/pull/2/merge` are the forge's test merges of each into main, committed by the forge.
 fn origin() -> Origin {
-    let dir = tempfile::tempdir().expect("tempdir");
+    // Under the target directory, not $TMPDIR: each checkout downloads the debug binary, and
+    // a small tmpfs /tmp on a CI machine does not hold several copies of it.
+    let dir = tempfile::Builder::new()
+        .prefix("ci-examples")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("tempdir");
     let bare = dir.path().join("origin.git");
     let work = dir.path().join("seed");
     git(
@@ -205,6 +210,12 @@ fn run_steps(dir: &Path, steps: &[String], env: &[(String, String)]) -> (i32, St
     )
 }
 
+/// Removes a checkout's downloaded copy of the binary once its steps ran: a debug build is
+/// hundreds of megabytes, and the tests make nine checkouts.
+fn drop_binary(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join("pushguard"));
+}
+
 /// A GitLab runner's checkout for a pipeline on `branch` at `sha`.
 fn gitlab_checkout(o: &Origin, name: &str, branch: &str, sha: &str) -> PathBuf {
     let dir = o.dir.path().join(name);
@@ -243,6 +254,7 @@ fn gitlab_example_runs_as_written() {
         env.push(("CI_DEFAULT_BRANCH".into(), "main".into()));
         env.push(("CI_COMMIT_SHA".into(), sha.to_string()));
         let (code, out) = run_steps(&dir, &steps, &env);
+        drop_binary(&dir);
         assert_eq!(code, status, "{name}: {out}");
         let sarif: serde_json::Value = serde_json::from_slice(
             &std::fs::read(dir.join("gl-pushguard.sarif")).expect("the SARIF file"),
@@ -264,6 +276,7 @@ fn gitlab_example_runs_as_written() {
     env.push(("CI_COMMIT_SHA".into(), o.good.clone()));
     std::fs::copy(BIN, dir.join("pushguard")).expect("binary");
     let (code, out) = run_steps(&dir, &check, &env);
+    drop_binary(&dir);
     assert_eq!(code, 2, "{out}");
 }
 
@@ -328,6 +341,7 @@ fn github_and_forgejo_examples_run_as_written() {
             let dir = actions_checkout(&o, &format!("{section}-{pr}"), pr);
             let merge = git(&dir, &["rev-parse", "HEAD"], &[]);
             let (code, out) = run_steps(&dir, &fill(&steps, head, &merge), &binary_env());
+            drop_binary(&dir);
             assert_eq!(code, status, "{section} PR {pr}: {out}");
         }
         // Judging the forge's merge commit (`github.sha`) instead reports its committer, whom
@@ -336,6 +350,7 @@ fn github_and_forgejo_examples_run_as_written() {
         let merge = git(&dir, &["rev-parse", "HEAD"], &[]);
         let wrong: Vec<String> = fill(&steps, &merge, &merge);
         let (code, out) = run_steps(&dir, &wrong, &binary_env());
+        drop_binary(&dir);
         assert_eq!(code, 1, "{section}: {out}");
         assert!(
             out.contains("noreply@github.com") || section.starts_with("GitHub"),
