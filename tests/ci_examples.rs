@@ -188,30 +188,33 @@ fn sha256_of_binary() -> String {
         .to_string()
 }
 
-/// Runs the commands with `sh -e` in `dir`: (exit status, output).
+/// Runs the commands in `dir` as a CI runs them: each in its own `sh -e`, stopping at the
+/// first that fails (a step's `a && b && c` fails the job when any of them fails, which one
+/// `sh -e` script of all the steps would not do). Returns (exit status, output).
 fn run_steps(dir: &Path, steps: &[String], env: &[(String, String)]) -> (i32, String) {
-    let script = steps.join("\n");
-    let out = Command::new("sh")
-        .args(["-e", "-c", &script])
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .env_remove("PUSHGUARD_POLICY")
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .expect("sh runs");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let mut all = String::new();
+    for step in steps {
+        let out = Command::new("sh")
+            .args(["-e", "-c", step])
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .env_remove("PUSHGUARD_POLICY")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("sh runs");
+        all.push_str(&String::from_utf8_lossy(&out.stdout));
+        all.push_str(&String::from_utf8_lossy(&out.stderr));
+        let code = out.status.code().unwrap_or(-1);
+        if code != 0 {
+            return (code, format!("{all}\n(the step that failed: {step})"));
+        }
+    }
+    (0, all)
 }
 
 /// Removes a checkout's downloaded copy of the binary once its steps ran: a debug build is
-/// hundreds of megabytes, and the tests make nine checkouts.
+/// tens of megabytes, and the tests make nine checkouts.
 fn drop_binary(dir: &Path) {
     let _ = std::fs::remove_file(dir.join("pushguard"));
 }
