@@ -899,3 +899,176 @@ fn a_controller_object_a_root_renders_is_rendered_as_the_cluster_gets_it() {
     commit_all(&f, "edit team");
     assert_accepted(&as_dev(&f));
 }
+
+const ARTIFACTS: &str = "apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  sources:
+  - alias: monorepo
+    kind: GitRepository
+    name: flux-system
+  artifacts:
+  - name: apps
+    originRevision: \"@monorepo\"
+    copy:
+    - from: \"@monorepo/apps/base/**\"
+      to: \"@artifact/base/\"
+    - from: \"@monorepo/apps/production/**\"
+      to: \"@artifact/production/\"
+";
+
+const ARTIFACT_KS: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  interval: 1h
+  path: ./production
+  prune: true
+  sourceRef:
+    kind: ExternalArtifact
+    name: apps
+";
+
+/// fluxcd/flux2-kustomize-helm-example's layout (Flux 2.7): an `ArtifactGenerator` copies
+/// `apps/base` and `apps/production` into the artifact `apps`, and prod's Kustomization builds
+/// `./production` inside it. What it deploys is rendered from the copied paths, judged there,
+/// and protected by prod's path rule.
+#[test]
+fn a_kustomization_over_an_external_artifact_renders_and_protects_what_it_copies() {
+    let f = Fixture::new(POLICY);
+    write(&f, "apps/base/podinfo/deploy.yaml", DEPLOY);
+    write(
+        &f,
+        "apps/base/podinfo/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
+    write(
+        &f,
+        "apps/production/kustomization.yaml",
+        "namespace: shop\nresources:\n- ../base/podinfo\n",
+    );
+    write(&f, "apps/other/note.yaml", "note: not copied\n");
+    write(&f, "clusters/prod/artifacts.yaml", ARTIFACTS);
+    write(&f, "clusters/prod/apps.yaml", ARTIFACT_KS);
+    commit_all(&f, "flux 2.7 layout");
+    // Rendered from this repository's root, `./production` does not exist: this lands only
+    // because the artifact is built.
+    assert_accepted(&as_sre(&f));
+
+    // The Kustomization's own patches apply to the artifact's objects.
+    write(
+        &f,
+        "clusters/prod/apps.yaml",
+        &with_host_network_patch(ARTIFACT_KS),
+    );
+    commit_all(&f, "patch the artifact");
+    let r = as_sre(&f);
+    assert_rule(&r, "host-namespaces", "Deployment shop/api");
+    assert!(r.out.contains("apps/base/podinfo/deploy.yaml"), "{r:?}");
+    reset(&f);
+
+    // A namespace set in the copied overlay: the rendered objects land in kube-system.
+    write(
+        &f,
+        "apps/production/kustomization.yaml",
+        "namespace: kube-system\nresources:\n- ../base/podinfo\n",
+    );
+    commit_all(&f, "move to kube-system");
+    assert_rule(&as_sre(&f), "protected-namespaces", "kube-system");
+    reset(&f);
+
+    // What prod's root copies and renders is protected by prod's rule.
+    write(
+        &f,
+        "apps/base/podinfo/deploy.yaml",
+        &DEPLOY.replace("api:1.0", "api:1.1"),
+    );
+    commit_all(&f, "bump what prod deploys");
+    let r = as_dev(&f);
+    assert_rule(&r, "path.pushers", "apps/base/podinfo/deploy.yaml");
+    assert!(
+        r.flat()
+            .contains("the protected root clusters/prod/apps.yaml renders it"),
+        "{r:?}"
+    );
+    reset(&f);
+
+    // Re-pointing the generator's copy at another directory changes what prod deploys: the
+    // generator is prod's.
+    write(
+        &f,
+        "clusters/prod/artifacts.yaml",
+        &ARTIFACTS.replace("apps/production/**", "apps/other/**"),
+    );
+    commit_all(&f, "re-point the artifact");
+    assert_rejected(&as_dev(&f));
+    reset(&f);
+
+    // Controls: what the artifact does not copy stays the developers'; the SRE's bump lands.
+    write(&f, "apps/other/note.yaml", "note: changed\n");
+    commit_all(&f, "note");
+    assert_accepted(&as_dev(&f));
+    write(
+        &f,
+        "apps/base/podinfo/deploy.yaml",
+        &DEPLOY.replace("api:1.0", "api:1.1"),
+    );
+    commit_all(&f, "bump");
+    assert_accepted(&as_sre(&f));
+}
+
+/// A Kustomization whose source is an `OCIRepository` deploys what that artifact holds, which
+/// is not in this repository: nothing is rendered from this tree (so files no controller applies,
+/// such as a CI workflow, are not refused as its manifests), and its own patches and images are
+/// judged on their own.
+#[test]
+fn a_kustomization_over_an_oci_repository_judges_its_own_overlay() {
+    let f = Fixture::new(POLICY);
+    write(
+        &f,
+        ".github/workflows/ci.yaml",
+        "on: [push]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n    - run: \"true\"\n",
+    );
+    let oci = ARTIFACT_KS
+        .replace("ExternalArtifact", "OCIRepository")
+        .replace("./production", "./");
+    write(&f, "clusters/prod/infra.yaml", &oci);
+    commit_all(&f, "oci source");
+    assert_accepted(&as_sre(&f));
+
+    write(
+        &f,
+        "clusters/prod/infra.yaml",
+        &with_host_network_patch(&oci),
+    );
+    commit_all(&f, "patch what the artifact holds");
+    assert_rule(
+        &as_sre(&f),
+        "host-namespaces",
+        "whose source is an OCIRepository or Bucket",
+    );
+    reset(&f);
+
+    write(
+        &f,
+        "clusters/prod/infra.yaml",
+        &format!("{oci}  images:\n  - name: api\n    newName: evil.example.net/api\n"),
+    );
+    commit_all(&f, "rewrite the artifact's images");
+    assert_rule(&as_sre(&f), "image-registries", "evil.example.net/api");
+    reset(&f);
+
+    // Control: an image from the listed registry lands.
+    write(
+        &f,
+        "clusters/prod/infra.yaml",
+        &format!("{oci}  images:\n  - name: api\n    newName: registry.example.com/api\n"),
+    );
+    commit_all(&f, "pin the artifact's images");
+    assert_accepted(&as_sre(&f));
+}

@@ -1,7 +1,8 @@
 //! Finding a tree's roots without reading the whole tree on every push.
 //!
 //! A root is defined by a file: a kustomization file (by its name), or a manifest holding a
-//! Flux `Kustomization` or an Argo CD `Application` (by its content). Which files of a tree
+//! Flux `Kustomization` or an Argo CD `Application` (by its content); a manifest holding a Flux
+//! `ArtifactGenerator` is kept with them, for the roots that read its artifacts. Which files of a tree
 //! define roots is a fact of the tree's content, so it is computed once per tree id and kept
 //! (`repo::cache`, table `roots`): for each tree, how many entries it holds below it (the
 //! listing budget), the paths below it that define roots, and the same count for each of its
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 use gix::ObjectId;
 use pushguard_manifest::object::objects_of;
-use pushguard_manifest::render::Tree;
+use pushguard_manifest::render::{Generator, Tree};
 use pushguard_manifest::yaml;
 use pushguard_manifest::Limits;
 
@@ -45,7 +46,7 @@ const SYMLINK: u16 = 0o120000;
 enum Class {
     /// A kustomization file (any entry but a directory or gitlink, by its name).
     Kustomization = 1,
-    /// A manifest that holds at least one Flux or Argo CD root object.
+    /// A manifest that holds at least one Flux or Argo CD root object, or an `ArtifactGenerator`.
     Controller = 2,
     /// A manifest that could not be classified from its content alone (too large, or not
     /// loadable): read again on every push.
@@ -181,14 +182,30 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Whether bytes may spell a Flux or Argo CD API group: literally, or with an escape.
+/// Whether bytes may spell a Flux or Argo CD API group (or source-watcher's, for
+/// `ArtifactGenerator`s): literally, or with an escape.
 fn may_name_a_controller(bytes: &[u8]) -> bool {
     bytes.contains(&b'\\')
         || contains(bytes, b"kustomize.toolkit.fluxcd.io")
+        || contains(bytes, b"source.extensions.fluxcd.io")
         || contains(bytes, b"argoproj.io")
 }
 
-/// The roots one manifest file defines, read with this push's budgets. A file over the size
+/// What one manifest file defines for rendering: roots, and `ArtifactGenerator`s (what the
+/// roots whose source is an `ExternalArtifact` read).
+#[derive(Default)]
+pub(super) struct Found {
+    pub roots: Vec<Root>,
+    pub generators: Vec<Generator>,
+}
+
+impl Found {
+    fn is_empty(&self) -> bool {
+        self.roots.is_empty() && self.generators.is_empty()
+    }
+}
+
+/// What one manifest file defines, read with this push's budgets. A file over the size
 /// budget, or one that does not load, defines none here: the file rules report it.
 fn controllers_in(
     repo: &Repo,
@@ -196,16 +213,16 @@ fn controllers_in(
     path: &str,
     id: &ObjectId,
     limits: &Limits,
-) -> Result<Option<Vec<Root>>, RepoError> {
+) -> Result<Option<Found>, RepoError> {
     let size = repo.size_of(&Oid::from(*id)).map_err(|e| e.at_path(path))?;
     if size > u64::try_from(limits.max_bytes).unwrap_or(u64::MAX) {
         return Ok(None);
     }
     let Some(bytes) = tree.read(path).map_err(tree_err)? else {
-        return Ok(Some(Vec::new()));
+        return Ok(Some(Found::default()));
     };
     if !may_name_a_controller(&bytes) {
-        return Ok(Some(Vec::new()));
+        return Ok(Some(Found::default()));
     }
     let (Ok(docs), _) = tree.parse(&bytes, limits) else {
         return Ok(None);
@@ -214,12 +231,23 @@ fn controllers_in(
     let Ok(objects) = objects_of(path, docs, limits, &mut stats) else {
         return Ok(None);
     };
-    Ok(Some(
-        objects
+    Ok(Some(Found {
+        roots: objects
             .iter()
             .filter_map(|o| controller_root(o, *id))
             .collect(),
-    ))
+        generators: objects
+            .iter()
+            .filter(|o| {
+                o.identity.group == "source.extensions.fluxcd.io"
+                    && o.identity.kind == "ArtifactGenerator"
+            })
+            .map(|o| Generator {
+                file: path.to_string(),
+                object: o.root.clone(),
+            })
+            .collect(),
+    }))
 }
 
 /// Discovery for one push: the trees' facts, in memory and in the repository's store.
@@ -230,8 +258,9 @@ pub struct Discovery {
 
 impl Discovery {
     pub fn new(repo: &Repo) -> Discovery {
-        // `.2`: the facts hold each subtree's count (`Node::dirs`).
-        let store = FactStore::open(repo.path(), "roots.2");
+        // `.3`: files holding an `ArtifactGenerator` are listed too (`.2`: the facts hold each
+        // subtree's count, `Node::dirs`).
+        let store = FactStore::open(repo.path(), "roots.3");
         store.sweep();
         Discovery {
             store,
@@ -347,7 +376,7 @@ impl Discovery {
                 format!("{path}/{name}")
             };
             let class = match controllers_in(cx.repo, cx.tree, &child_path, &child, cx.limits)? {
-                Some(roots) if roots.is_empty() => continue,
+                Some(found) if found.is_empty() => continue,
                 Some(_) => Class::Controller,
                 None => Class::Unknown,
             };
@@ -371,7 +400,7 @@ impl Discovery {
         tree: &Tree,
         limits: &Limits,
         only: Option<&BTreeSet<String>>,
-    ) -> Result<Vec<Root>, RepoError> {
+    ) -> Result<Found, RepoError> {
         let top = repo.tree_of(commit)?;
         let hint = hint.and_then(|h| repo.tree_of(h).ok());
         let cx = Cx {
@@ -383,6 +412,7 @@ impl Discovery {
         let mut listed = 0;
         let node = self.node(&cx, top, "", hint, &mut listed)?;
         let mut roots = Vec::new();
+        let mut generators = Vec::new();
         let mut dirs_done = BTreeSet::new();
         for (path, class, id) in &node.items {
             match class {
@@ -410,7 +440,8 @@ impl Discovery {
                         continue;
                     }
                     if let Some(found) = controllers_in(repo, tree, path, id, limits)? {
-                        roots.extend(found);
+                        roots.extend(found.roots);
+                        generators.extend(found.generators);
                     }
                 }
             }
@@ -424,7 +455,7 @@ impl Discovery {
                 });
             }
         }
-        Ok(roots)
+        Ok(Found { roots, generators })
     }
 }
 

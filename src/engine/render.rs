@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use pushguard_manifest::object::Object;
-use pushguard_manifest::render::{self, ParseCache, Rendered, Tree, TreeError, RENDER_RULE};
+use pushguard_manifest::render::{
+    self, Generator, ParseCache, Rendered, Tree, TreeError, RENDER_RULE,
+};
 use pushguard_manifest::yaml::Node;
 use pushguard_manifest::{ChangeKind, Finding, Limits};
 
@@ -119,6 +121,8 @@ pub struct NewSide {
     built: Vec<Built>,
     /// Every root found at the new tip, built or not.
     all: Vec<Root>,
+    /// The new tip's `ArtifactGenerator`s.
+    generators: Vec<Generator>,
 }
 
 pub(super) fn tree_err(e: TreeError) -> RepoError {
@@ -146,12 +150,17 @@ pub(super) fn controller_root(o: &Object, blob: ObjectId) -> Option<Root> {
     })
 }
 
-/// Renders one root, with its closure.
-fn build(tree: &Tree, root: &Root, limits: &Limits) -> Result<Built, RepoError> {
+/// Renders one root, with its closure. `generators` are the tree's `ArtifactGenerator`s.
+fn build(
+    tree: &Tree,
+    root: &Root,
+    limits: &Limits,
+    generators: &[Generator],
+) -> Result<Built, RepoError> {
     tree.take_reads();
     let rendered = match &root.kind {
         Kind::Kustomize { dir } => render::kustomize_build(tree, dir, limits),
-        Kind::Flux(node) => render::flux_kustomization(tree, node, &root.path, limits),
+        Kind::Flux(node) => render::flux_kustomization(tree, node, &root.path, limits, generators),
         Kind::Argo(node) => render::argo_application(tree, node, &root.path, limits),
     }
     .map_err(tree_err)?;
@@ -169,8 +178,9 @@ const TREE_MODE: u16 = 0o040000;
 /// Where a root's closure is kept: a digest of everything its rendering depends on besides
 /// the paths it reads (what it is, where it is defined, with which blob and object, under which
 /// budgets).
-/// A symlinked defining file is read through its link, which is in the closure.
-fn closure_key(root: &Root, limits: &Limits) -> Option<ObjectId> {
+/// A symlinked defining file is read through its link, which is in the closure. A Flux root
+/// also depends on the tree's `ArtifactGenerator`s (one added in a new file is in no closure).
+fn closure_key(root: &Root, limits: &Limits, generators: &[Generator]) -> Option<ObjectId> {
     let kind = match root.kind {
         Kind::Kustomize { .. } => "kustomize",
         Kind::Flux(_) => "flux",
@@ -183,10 +193,15 @@ fn closure_key(root: &Root, limits: &Limits) -> Option<ObjectId> {
         Kind::Kustomize { .. } => String::new(),
     };
     let mut h = gix::hash::hasher(gix::hash::Kind::Sha256);
-    h.update(b"pushguard closure v3\0");
+    h.update(b"pushguard closure v4\0");
     for part in [kind, &root.key, &root.path, &format!("{limits:?}"), &object] {
         h.update(part.as_bytes());
         h.update(b"\0");
+    }
+    if matches!(root.kind, Kind::Flux(_)) {
+        for g in generators {
+            h.update(format!("{}\0{:?}\0", g.file, g.object).as_bytes());
+        }
     }
     h.update(root.blob.as_bytes());
     h.try_finalize().ok()
@@ -297,6 +312,7 @@ fn build_all(
     tree: &Tree,
     mut roots: Vec<Root>,
     file_roots: &[Root],
+    generators: &[Generator],
     limits: &Limits,
     keep: &dyn Fn(&str) -> bool,
     facts: Option<(&GitTree, &FactStore)>,
@@ -316,7 +332,7 @@ fn build_all(
         {
             continue;
         }
-        let key = facts.and_then(|_| closure_key(&root, limits));
+        let key = facts.and_then(|_| closure_key(&root, limits, generators));
         let kept = match (facts, &key) {
             (Some((git, store)), Some(key)) => closure_from_facts(git, store, key)?,
             _ => None,
@@ -328,7 +344,7 @@ fn build_all(
                 closure,
             },
             None => {
-                let b = build(tree, &root, limits)?;
+                let b = build(tree, &root, limits, generators)?;
                 let derived = derived_roots(&b, file_roots);
                 // Facts are kept only for a root that applies no controller object of its own
                 // making: such a root is rendered on every push, so what it makes is found.
@@ -427,10 +443,11 @@ pub fn new_side(
     let tree = Tree::with_cache(&git, &caches.parsed);
     // The ref's old tip shares most of the new one's tree.
     let hint = Some(&f.update.old).filter(|o| !o.is_zero());
-    let roots = caches
+    let found = caches
         .discovery
         .roots(repo, &tip, hint, &tree, &limits, None)
         .map_err(&at)?;
+    let (roots, generators) = (found.roots, found.generators);
     if !roots.is_empty() {
         // Rendering is about to parse: parse what the push changed in parallel first.
         caches.warm(blobs, &limits);
@@ -444,6 +461,7 @@ pub fn new_side(
         &tree,
         roots.clone(),
         &roots,
+        &generators,
         &limits,
         &protected,
         Some((&git, &caches.closures)),
@@ -480,7 +498,11 @@ pub fn new_side(
             }
         }
     }
-    Ok(NewSide { built, all: roots })
+    Ok(NewSide {
+        built,
+        all: roots,
+        generators,
+    })
 }
 
 /// Whether a change at `changed` can change what was rendered from `closure`.
@@ -537,10 +559,20 @@ pub fn judge(
         // A Flux or Argo CD object in a file the update leaves alone is the same root in both
         // trees: only the changed files are searched again.
         let changed_set: BTreeSet<String> = changed.iter().cloned().collect();
-        let mut roots = caches
+        let found = caches
             .discovery
             .roots(repo, &base, None, &tree, &limits, Some(&changed_set))
             .map_err(&at)?;
+        let mut roots = found.roots;
+        // Likewise the ArtifactGenerators: the changed files' as the base held them, the
+        // others' as the tip holds them.
+        let mut generators = found.generators;
+        generators.extend(
+            new.generators
+                .iter()
+                .filter(|g| !changed_set.contains(&g.file))
+                .cloned(),
+        );
         roots.extend(
             new.all
                 .iter()
@@ -566,12 +598,20 @@ pub fn judge(
             })
             .collect();
         let facts = Some((&git, &caches.closures));
-        for mut b in
-            build_all(&tree, roots, &file_roots, &limits, &|_: &str| false, facts).map_err(&at)?
-        {
+        let all = build_all(
+            &tree,
+            roots,
+            &file_roots,
+            &generators,
+            &limits,
+            &|_: &str| false,
+            facts,
+        )
+        .map_err(&at)?;
+        for mut b in all {
             if new_keys.contains_key(b.root.key.as_str()) || affected(&b) {
                 if b.rendered.is_none() {
-                    let fresh = build(&tree, &b.root, &limits).map_err(&at)?;
+                    let fresh = build(&tree, &b.root, &limits, &generators).map_err(&at)?;
                     b.rendered = fresh.rendered;
                     b.closure = fresh.closure;
                 }
@@ -588,7 +628,7 @@ pub fn judge(
         let tree = Tree::with_cache(&git, &caches.parsed);
         for b in new.built.iter_mut() {
             if needs(b) {
-                let fresh = build(&tree, &b.root, &limits).map_err(&at)?;
+                let fresh = build(&tree, &b.root, &limits, &new.generators).map_err(&at)?;
                 b.rendered = fresh.rendered;
                 b.closure = fresh.closure;
             }

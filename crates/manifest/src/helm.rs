@@ -34,6 +34,11 @@ use crate::yaml::{self, Key, Limits, LoadError, LoadStats, Node, Value};
 /// Said in every message: a hit here is about a value, not about a rendered pod spec.
 pub const NOTE: &str = "in Helm values (the chart's templates are not rendered)";
 
+/// Said instead for the overlay of a Flux `Kustomization` whose source is outside the
+/// repository: its patches and images are judged, what they apply to is not seen.
+pub const OUTSIDE_NOTE: &str =
+    "in a Flux Kustomization whose source is an OCIRepository or Bucket (what the source holds is not in this repository, so only the Kustomization's own patches and images are judged)";
+
 /// Rules this module reports under; the first enabled one also carries "cannot be read".
 const HELM_RULES: [RuleId; 9] = [
     RuleId::Privileged,
@@ -512,6 +517,10 @@ fn is_helm_release(obj: &Object) -> bool {
     obj.kind() == "HelmRelease" && group_is(obj, |g| g.ends_with("fluxcd.io"))
 }
 
+fn is_flux_kustomization(obj: &Object) -> bool {
+    obj.kind() == "Kustomization" && group_is(obj, |g| g == "kustomize.toolkit.fluxcd.io")
+}
+
 fn is_argo(obj: &Object) -> bool {
     matches!(obj.kind(), "Application" | "ApplicationSet") && group_is(obj, |g| g == "argoproj.io")
 }
@@ -529,7 +538,8 @@ pub fn judge_values(values: &Node, source: &str, settings: &Settings) -> Vec<Hit
 /// Runs the Helm values checks on `obj` (called by [`rules::check`] for every object).
 pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     let helm_release = is_helm_release(obj);
-    if !(helm_release || is_argo(obj))
+    let outside = is_flux_kustomization(obj) && crate::render::deploys_from_outside(&obj.root);
+    if !(helm_release || outside || is_argo(obj))
         || (settings.rules.is_empty() && settings.pod_security.is_none())
     {
         return Vec::new();
@@ -550,6 +560,12 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     NESTING.with(|n| n.set(depth + 1));
     if helm_release {
         j.flux(obj);
+    } else if outside {
+        j.note = OUTSIDE_NOTE;
+        j.scope = "spec".to_string();
+        if let Some(spec) = obj.root.get("spec") {
+            j.kustomize(obj, "spec", spec);
+        }
     } else {
         j.argo(obj);
     }
@@ -596,6 +612,8 @@ fn child_path(path: &str, key: &str) -> String {
 
 struct Judge<'s> {
     settings: &'s Settings,
+    /// What every message says about where the hit is ([`NOTE`], [`OUTSIDE_NOTE`]).
+    note: &'static str,
     /// The release the values belong to (`spec`, `spec.sources[1]`): part of every hit key.
     scope: String,
     hits: Vec<Hit>,
@@ -606,6 +624,7 @@ impl<'s> Judge<'s> {
     fn new(settings: &'s Settings, scope: String) -> Self {
         Judge {
             settings,
+            note: NOTE,
             scope,
             hits: Vec::new(),
             seen: HashSet::new(),
@@ -688,7 +707,7 @@ impl<'s> Judge<'s> {
                 rule,
                 "unreadable",
                 at,
-                format!("{why}: the values cannot be judged {NOTE}"),
+                format!("{why}: the values cannot be judged {}", self.note),
                 "make the values plain, unambiguous YAML (or --set syntax) that pushguard can judge",
             );
         }
@@ -700,7 +719,10 @@ impl<'s> Judge<'s> {
             rule,
             format!("{path}=unknown"),
             at,
-            format!("`{path}` is set from {whence} {NOTE}: its value cannot be judged"),
+            format!(
+                "`{path}` is set from {whence} {}: its value cannot be judged",
+                self.note
+            ),
             "set the value literally in the release's values, where it can be judged",
         );
     }
@@ -819,7 +841,15 @@ impl<'s> Judge<'s> {
                 .unwrap_or("");
             for h in rules::check(o, self.settings) {
                 let key = format!("{label}/{}/{name}/{}", o.kind(), h.key);
-                let message = format!("{label} patch of {} `{name}`: {}", o.kind(), h.message);
+                let target = if name.is_empty() {
+                    format!("every {} it targets", o.kind())
+                } else {
+                    format!("{} `{name}`", o.kind())
+                };
+                let mut message = format!("{label} patch of {target}: {}", h.message);
+                if self.note == OUTSIDE_NOTE {
+                    message.push_str(&format!(" ({OUTSIDE_NOTE})"));
+                }
                 let at = Node {
                     value: Value::Null,
                     line: h.line,
@@ -1027,7 +1057,7 @@ impl<'s> Judge<'s> {
                 rule,
                 format!("{path}={class}"),
                 v,
-                format!("{src} sets `{path}: {shown}` {NOTE}: {what}"),
+                format!("{src} sets `{path}: {shown}` {}: {what}", j.note),
                 fix,
             );
         };
@@ -1097,7 +1127,10 @@ impl<'s> Judge<'s> {
                             RuleId::DangerousCapabilities,
                             format!("{path}.add/{bare}"),
                             cap,
-                            format!("{src} adds the capability {raw} at `{cap_path}` {NOTE}"),
+                            format!(
+                                "{src} adds the capability {raw} at `{cap_path}` {}",
+                                self.note
+                            ),
                             "drop the capability from capabilities.add in the values",
                         );
                     }
@@ -1152,7 +1185,10 @@ impl<'s> Judge<'s> {
             rule,
             &format!("{path}/pss-cap/{raw}"),
             at,
-            format!("{src} adds the capability {raw} at `{path}` {NOTE} ({level}: Capabilities)"),
+            format!(
+                "{src} adds the capability {raw} at `{path}` {} ({level}: Capabilities)",
+                self.note
+            ),
             "add only the capabilities the Pod Security Standards level allows",
         );
     }
@@ -1191,7 +1227,7 @@ impl<'s> Judge<'s> {
             RuleId::HostPath,
             format!("{path}/hostPath/{}", target.unwrap_or("")),
             at,
-            format!("{src} mounts hostPath `{shown}` at `{path}` {NOTE}"),
+            format!("{src} mounts hostPath `{shown}` at `{path}` {}", self.note),
             "use a PersistentVolumeClaim, emptyDir, ConfigMap or Secret volume instead of hostPath",
         );
         if let Some(t) = target.filter(|t| rules::is_sensitive(t)) {
@@ -1200,7 +1236,8 @@ impl<'s> Judge<'s> {
                 format!("{path}/hostPath/{}", rules::normalize_path(t)),
                 at,
                 format!(
-                    "{src} mounts the sensitive host path `{t}` at `{path}` {NOTE} (node takeover)"
+                    "{src} mounts the sensitive host path `{t}` at `{path}` {} (node takeover)",
+                    self.note
                 ),
                 "do not mount node system paths or container runtime sockets into pods",
             );
@@ -1310,8 +1347,8 @@ impl<'s> Judge<'s> {
                 format!("image/{}", parsed.full_name),
                 at,
                 format!(
-                    "{whence} uses image `{reference}` from `{}` {NOTE}, which is not in image_registries",
-                    parsed.full_name
+                    "{whence} uses image `{reference}` from `{}` {}, which is not in image_registries",
+                    parsed.full_name, self.note
                 ),
                 "use an image from an allowed registry, or add the registry to image_registries",
             );
@@ -1332,7 +1369,8 @@ impl<'s> Judge<'s> {
                 format!("registry/{under}"),
                 at,
                 format!(
-                    "{source} sets `{path}: {registry}` {NOTE}: the chart's images would come from `{registry}`, which image_registries does not allow as a whole"
+                    "{source} sets `{path}: {registry}` {}: the chart's images would come from `{registry}`, which image_registries does not allow as a whole",
+                    self.note
                 ),
                 "use a registry that image_registries allows, or add it (reviewed change of the policy)",
             );

@@ -521,7 +521,8 @@ spec:
     let tree = MemTree::new().file("apps/pod.yaml", pod);
     let t = Tree::new(&tree);
     let ks = doc(FLUX_KS);
-    let r = flux_kustomization(&t, &ks, "clusters/prod/apps.yaml", &Limits::default()).unwrap();
+    let r =
+        flux_kustomization(&t, &ks, "clusters/prod/apps.yaml", &Limits::default(), &[]).unwrap();
     // The JSON patch needs the patch module; everything else must render.
     let p = one(&r, "Pod");
     assert_eq!(p.identity.name, "x-debug-prod");
@@ -558,7 +559,7 @@ fn flux_substitution_disabled_by_annotation_and_off_without_variables() {
     let tree = MemTree::new().file("apps/pod.yaml", pod);
     let t = Tree::new(&tree);
     let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n  path: apps\n  postBuild:\n    substitute: {x: y}\n");
-    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default(), &[]).unwrap();
     clean(&r);
     assert_eq!(
         text(one(&r, "Pod"), &["spec", "hostNetwork"]),
@@ -572,14 +573,14 @@ fn flux_substitution_disabled_by_annotation_and_off_without_variables() {
     let tree = MemTree::new().file("apps/pod.yaml", &pod2);
     let t = Tree::new(&tree);
     let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n  path: apps\n  postBuild: {}\n");
-    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default(), &[]).unwrap();
     assert_eq!(
         text(one(&r, "Pod"), &["spec", "hostNetwork"]),
         Some("${net:=true}")
     );
     // substituteFrom: unknown values render as empty, so the default applies.
     let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n  path: apps\n  postBuild:\n    substituteFrom:\n    - {kind: ConfigMap, name: vars}\n");
-    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default(), &[]).unwrap();
     assert!(matches!(
         one(&r, "Pod")
             .root
@@ -810,7 +811,8 @@ spec:
     substitute: {unused: x}
 ");
     let t = Tree::new(&tree);
-    let r = flux_kustomization(&t, &ks, "clusters/prod/apps.yaml", &Limits::default()).unwrap();
+    let r =
+        flux_kustomization(&t, &ks, "clusters/prod/apps.yaml", &Limits::default(), &[]).unwrap();
     clean(&r);
     let d = one(&r, "Deployment");
     assert_eq!(d.identity.name, "api");
@@ -948,7 +950,7 @@ spec:
   ignoreMissingComponents: true
 ");
     let t = Tree::new(&tree);
-    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default(), &[]).unwrap();
     clean(&r);
     let p = one(&r, "Pod");
     // The Kustomization's newTag clears the kustomization's digest, as Flux merges them.
@@ -961,7 +963,7 @@ spec:
     assert_eq!(p.identity.namespace, "kube-system");
     // Without ignoreMissingComponents the missing one fails the build.
     let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps}\nspec:\n  path: apps\n  components: [../absent]\n");
-    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+    let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default(), &[]).unwrap();
     assert_eq!(render_rules(&r), [RENDER_RULE]);
 }
 
@@ -1087,7 +1089,7 @@ fn an_overlay_that_moves_or_rewrites_a_base_object_is_named_as_its_changer() {
     // A Flux targetNamespace names the Flux Kustomization, not the root's kustomization.
     let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n  path: base\n  targetNamespace: kube-system\n");
     let t = Tree::new(&tree);
-    let r = flux_kustomization(&t, &ks, "clusters/a.yaml", &Limits::default()).unwrap();
+    let r = flux_kustomization(&t, &ks, "clusters/a.yaml", &Limits::default(), &[]).unwrap();
     clean(&r);
     assert_eq!(
         one(&r, "Pod").origin.as_ref().unwrap().changed_by,
@@ -1133,7 +1135,7 @@ fn hostile_shapes_are_problems_never_panics() {
     let t = Tree::new(&tree);
     for s in specs {
         let ks = doc(&format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: a}}\n{s}"));
-        let _ = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default()).unwrap();
+        let _ = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default(), &[]).unwrap();
         let app = doc(&format!(
             "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: a}}\n{s}"
         ));
@@ -1168,4 +1170,214 @@ fn argo_image_overrides_replace_the_kustomization_entry_whole() {
         image_of("\"busybox=*:3\"").as_deref(),
         Some("mirror.example.com/busybox:3")
     );
+}
+
+const GENERATOR: &str = "apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  sources:
+  - alias: monorepo
+    kind: GitRepository
+    name: flux-system
+  - alias: chart
+    kind: OCIRepository
+    name: chart
+  artifacts:
+  - name: apps
+    copy:
+    - from: \"@monorepo/apps/base/**\"
+      to: \"@artifact/base/\"
+    - from: \"@monorepo/apps/production/**\"
+      to: \"@artifact/production/\"
+    - from: \"@monorepo/extra/\"
+      to: \"@artifact/more/\"
+    - from: \"@monorepo/one.yaml\"
+      to: \"@artifact/single.yaml\"
+";
+
+const ARTIFACT_KS: &str = "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  path: ./production
+  prune: true
+  sourceRef:
+    kind: ExternalArtifact
+    name: apps
+";
+
+fn generators(text: &str) -> Vec<pushguard_manifest::render::Generator> {
+    vec![pushguard_manifest::render::Generator {
+        file: "clusters/prod/artifacts.yaml".into(),
+        object: std::sync::Arc::new(doc(text)),
+    }]
+}
+
+/// A Kustomization whose source is an `ExternalArtifact` is built inside the artifact its
+/// `ArtifactGenerator` copies together (flux2-kustomize-helm-example's layout), read through the
+/// repository: objects and the closure are at their repository paths.
+#[test]
+fn flux_kustomization_over_an_external_artifact() {
+    let tree = MemTree::new()
+        .file("apps/base/podinfo/deploy.yaml", DEPLOY)
+        .file(
+            "apps/base/podinfo/kustomization.yaml",
+            "resources: [deploy.yaml]\n",
+        )
+        .file(
+            "apps/production/kustomization.yaml",
+            "namespace: prod\nresources: [../base/podinfo, ../more/extra/pod.yaml, ../single.yaml]\n",
+        )
+        .file("extra/pod.yaml", POD)
+        .file("one.yaml", &POD.replace("debug", "renamed"))
+        .file("production/kustomization.yaml", "resources: [wrong.yaml]\n")
+        .file("clusters/prod/artifacts.yaml", GENERATOR);
+    let t = Tree::new(&tree);
+    let ks = doc(ARTIFACT_KS);
+    let r = flux_kustomization(
+        &t,
+        &ks,
+        "clusters/prod/apps.yaml",
+        &Limits::default(),
+        &generators(GENERATOR),
+    )
+    .unwrap();
+    clean(&r);
+    let mut got = names(&r);
+    got.sort();
+    assert_eq!(
+        got,
+        ["Deployment prod/api", "Pod prod/debug", "Pod prod/renamed"]
+    );
+    assert_eq!(one(&r, "Deployment").path, "apps/base/podinfo/deploy.yaml");
+    let reads = t.take_reads();
+    for p in [
+        "apps/base/podinfo/deploy.yaml",
+        "apps/production/kustomization.yaml",
+        "extra/pod.yaml",
+        "one.yaml",
+        "clusters/prod/artifacts.yaml",
+    ] {
+        assert!(reads.contains(p), "{p} not in {reads:?}");
+    }
+    assert!(
+        !reads.iter().any(|p| p.starts_with("production")),
+        "{reads:?}"
+    );
+
+    // The same Kustomization over the repository's own `production/` reads another directory:
+    // the control that the artifact, not the repository root, was built.
+    let own = ARTIFACT_KS.replace("ExternalArtifact", "GitRepository");
+    let r = flux_kustomization(
+        &t,
+        &doc(&own),
+        "clusters/prod/apps.yaml",
+        &Limits::default(),
+        &[],
+    )
+    .unwrap();
+    assert!(render_rules(&r).contains(&RENDER_RULE), "{:#?}", r.problems);
+}
+
+/// What the artifact view does not model is a finding at the Kustomization's `sourceRef`,
+/// never a guess; an OCIRepository or Bucket source renders nothing from this repository.
+#[test]
+fn external_artifacts_pushguard_cannot_model_are_refused() {
+    let tree = MemTree::new()
+        .file("apps/production/kustomization.yaml", "resources: []\n")
+        .file("clusters/prod/artifacts.yaml", GENERATOR);
+    let t = Tree::new(&tree);
+    let ks = doc(ARTIFACT_KS);
+    let base_copy = "    - from: \"@monorepo/apps/base/**\"\n      to: \"@artifact/base/\"\n";
+    for (what, generator) in [
+        (
+            "from an OCIRepository",
+            GENERATOR.replace(
+                base_copy,
+                "    - from: \"@chart/**\"\n      to: \"@artifact/base/\"\n",
+            ),
+        ),
+        (
+            "overlapping copies",
+            GENERATOR.replace("@artifact/base/", "@artifact/production/x/"),
+        ),
+        (
+            "a glob",
+            GENERATOR.replace("apps/base/**", "apps/base/*.yaml"),
+        ),
+        (
+            "exclude",
+            GENERATOR.replace(
+                base_copy,
+                &format!("{base_copy}      exclude: [\"*.md\"]\n"),
+            ),
+        ),
+        (
+            "a Merge strategy",
+            GENERATOR.replace(base_copy, &format!("{base_copy}      strategy: Merge\n")),
+        ),
+        (
+            "no generator for it",
+            GENERATOR.replace("- name: apps", "- name: other"),
+        ),
+        (
+            "another namespace",
+            GENERATOR.replace("namespace: flux-system", "namespace: apps"),
+        ),
+        (
+            "pathPattern",
+            GENERATOR.replace(
+                "spec:\n",
+                "spec:\n  pathPattern: \"@monorepo/apps/{app}\"\n",
+            ),
+        ),
+    ] {
+        let r = flux_kustomization(
+            &t,
+            &ks,
+            "k.yaml",
+            &Limits::default(),
+            &generators(&generator),
+        )
+        .unwrap();
+        assert!(r.objects.is_empty(), "{what}");
+        assert_eq!(render_rules(&r), [RENDER_RULE], "{what}: {:#?}", r.problems);
+        assert!(
+            r.problems[0].message.starts_with("spec.sourceRef: "),
+            "{what}"
+        );
+    }
+    // Two generators making the same artifact.
+    let mut two = generators(GENERATOR);
+    two.push(pushguard_manifest::render::Generator {
+        file: "other.yaml".into(),
+        object: two[0].object.clone(),
+    });
+    let r = flux_kustomization(&t, &ks, "k.yaml", &Limits::default(), &two).unwrap();
+    assert!(
+        r.problems[0].message.contains("2 ArtifactGenerators"),
+        "{:#?}",
+        r.problems
+    );
+
+    for kind in ["OCIRepository", "Bucket"] {
+        let r = flux_kustomization(
+            &t,
+            &doc(&ARTIFACT_KS.replace("ExternalArtifact", kind)),
+            "k.yaml",
+            &Limits::default(),
+            &[],
+        )
+        .unwrap();
+        assert!(r.objects.is_empty() && r.problems.is_empty(), "{kind}");
+        assert!(pushguard_manifest::render::deploys_from_outside(&doc(
+            &ARTIFACT_KS.replace("ExternalArtifact", kind)
+        )));
+    }
+    assert!(!pushguard_manifest::render::deploys_from_outside(&ks));
 }

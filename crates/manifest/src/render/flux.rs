@@ -25,6 +25,7 @@
 
 use std::sync::Arc;
 
+use super::artifact::{self, Generator};
 use super::kustomize::{
     build_root, components_field, finalize, find_kustomization, marked_patches, rendered, Overlay,
     OverlayOp, RootKustomization,
@@ -152,15 +153,57 @@ fn scan(
     Ok(())
 }
 
+/// Where a Flux `Kustomization` takes its files from (`spec.sourceRef.kind`).
+enum Source {
+    /// A `GitRepository` (or no kind): read as the repository being pushed.
+    Repository,
+    /// An `OCIRepository` or `Bucket`: content built outside this repository, which pushguard
+    /// cannot see (its URL is held to `source_urls`; the overlay is judged on its own).
+    Outside,
+    /// An `ExternalArtifact`, made by an `ArtifactGenerator` (see [`super::artifact`]).
+    Artifact { namespace: String, name: String },
+}
+
+fn source_of(spec: &Node, namespace: &str) -> Source {
+    let r = spec.get("sourceRef");
+    let s = |k: &str| {
+        r.and_then(|r| r.get(k))
+            .and_then(Node::as_str)
+            .unwrap_or("")
+    };
+    match s("kind") {
+        "OCIRepository" | "Bucket" => Source::Outside,
+        "ExternalArtifact" => Source::Artifact {
+            namespace: if s("namespace").is_empty() {
+                namespace.to_string()
+            } else {
+                s("namespace").to_string()
+            },
+            name: s("name").to_string(),
+        },
+        _ => Source::Repository,
+    }
+}
+
+/// Whether a Flux `Kustomization` object deploys from a source outside this repository (an
+/// `OCIRepository` or a `Bucket`): then nothing of it is rendered from this repository, and its
+/// overlay (patches, images) is judged on its own (`helm::check`).
+pub fn deploys_from_outside(ks: &Node) -> bool {
+    let empty = map_node(ks.line, ks.column);
+    let spec = ks.get("spec").unwrap_or(&empty);
+    matches!(source_of(spec, ""), Source::Outside)
+}
+
 /// What kustomize-controller applies for a Flux `Kustomization` object (`ks`, read from
-/// `file`), its `spec.path` taken in this repository.
+/// `file`): its `spec.path` taken in this repository, or in the `ExternalArtifact` one of
+/// `generators` makes from it; nothing for a source outside the repository.
 pub fn flux_kustomization(
     tree: &Tree,
     ks: &Node,
     file: &str,
     limits: &Limits,
+    generators: &[Generator],
 ) -> Result<Rendered, TreeError> {
-    let mut ctx = Ctx::new(tree, limits);
     let name = ks
         .path(&["metadata", "name"])
         .and_then(Node::as_str)
@@ -175,6 +218,71 @@ pub fn flux_kustomization(
     });
     let empty = map_node(ks.line, ks.column);
     let spec = ks.get("spec").unwrap_or(&empty);
+    match source_of(spec, namespace) {
+        Source::Repository => overlay_build(tree, ks, spec, file, limits, &root),
+        Source::Outside => Ok(Rendered::default()),
+        Source::Artifact {
+            namespace: art_ns,
+            name: art_name,
+        } => match artifact::mounts(tree, generators, &art_ns, &art_name)? {
+            Ok(mounts) => {
+                let view = artifact::Mounted {
+                    repo: tree,
+                    mounts: mounts.clone(),
+                };
+                let inner = match tree.cache() {
+                    Some(cache) => Tree::with_cache(&view, cache),
+                    None => Tree::new(&view),
+                };
+                let mut out = overlay_build(&inner, ks, spec, file, limits, &root)?;
+                let place = |p: &mut String| {
+                    if p != file {
+                        if let Some(repo) = artifact::to_repo(&mounts, p) {
+                            *p = repo;
+                        }
+                    }
+                };
+                for o in out.objects.iter_mut() {
+                    place(&mut o.path);
+                    if let Some(origin) = o.origin.as_mut() {
+                        let mut changed = origin.changed_by.clone();
+                        changed.iter_mut().for_each(place);
+                        if changed != origin.changed_by {
+                            Arc::make_mut(origin).changed_by = changed;
+                        }
+                    }
+                }
+                for p in out.problems.iter_mut() {
+                    place(&mut p.path);
+                }
+                Ok(out)
+            }
+            Err(why) => {
+                let mut ctx = Ctx::new(tree, limits);
+                let at = spec.get("sourceRef").unwrap_or(ks);
+                ctx.problem(
+                    file,
+                    at,
+                    format!("spec.sourceRef: {why}"),
+                    "make the artifact with one ArtifactGenerator in this repository, from GitRepository sources, with copies of the form `@alias/dir/**`, `@alias/dir/` or `@alias/file` that do not overlap",
+                );
+                Ok(rendered(ctx, Vec::new(), &root))
+            }
+        },
+    }
+}
+
+/// `spec.path` built in `tree` with the Kustomization's overlay, post-build substitution and
+/// common metadata.
+fn overlay_build(
+    tree: &Tree,
+    ks: &Node,
+    spec: &Node,
+    file: &str,
+    limits: &Limits,
+    root: &Arc<Origin>,
+) -> Result<Rendered, TreeError> {
+    let mut ctx = Ctx::new(tree, limits);
     let path_node = spec.get("path");
     let path_text = path_node.and_then(Node::as_str).unwrap_or("");
     let Some(dir) = join_relative("", path_text) else {
@@ -184,7 +292,7 @@ pub fn flux_kustomization(
             format!("spec.path `{path_text}` leads out of the repository"),
             "use a path inside the repository",
         );
-        return Ok(rendered(ctx, Vec::new(), &root));
+        return Ok(rendered(ctx, Vec::new(), root));
     };
     let overlay = overlay_of(&mut ctx, spec, file, &dir)?;
     let mut resources = flux_resources(&mut ctx, &dir, &overlay)?;
@@ -214,7 +322,7 @@ pub fn flux_kustomization(
             }
         }
     }
-    Ok(rendered(ctx, resources, &root))
+    Ok(rendered(ctx, resources, root))
 }
 
 /// The root-kustomization fields a Flux Kustomization's spec adds.

@@ -44,6 +44,7 @@
 //! (entries followed, objects, nesting, nodes loaded, selector evaluations).
 
 mod argo;
+mod artifact;
 mod decode;
 mod flux;
 mod generate;
@@ -56,7 +57,8 @@ mod transform;
 pub mod tree;
 
 pub use argo::argo_application;
-pub use flux::{flux_build, flux_kustomization};
+pub use artifact::Generator;
+pub use flux::{deploys_from_outside, flux_build, flux_kustomization};
 pub use generate::content_hash;
 pub use kustomize::{kustomize_build, KUSTOMIZATION_FILES};
 pub use transform::is_cluster_scoped;

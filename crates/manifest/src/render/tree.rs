@@ -155,6 +155,11 @@ impl<'a> Tree<'a> {
         }
     }
 
+    /// The parse cache this tree shares, if any (a view built over this tree shares it too).
+    pub fn cache(&self) -> Option<&'a ParseCache> {
+        self.parsed
+    }
+
     /// Parses file bytes (through the shared cache when there is one): the documents or the
     /// error, and the nodes counted.
     pub fn parse(&self, bytes: &[u8], limits: &Limits) -> (Result<Vec<Node>, LoadError>, usize) {

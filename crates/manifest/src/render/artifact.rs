@@ -1,0 +1,340 @@
+//! Flux `ExternalArtifact`s made from this repository by an `ArtifactGenerator`.
+//!
+//! Flux 2.7's source-watcher splits a monorepo into artifacts: an `ArtifactGenerator`
+//! (`source.extensions.fluxcd.io`) copies paths of its sources into each artifact it names, and a
+//! Flux `Kustomization` with `sourceRef.kind: ExternalArtifact` builds its `spec.path` inside
+//! that artifact (fluxcd/flux2-kustomize-helm-example deploys `./production` from an artifact
+//! made of `apps/base/**` and `apps/production/**`). Rendered from the repository's own tree,
+//! such a root reads the wrong directory; not rendered, what it deploys would go unjudged and
+//! unprotected. So the artifact is rebuilt here as a view of the repository: each copy operation
+//! is a *mount* of a repository path at an artifact path, and the view reads through the
+//! repository's [`Tree`], so everything the rendering reads is recorded at its repository path
+//! (the root's closure, which decides what a push affects and what a protected root protects).
+//!
+//! Modelled (source-watcher's `cp`-like semantics): `@alias/dir/**` copies the contents of `dir`
+//! into the destination; `@alias/dir/` (and `@alias/dir` naming a directory) copies `dir` as a
+//! subdirectory; `@alias/file` copies one file, into a destination ending in `/` or as the
+//! destination. Sources are `GitRepository`s, read as this repository (the assumption made for
+//! a `Kustomization` whose source is a `GitRepository`). Anything else — another source kind,
+//! `pathPattern`, `exclude`, a `Merge` or `Extract` strategy, other globs, copies that overlap
+//! (a later one overwrites or merges into an earlier one), no generator or several for the
+//! artifact — is a reason the root cannot be rendered, which the caller reports.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::tree::{join, join_relative, RawKind, RawTree, Resolved, Tree, TreeError};
+use crate::yaml::{Node, Value};
+
+/// An `ArtifactGenerator` object found in the repository, with the file that defines it.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    pub file: String,
+    pub object: Arc<Node>,
+}
+
+impl Generator {
+    fn namespace(&self) -> &str {
+        self.object
+            .path(&["metadata", "namespace"])
+            .and_then(Node::as_str)
+            .unwrap_or("")
+    }
+}
+
+/// One copy operation: the repository path `repo` seen at the artifact path `at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mount {
+    pub at: String,
+    pub repo: String,
+}
+
+/// The artifact `name` in `namespace`, as mounts of repository paths; or why it cannot be
+/// modelled. Every generator's file is read through `tree`, so the closure of the root holds
+/// them all: a generator added, changed or removed anywhere affects the root.
+pub(crate) fn mounts(
+    tree: &Tree,
+    generators: &[Generator],
+    namespace: &str,
+    name: &str,
+) -> Result<Result<Vec<Mount>, String>, TreeError> {
+    for g in generators {
+        tree.resolve(&g.file)?;
+    }
+    let mut found = Vec::new();
+    for g in generators.iter().filter(|g| g.namespace() == namespace) {
+        for a in g
+            .object
+            .path(&["spec", "artifacts"])
+            .map(Node::as_seq)
+            .unwrap_or(&[])
+        {
+            if a.get("name").and_then(Node::as_str) == Some(name) {
+                found.push((g, a));
+            }
+        }
+    }
+    let (g, artifact) = match found.as_slice() {
+        [] => {
+            return Ok(Err(format!(
+                "no ArtifactGenerator in this repository makes the ExternalArtifact `{namespace}/{name}`, so what it holds is not known"
+            )))
+        }
+        [one] => *one,
+        _ => {
+            let files: Vec<&str> = found.iter().map(|(g, _)| g.file.as_str()).collect();
+            return Ok(Err(format!(
+                "{} ArtifactGenerators make the ExternalArtifact `{namespace}/{name}` ({}): which one the cluster keeps is not known",
+                found.len(),
+                files.join(", ")
+            )));
+        }
+    };
+    Ok(copies(g, artifact))
+}
+
+/// The mounts of one artifact entry of generator `g`.
+fn copies(g: &Generator, artifact: &Node) -> Result<Vec<Mount>, String> {
+    let spec = g.object.get("spec");
+    let at = format!("ArtifactGenerator in {}", g.file);
+    if spec
+        .and_then(|s| s.get("pathPattern"))
+        .is_some_and(|p| !p.is_null())
+    {
+        return Err(format!(
+            "{at} uses `pathPattern`, which pushguard does not model"
+        ));
+    }
+    let mut kinds: BTreeMap<&str, &str> = BTreeMap::new();
+    for s in spec
+        .and_then(|s| s.get("sources"))
+        .map(Node::as_seq)
+        .unwrap_or(&[])
+    {
+        let alias = s.get("alias").and_then(Node::as_str).unwrap_or("");
+        let kind = s.get("kind").and_then(Node::as_str).unwrap_or("");
+        if kinds.insert(alias, kind).is_some() {
+            return Err(format!("{at} names the source alias `{alias}` twice"));
+        }
+    }
+    let mut out: Vec<Mount> = Vec::new();
+    for c in artifact.get("copy").map(Node::as_seq).unwrap_or(&[]) {
+        let from = c.get("from").and_then(Node::as_str).unwrap_or("");
+        let to = c.get("to").and_then(Node::as_str).unwrap_or("");
+        let what = format!("{at}: copy `{from}` to `{to}`");
+        if let Some(s) = c.get("strategy").and_then(Node::as_str) {
+            if s != "Overwrite" {
+                return Err(format!(
+                    "{what} uses the `{s}` strategy, which pushguard does not model"
+                ));
+            }
+        }
+        if let Some(e) = c.get("exclude").filter(|e| !e.is_null()) {
+            if !matches!(&e.value, Value::Seq(s) if s.is_empty()) {
+                return Err(format!(
+                    "{what} has `exclude`, which pushguard does not model"
+                ));
+            }
+        }
+        let Some((alias, rest)) = from
+            .strip_prefix('@')
+            .map(|f| f.split_once('/').unwrap_or((f, "")))
+        else {
+            return Err(format!("{what}: `from` does not start with `@alias/`"));
+        };
+        match kinds.get(alias) {
+            Some(&"GitRepository") => {}
+            Some(kind) => {
+                return Err(format!(
+                    "{what} copies from a {kind}, whose content is not in this repository"
+                ))
+            }
+            None => return Err(format!("{what}: no source has the alias `{alias}`")),
+        }
+        let Some(dest) = to
+            .strip_prefix("@artifact/")
+            .or((to == "@artifact").then_some(""))
+        else {
+            return Err(format!("{what}: `to` does not start with `@artifact/`"));
+        };
+        let into_dir = dest.is_empty() || dest.ends_with('/');
+        let Some(dest) = join_relative("", dest) else {
+            return Err(format!("{what}: `to` leads out of the artifact"));
+        };
+        let glob = |s: &str| s.contains(['*', '?', '[', '{']);
+        let (repo, at_path) = if let Some(dir) = rest
+            .strip_suffix("**")
+            .filter(|d| d.is_empty() || d.ends_with('/'))
+        {
+            // The contents of `dir`, into the destination.
+            (dir.trim_end_matches('/').to_string(), dest)
+        } else if glob(rest) {
+            return Err(format!(
+                "{what}: only `dir/**`, `dir/` and single paths are modelled, not other globs"
+            ));
+        } else {
+            let path = rest.trim_end_matches('/');
+            let base = path.rsplit('/').next().unwrap_or("");
+            let at_path = if into_dir || rest.ends_with('/') {
+                join(&dest, base)
+            } else {
+                dest
+            };
+            (path.to_string(), at_path)
+        };
+        let Some(repo) = join_relative("", &repo) else {
+            return Err(format!("{what}: `from` leads out of the source"));
+        };
+        let at_path = at_path.trim_end_matches('/').to_string();
+        if let Some(other) = out.iter().find(|m| overlaps(&m.at, &at_path)) {
+            return Err(format!(
+                "{what} lands on `{}` where another copy lands (`{}`): overlapping copies overwrite one another, which pushguard does not model",
+                display(&at_path),
+                display(&other.at)
+            ));
+        }
+        out.push(Mount { at: at_path, repo });
+    }
+    if out.is_empty() {
+        return Err(format!("{at}: the artifact copies nothing"));
+    }
+    Ok(out)
+}
+
+fn display(p: &str) -> &str {
+    if p.is_empty() {
+        "."
+    } else {
+        p
+    }
+}
+
+/// Whether one artifact path is the other or below it.
+fn overlaps(a: &str, b: &str) -> bool {
+    let below = |x: &str, y: &str| x.is_empty() || y == x || y.starts_with(&format!("{x}/"));
+    below(a, b) || below(b, a)
+}
+
+/// The mount `path` is in, and the repository path it is there.
+pub(crate) fn to_repo(mounts: &[Mount], path: &str) -> Option<String> {
+    mounts.iter().find_map(|m| {
+        if m.at.is_empty() {
+            return Some(join(&m.repo, path).trim_end_matches('/').to_string());
+        }
+        let rest = if path == m.at {
+            ""
+        } else {
+            path.strip_prefix(&format!("{}/", m.at))?
+        };
+        Some(if rest.is_empty() {
+            m.repo.clone()
+        } else {
+            join(&m.repo, rest)
+        })
+    })
+}
+
+/// The artifact as a raw tree: mounted paths read through the repository's [`Tree`] (symlinks
+/// followed there, reads recorded there), and the directories above the mounts.
+pub(crate) struct Mounted<'t, 'a> {
+    pub repo: &'t Tree<'a>,
+    pub mounts: Vec<Mount>,
+}
+
+impl Mounted<'_, '_> {
+    fn kind(&self, path: &str, r: Resolved) -> Result<Option<RawKind>, TreeError> {
+        match r {
+            Resolved::File(_) => Ok(Some(RawKind::File)),
+            Resolved::Dir(_) => Ok(Some(RawKind::Dir)),
+            Resolved::Gitlink(_) => Ok(Some(RawKind::Gitlink)),
+            Resolved::Missing => Ok(None),
+            Resolved::Outside { link, target } => Err(TreeError {
+                path: link,
+                message: format!(
+                    "a symlink to `{target}` leaves the repository, and the ExternalArtifact copies it (as `{path}`)"
+                ),
+            }),
+            Resolved::Loop(at) => Err(TreeError {
+                path: at,
+                message: "too many symlinks (a loop), copied into an ExternalArtifact".into(),
+            }),
+        }
+    }
+
+    /// Names directly below `dir` that lead towards a mount, and whether each is the mount.
+    fn above(&self, dir: &str) -> BTreeMap<String, Option<&Mount>> {
+        let mut out = BTreeMap::new();
+        for m in &self.mounts {
+            let rest = if dir.is_empty() {
+                Some(m.at.as_str())
+            } else {
+                m.at.strip_prefix(&format!("{dir}/"))
+            };
+            let Some(rest) = rest.filter(|r| !r.is_empty()) else {
+                continue;
+            };
+            match rest.split_once('/') {
+                Some((first, _)) => {
+                    out.entry(first.to_string()).or_insert(None);
+                }
+                None => {
+                    out.insert(rest.to_string(), Some(m));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl RawTree for Mounted<'_, '_> {
+    fn lookup(&self, path: &str) -> Result<Option<RawKind>, TreeError> {
+        if let Some(repo) = to_repo(&self.mounts, path) {
+            let r = self.repo.resolve(&repo)?;
+            return self.kind(path, r);
+        }
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        Ok(self
+            .above(dir)
+            .contains_key(name)
+            .then_some(RawKind::Dir)
+            .or_else(|| (path.is_empty() && !self.mounts.is_empty()).then_some(RawKind::Dir)))
+    }
+
+    fn read(&self, path: &str) -> Result<Arc<Vec<u8>>, TreeError> {
+        let bytes = match to_repo(&self.mounts, path) {
+            Some(repo) => self.repo.read(&repo)?,
+            None => None,
+        };
+        bytes.ok_or_else(|| TreeError {
+            path: path.to_string(),
+            message: "not a file in the ExternalArtifact".into(),
+        })
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<(String, RawKind)>, TreeError> {
+        if let Some(repo) = to_repo(&self.mounts, dir) {
+            let mut out = Vec::new();
+            for (name, r) in self.repo.list(&repo)?.unwrap_or_default() {
+                let path = join(dir, &name);
+                if let Some(kind) = self.kind(&path, r)? {
+                    out.push((name, kind));
+                }
+            }
+            return Ok(out);
+        }
+        let mut out = Vec::new();
+        for (name, mount) in self.above(dir) {
+            let kind = match mount {
+                None => Some(RawKind::Dir),
+                Some(m) => {
+                    let r = self.repo.resolve(&m.repo)?;
+                    self.kind(&m.at, r)?
+                }
+            };
+            if let Some(kind) = kind {
+                out.push((name, kind));
+            }
+        }
+        Ok(out)
+    }
+}
