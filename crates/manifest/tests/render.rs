@@ -1270,6 +1270,38 @@ fn flux_kustomization_over_an_external_artifact() {
         "{reads:?}"
     );
 
+    // One generator per cluster directory, of one name: the one beside the Kustomization is
+    // the one its cluster applies. Equally near ones are refused.
+    let mut per_cluster = generators(GENERATOR);
+    per_cluster.push(pushguard_manifest::render::Generator {
+        file: "clusters/staging/artifacts.yaml".into(),
+        object: std::sync::Arc::new(doc(&GENERATOR.replace("apps/production", "apps/staging"))),
+    });
+    let r = flux_kustomization(
+        &t,
+        &ks,
+        "clusters/prod/apps.yaml",
+        &Limits::default(),
+        &per_cluster,
+    )
+    .unwrap();
+    clean(&r);
+    assert_eq!(r.objects.len(), 3);
+    per_cluster[1].file = "clusters/prod/more-artifacts.yaml".into();
+    let r = flux_kustomization(
+        &t,
+        &ks,
+        "clusters/prod/apps.yaml",
+        &Limits::default(),
+        &per_cluster,
+    )
+    .unwrap();
+    assert!(
+        r.problems[0].message.contains("2 ArtifactGenerators"),
+        "{:#?}",
+        r.problems
+    );
+
     // The same Kustomization over the repository's own `production/` reads another directory:
     // the control that the artifact, not the repository root, was built.
     let own = ARTIFACT_KS.replace("ExternalArtifact", "GitRepository");

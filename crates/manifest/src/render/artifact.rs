@@ -50,17 +50,22 @@ pub(crate) struct Mount {
 }
 
 /// The artifact `name` in `namespace`, as mounts of repository paths; or why it cannot be
-/// modelled. Every generator's file is read through `tree`, so the closure of the root holds
-/// them all: a generator added, changed or removed anywhere affects the root.
+/// modelled. The files of the generators that decide it are read through `tree`, so they are in
+/// the root's closure (the caller keys kept closures by every generator of the tree, so a
+/// generator added anywhere has the root rendered again).
+///
+/// A repository for several clusters defines the same generator once per cluster directory
+/// (`clusters/staging/artifacts.yaml`, `clusters/production/artifacts.yaml`: one object name,
+/// each applied to its own cluster). So when several generators make the artifact, the one
+/// nearest `file` (the Kustomization's file: the longest common directory) is taken, and a tie
+/// is a reason.
 pub(crate) fn mounts(
     tree: &Tree,
     generators: &[Generator],
+    file: &str,
     namespace: &str,
     name: &str,
 ) -> Result<Result<Vec<Mount>, String>, TreeError> {
-    for g in generators {
-        tree.resolve(&g.file)?;
-    }
     let mut found = Vec::new();
     for g in generators.iter().filter(|g| g.namespace() == namespace) {
         for a in g
@@ -74,6 +79,14 @@ pub(crate) fn mounts(
             }
         }
     }
+    let nearness = |g: &Generator| common_dirs(&g.file, file);
+    if let Some(best) = found.iter().map(|(g, _)| nearness(g)).max() {
+        found.retain(|(g, _)| nearness(g) == best);
+    }
+    // The generators that decide the artifact are part of what the root renders.
+    for (g, _) in &found {
+        tree.resolve(&g.file)?;
+    }
     let (g, artifact) = match found.as_slice() {
         [] => {
             return Ok(Err(format!(
@@ -84,7 +97,7 @@ pub(crate) fn mounts(
         _ => {
             let files: Vec<&str> = found.iter().map(|(g, _)| g.file.as_str()).collect();
             return Ok(Err(format!(
-                "{} ArtifactGenerators make the ExternalArtifact `{namespace}/{name}` ({}): which one the cluster keeps is not known",
+                "{} ArtifactGenerators as near the Kustomization make the ExternalArtifact `{namespace}/{name}` ({}): which one the cluster keeps is not known",
                 found.len(),
                 files.join(", ")
             )));
@@ -199,6 +212,20 @@ fn copies(g: &Generator, artifact: &Node) -> Result<Vec<Mount>, String> {
         return Err(format!("{at}: the artifact copies nothing"));
     }
     Ok(out)
+}
+
+/// How many leading directories two file paths share.
+fn common_dirs(a: &str, b: &str) -> usize {
+    let dirs = |p: &str| -> Vec<String> {
+        let mut parts: Vec<String> = p.split('/').map(str::to_string).collect();
+        parts.pop();
+        parts
+    };
+    dirs(a)
+        .iter()
+        .zip(dirs(b).iter())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 fn display(p: &str) -> &str {

@@ -224,7 +224,7 @@ pub fn flux_kustomization(
         Source::Artifact {
             namespace: art_ns,
             name: art_name,
-        } => match artifact::mounts(tree, generators, &art_ns, &art_name)? {
+        } => match artifact::mounts(tree, generators, file, &art_ns, &art_name)? {
             Ok(mounts) => {
                 let view = artifact::Mounted {
                     repo: tree,
