@@ -1072,3 +1072,63 @@ fn a_kustomization_over_an_oci_repository_judges_its_own_overlay() {
     commit_all(&f, "pin the artifact's images");
     assert_accepted(&as_sre(&f));
 }
+
+/// Flux's usual layout has one `Kustomization` of the same name per cluster directory
+/// (`clusters/staging/apps.yaml` and `clusters/production/apps.yaml` are both
+/// `flux-system/apps`, each applied to its own cluster). Each is a root of its own: a patch in
+/// either is judged.
+#[test]
+fn same_named_kustomizations_of_two_clusters_are_both_judged() {
+    let f = Fixture::new(POLICY);
+    write(&f, "apps/base/deploy.yaml", DEPLOY);
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
+    write(&f, "clusters/aaa/apps.yaml", FLUX_KS);
+    write(&f, "clusters/zzz/apps.yaml", FLUX_KS);
+    commit_all(&f, "two clusters");
+    assert_accepted(&as_sre(&f));
+    for cluster in ["aaa", "zzz"] {
+        write(
+            &f,
+            &format!("clusters/{cluster}/apps.yaml"),
+            &with_host_network_patch(FLUX_KS),
+        );
+        commit_all(&f, "patch one cluster");
+        let r = as_sre(&f);
+        assert_rule(&r, "host-namespaces", "Deployment");
+        assert!(
+            r.out.contains(&format!("clusters/{cluster}/apps.yaml")),
+            "{r:?}"
+        );
+        reset(&f);
+    }
+    // Control: a harmless change to one of them lands.
+    write(
+        &f,
+        "clusters/zzz/apps.yaml",
+        &FLUX_KS.replace("interval: 10m", "interval: 5m"),
+    );
+    commit_all(&f, "slower");
+    assert_accepted(&as_sre(&f));
+
+    // Both render a Namespace (deny-delete). Removing one cluster's Kustomization prunes it
+    // there; moving the file keeps the same object, so nothing is pruned.
+    write(&f, "apps/base/ns.yaml", NAMESPACE);
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n- ns.yaml\n",
+    );
+    commit_all(&f, "namespace");
+    assert_accepted(&as_sre(&f));
+    f.git(&["rm", "-q", "clusters/zzz/apps.yaml"]);
+    commit_all(&f, "drop zzz's apps");
+    assert_rule(&as_sre(&f), "deny-delete", "Namespace shop");
+    reset(&f);
+    f.git(&["mv", "clusters/zzz/apps.yaml", "clusters/zzz/moved.yaml"]);
+    commit_all(&f, "move zzz's apps");
+    assert_accepted(&as_sre(&f));
+}

@@ -421,11 +421,11 @@ impl Discovery {
                     // kustomize refuses a directory with two kustomization files; the renderer
                     // says so.
                     if dirs_done.insert(dir.to_string()) {
+                        let key =
+                            format!("kustomize build {}", if dir.is_empty() { "." } else { dir });
                         roots.push(Root {
-                            key: format!(
-                                "kustomize build {}",
-                                if dir.is_empty() { "." } else { dir }
-                            ),
+                            plain: key.clone(),
+                            key,
                             path: path.clone(),
                             blob: *id,
                             kind: Kind::Kustomize {

@@ -51,8 +51,12 @@ pub(super) enum Kind {
 /// A root in one tree.
 #[derive(Clone, Debug)]
 pub(super) struct Root {
-    /// Pairs a root across the two trees: `kustomize <dir>`, `Flux Kustomization ns/name`.
+    /// Pairs a root across the two trees: `kustomize build <dir>`, `Kustomization ns/name in
+    /// <file>`. The file is part of it: Flux's usual layout defines one `flux-system/apps` per
+    /// cluster directory, and each is a root of its own.
     pub(super) key: String,
+    /// The key without the file (`Kustomization ns/name`): pairs a root whose file moved.
+    pub(super) plain: String,
     /// The file that defines it (the kustomization file, or the file holding the object).
     pub(super) path: String,
     /// The defining file's blob.
@@ -141,8 +145,10 @@ pub(super) fn controller_root(o: &Object, blob: ObjectId) -> Option<Root> {
         ("argoproj.io", "Application") => Kind::Argo(o.root.clone()),
         _ => return None,
     };
+    let plain = format!("{} {}/{}", id.kind, id.namespace, id.name);
     Some(Root {
-        key: format!("{} {}/{}", id.kind, id.namespace, id.name),
+        key: format!("{plain} in {}", o.path),
+        plain,
         path: o.path.clone(),
         blob,
         kind,
@@ -393,7 +399,7 @@ fn derived_roots(b: &Built, file_roots: &[Root]) -> Vec<Root> {
         };
         let spec = spec_of(&r.kind);
         let known = file_roots.iter().any(|f| {
-            f.key == r.key
+            f.plain == r.plain
                 && match (spec_of(&f.kind), &spec) {
                     (Some(a), Some(b)) => a.same_as(b),
                     (None, None) => true,
@@ -405,6 +411,7 @@ fn derived_roots(b: &Built, file_roots: &[Root]) -> Vec<Root> {
         }
         out.push(Root {
             key: format!("{} (applied by {})", r.key, b.root.key),
+            plain: format!("{} (applied by {})", r.plain, b.root.plain),
             path: b.root.path.clone(),
             blob: b.root.blob,
             kind: r.kind,
@@ -550,6 +557,8 @@ pub fn judge(
 
     // The base's roots: rendered only for roots the update affects, or that it removes.
     let mut old: BTreeMap<String, Built> = BTreeMap::new();
+    // Every root key the base holds, rendered or not.
+    let mut base_keys: BTreeSet<String> = BTreeSet::new();
     if let Some(base) = net.base.clone() {
         let git = GitTree::new(repo, &base, &caches.blobs, policy.limits.max_manifest_bytes)
             .map_err(&at)?;
@@ -588,6 +597,7 @@ pub fn judge(
                 .any(|d| d.root.via.as_deref() == Some(key) && affected(d))
         };
         let file_roots = roots.clone();
+        base_keys.extend(file_roots.iter().map(|r| r.key.clone()));
         let roots: Vec<Root> = roots
             .into_iter()
             .filter(|root| match new_keys.get(root.key.as_str()) {
@@ -616,6 +626,34 @@ pub fn judge(
                     b.closure = fresh.closure;
                 }
                 old.insert(b.root.key.clone(), b);
+            }
+        }
+    }
+    // A root whose file moved keeps its name: paired by the name alone when exactly one root of
+    // that name is gone from the base and exactly one is new at the tip.
+    let new_keys: BTreeSet<&str> = new.built.iter().map(|b| b.root.key.as_str()).collect();
+    let unpaired_old: Vec<String> = old
+        .keys()
+        .filter(|k| !new_keys.contains(k.as_str()))
+        .cloned()
+        .collect();
+    for key in unpaired_old {
+        let Some(plain) = old.get(&key).map(|b| b.root.plain.clone()) else {
+            continue;
+        };
+        let olds = old
+            .values()
+            .filter(|b| b.root.plain == plain && !new_keys.contains(b.root.key.as_str()))
+            .count();
+        let news: Vec<&Built> = new
+            .built
+            .iter()
+            .filter(|b| b.root.plain == plain && !base_keys.contains(&b.root.key))
+            .collect();
+        if let ([moved], 1) = (news.as_slice(), olds) {
+            let to = moved.root.key.clone();
+            if let Some(b) = old.remove(&key) {
+                old.insert(to, b);
             }
         }
     }
