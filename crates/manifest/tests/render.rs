@@ -1270,6 +1270,24 @@ fn flux_kustomization_over_an_external_artifact() {
         "{reads:?}"
     );
 
+    // A directory named without a trailing slash is still copied as a subdirectory (what
+    // source-watcher does after a stat); the same artifact comes out.
+    let no_slash = GENERATOR.replace(
+        "from: \"@monorepo/extra/\"\n      to: \"@artifact/more/\"",
+        "from: \"@monorepo/extra\"\n      to: \"@artifact/more\"",
+    );
+    assert_ne!(no_slash, GENERATOR);
+    let r = flux_kustomization(
+        &t,
+        &ks,
+        "clusters/prod/apps.yaml",
+        &Limits::default(),
+        &generators(&no_slash),
+    )
+    .unwrap();
+    clean(&r);
+    assert_eq!(r.objects.len(), 3);
+
     // One generator per cluster directory, of one name: the one beside the Kustomization is
     // the one its cluster applies. Equally near ones are refused.
     let mut per_cluster = generators(GENERATOR);

@@ -11,10 +11,11 @@
 //! repository's [`Tree`], so everything the rendering reads is recorded at its repository path
 //! (the root's closure, which decides what a push affects and what a protected root protects).
 //!
-//! Modelled (source-watcher's `cp`-like semantics): `@alias/dir/**` copies the contents of `dir`
-//! into the destination; `@alias/dir/` (and `@alias/dir` naming a directory) copies `dir` as a
-//! subdirectory; `@alias/file` copies one file, into a destination ending in `/` or as the
-//! destination. Sources are `GitRepository`s, read as this repository (the assumption made for
+//! Modelled (source-watcher's `cp`-like semantics, read in its `internal/builder`):
+//! `@alias/dir/**` copies the contents of `dir` into the destination; `@alias/dir/` and
+//! `@alias/dir` copy `dir` as a subdirectory of the destination; `@alias/file` copies one file,
+//! into a destination ending in `/` or as the destination. Files are copied by content, read
+//! through symlinks inside the source (Go's `os.Root`), as the view reads them here. Sources are `GitRepository`s, read as this repository (the assumption made for
 //! a `Kustomization` whose source is a `GitRepository`). Anything else — another source kind,
 //! `pathPattern`, `exclude`, a `Merge` or `Extract` strategy, other globs, copies that overlap
 //! (a later one overwrites or merges into an earlier one), no generator or several for the
@@ -103,11 +104,12 @@ pub(crate) fn mounts(
             )));
         }
     };
-    Ok(copies(g, artifact))
+    Ok(copies(tree, g, artifact))
 }
 
-/// The mounts of one artifact entry of generator `g`.
-fn copies(g: &Generator, artifact: &Node) -> Result<Vec<Mount>, String> {
+/// The mounts of one artifact entry of generator `g` (paths copied are looked up in `tree`,
+/// so what they are is part of the closure).
+fn copies(tree: &Tree, g: &Generator, artifact: &Node) -> Result<Vec<Mount>, String> {
     let spec = g.object.get("spec");
     let at = format!("ArtifactGenerator in {}", g.file);
     if spec
@@ -186,9 +188,16 @@ fn copies(g: &Generator, artifact: &Node) -> Result<Vec<Mount>, String> {
                 "{what}: only `dir/**`, `dir/` and single paths are modelled, not other globs"
             ));
         } else {
+            // source-watcher stats the path: a directory is always copied as a subdirectory
+            // of the destination (`cp -r dir dest` makes `dest/dir`), a file into a
+            // destination ending in `/` or as the destination.
             let path = rest.trim_end_matches('/');
             let base = path.rsplit('/').next().unwrap_or("");
-            let at_path = if into_dir || rest.ends_with('/') {
+            let is_dir = match join_relative("", path) {
+                Some(p) => matches!(tree.resolve(&p), Ok(Resolved::Dir(_))),
+                None => false,
+            };
+            let at_path = if is_dir || into_dir || rest.ends_with('/') {
                 join(&dest, base)
             } else {
                 dest
