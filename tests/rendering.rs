@@ -1009,6 +1009,26 @@ fn a_kustomization_over_an_external_artifact_renders_and_protects_what_it_copies
     assert_rejected(&as_dev(&f));
     reset(&f);
 
+    // Another directory's generator of the same name (another cluster's, or one an unprotected
+    // root applies under that name) can decide what prod gets: it is prod's too. Named apart,
+    // it is not.
+    let other = ARTIFACTS.replace("apps/production/**", "apps/other/**");
+    write(&f, "clusters/staging/artifacts.yaml", &other);
+    commit_all(&f, "a same-named generator elsewhere");
+    assert_rule(
+        &as_dev(&f),
+        "path.pushers",
+        "clusters/staging/artifacts.yaml",
+    );
+    reset(&f);
+    write(
+        &f,
+        "clusters/staging/artifacts.yaml",
+        &other.replace("- name: apps", "- name: apps-staging"),
+    );
+    commit_all(&f, "staging's own artifact");
+    assert_accepted(&as_dev(&f));
+
     // Controls: what the artifact does not copy stays the developers'; the SRE's bump lands.
     write(&f, "apps/other/note.yaml", "note: changed\n");
     commit_all(&f, "note");

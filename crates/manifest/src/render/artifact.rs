@@ -51,9 +51,9 @@ pub(crate) struct Mount {
 }
 
 /// The artifact `name` in `namespace`, as mounts of repository paths; or why it cannot be
-/// modelled. The files of the generators that decide it are read through `tree`, so they are in
-/// the root's closure (the caller keys kept closures by every generator of the tree, so a
-/// generator added anywhere has the root rendered again).
+/// modelled. The files of every generator making an artifact of that name are read through
+/// `tree`, so they are in the root's closure (and the caller keys kept closures by every
+/// generator of the tree, so a generator added anywhere has the root rendered again).
 ///
 /// A repository for several clusters defines the same generator once per cluster directory
 /// (`clusters/staging/artifacts.yaml`, `clusters/production/artifacts.yaml`: one object name,
@@ -80,13 +80,15 @@ pub(crate) fn mounts(
             }
         }
     }
+    // Every generator that makes an artifact of this name is part of what the root renders,
+    // not only the one taken: the cluster may get another (one a root it also applies defines
+    // under the same name), so a change to any of them needs the root's signers.
+    for (g, _) in &found {
+        tree.resolve(&g.file)?;
+    }
     let nearness = |g: &Generator| common_dirs(&g.file, file);
     if let Some(best) = found.iter().map(|(g, _)| nearness(g)).max() {
         found.retain(|(g, _)| nearness(g) == best);
-    }
-    // The generators that decide the artifact are part of what the root renders.
-    for (g, _) in &found {
-        tree.resolve(&g.file)?;
     }
     let (g, artifact) = match found.as_slice() {
         [] => {
