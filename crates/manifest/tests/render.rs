@@ -1431,3 +1431,37 @@ fn external_artifacts_pushguard_cannot_model_are_refused() {
     }
     assert!(!pushguard_manifest::render::deploys_from_outside(&ks));
 }
+
+/// A Kustomization whose GitRepository is another repository (a tenant's) has its path
+/// missing here: refused, and the finding says where pushguard looked and why.
+#[test]
+fn a_missing_path_of_a_git_source_says_where_it_was_read() {
+    let tree = MemTree::new().file("apps/prod/kustomization.yaml", "resources: []\n");
+    let t = Tree::new(&tree);
+    let tenant = ARTIFACT_KS
+        .replace("ExternalArtifact", "GitRepository")
+        .replace("name: apps\n", "name: dev-team\n")
+        .replace("./production", "./apps/staging");
+    let r = flux_kustomization(
+        &t,
+        &doc(&tenant),
+        "tenants/dev-team/sync.yaml",
+        &Limits::default(),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(render_rules(&r), [RENDER_RULE], "{:#?}", r.problems);
+    let p = &r.problems[0];
+    assert!(
+        p.message
+            .contains("`./apps/staging` does not exist in this repository")
+            && p.message.contains("the GitRepository `dev-team`")
+            && p.fix.contains("another repository or branch"),
+        "{p:#?}"
+    );
+    assert_eq!((p.path.as_str(), p.line), ("tenants/dev-team/sync.yaml", 7));
+    // Control: the path that exists renders.
+    let own = tenant.replace("./apps/staging", "./apps/prod");
+    let r = flux_kustomization(&t, &doc(&own), "k.yaml", &Limits::default(), &[]).unwrap();
+    clean(&r);
+}

@@ -219,7 +219,31 @@ pub fn flux_kustomization(
     let empty = map_node(ks.line, ks.column);
     let spec = ks.get("spec").unwrap_or(&empty);
     match source_of(spec, namespace) {
-        Source::Repository => overlay_build(tree, ks, spec, file, limits, &root),
+        Source::Repository => {
+            // A path missing here is most often a GitRepository of another repository or
+            // branch (a tenant's): say so, rather than only "does not exist".
+            let path = spec.get("path");
+            let text = path.and_then(Node::as_str).unwrap_or("");
+            if let Some(dir) = join_relative("", text) {
+                if tree.resolve(&dir)? == Resolved::Missing {
+                    let source = spec
+                        .path(&["sourceRef", "name"])
+                        .and_then(Node::as_str)
+                        .unwrap_or("");
+                    let mut ctx = Ctx::new(tree, limits);
+                    ctx.problem(
+                        file,
+                        path.unwrap_or(ks),
+                        format!(
+                            "spec.path `{text}` does not exist in this repository, where pushguard reads a Kustomization whose source is the GitRepository `{source}`"
+                        ),
+                        "fix the path; if that GitRepository deploys another repository or branch, what it deploys is not in this push and cannot be rendered here (docs/rules.md, Flux sources)",
+                    );
+                    return Ok(rendered(ctx, Vec::new(), &root));
+                }
+            }
+            overlay_build(tree, ks, spec, file, limits, &root)
+        }
         Source::Outside => Ok(Rendered::default()),
         Source::Artifact {
             namespace: art_ns,
