@@ -1091,6 +1091,26 @@ fn a_kustomization_over_an_oci_repository_judges_its_own_overlay() {
     );
     commit_all(&f, "pin the artifact's images");
     assert_accepted(&as_sre(&f));
+
+    // Switching a Kustomization that renders a Namespace from this repository over to an
+    // OCIRepository: what the artifact holds is not known, so the Namespace leaves the set
+    // pushguard can see, and Flux prunes it unless the artifact happens to hold it.
+    write(&f, "apps/base/ns.yaml", NAMESPACE);
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- ns.yaml\n",
+    );
+    write(&f, "clusters/dev/apps.yaml", FLUX_KS);
+    commit_all(&f, "a Namespace from this repository");
+    assert_accepted(&as_sre(&f));
+    write(
+        &f,
+        "clusters/dev/apps.yaml",
+        &FLUX_KS.replace("GitRepository", "OCIRepository"),
+    );
+    commit_all(&f, "deploy it from OCI instead");
+    assert_rule(&as_sre(&f), "deny-delete", "Namespace shop");
 }
 
 /// Flux's usual layout has one `Kustomization` of the same name per cluster directory
