@@ -1239,14 +1239,10 @@ fn flux_kustomization_over_an_external_artifact() {
         .file("clusters/prod/artifacts.yaml", GENERATOR);
     let t = Tree::new(&tree);
     let ks = doc(ARTIFACT_KS);
-    let r = flux_kustomization(
-        &t,
-        &ks,
-        "clusters/prod/apps.yaml",
-        &Limits::default(),
-        &generators(GENERATOR),
-    )
-    .unwrap();
+    let prod = |gens: &[pushguard_manifest::render::Generator]| {
+        flux_kustomization(&t, &ks, "clusters/prod/apps.yaml", &Limits::default(), gens).unwrap()
+    };
+    let r = prod(&generators(GENERATOR));
     clean(&r);
     let mut got = names(&r);
     got.sort();
@@ -1277,14 +1273,7 @@ fn flux_kustomization_over_an_external_artifact() {
         "from: \"@monorepo/extra\"\n      to: \"@artifact/more\"",
     );
     assert_ne!(no_slash, GENERATOR);
-    let r = flux_kustomization(
-        &t,
-        &ks,
-        "clusters/prod/apps.yaml",
-        &Limits::default(),
-        &generators(&no_slash),
-    )
-    .unwrap();
+    let r = prod(&generators(&no_slash));
     clean(&r);
     assert_eq!(r.objects.len(), 3);
 
@@ -1295,25 +1284,11 @@ fn flux_kustomization_over_an_external_artifact() {
         file: "clusters/staging/artifacts.yaml".into(),
         object: std::sync::Arc::new(doc(&GENERATOR.replace("apps/production", "apps/staging"))),
     });
-    let r = flux_kustomization(
-        &t,
-        &ks,
-        "clusters/prod/apps.yaml",
-        &Limits::default(),
-        &per_cluster,
-    )
-    .unwrap();
+    let r = prod(&per_cluster);
     clean(&r);
     assert_eq!(r.objects.len(), 3);
     per_cluster[1].file = "clusters/prod/more-artifacts.yaml".into();
-    let r = flux_kustomization(
-        &t,
-        &ks,
-        "clusters/prod/apps.yaml",
-        &Limits::default(),
-        &per_cluster,
-    )
-    .unwrap();
+    let r = prod(&per_cluster);
     assert!(
         r.problems[0].message.contains("2 ArtifactGenerators"),
         "{:#?}",
