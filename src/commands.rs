@@ -110,6 +110,7 @@ pub fn pre_receive(policy_flag: Option<PathBuf>) -> i32 {
                     .ok()
                     .and_then(|s| Oid::parse(&s)),
                 push_cert_nonce_status: std::env::var("GIT_PUSH_CERT_NONCE_STATUS").ok(),
+                exits_after: true,
             };
             let mut facts = match engine::gather(&repo, policy, &updates, host.clone(), &ctx) {
                 Ok(facts) => facts,
@@ -389,7 +390,10 @@ pub fn check(
         &policy,
         &[update],
         host.clone(),
-        &engine::Context::now(),
+        &engine::Context {
+            exits_after: true,
+            ..engine::Context::now()
+        },
     );
     let (facts, decision) = match gathered {
         Ok(facts) => {

@@ -23,7 +23,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use gix::ObjectId;
-use pushguard_manifest::object::objects_of;
+use pushguard_manifest::object::objects_of_shared;
 use pushguard_manifest::render::{Generator, Tree};
 use pushguard_manifest::yaml;
 use pushguard_manifest::Limits;
@@ -224,11 +224,11 @@ fn controllers_in(
     if !may_name_a_controller(&bytes) {
         return Ok(Some(Found::default()));
     }
-    let (Ok(docs), _) = tree.parse(&bytes, limits) else {
+    let (Ok(docs), _) = tree.parse_shared(&bytes, limits) else {
         return Ok(None);
     };
     let mut stats = yaml::LoadStats::default();
-    let Ok(objects) = objects_of(path, docs, limits, &mut stats) else {
+    let Ok(objects) = objects_of_shared(path, docs, limits, &mut stats) else {
         return Ok(None);
     };
     Ok(Some(Found {

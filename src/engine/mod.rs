@@ -78,6 +78,10 @@ pub struct Context {
     pub now: std::time::SystemTime,
     pub push_cert: Option<Oid>,
     pub push_cert_nonce_status: Option<String>,
+    /// The process ends once this push is decided (the hook, `check`): the push's parsed
+    /// manifests and rendered roots are then left to the exit instead of being freed one node
+    /// at a time, which costs a large push about a tenth of its time.
+    pub exits_after: bool,
 }
 
 impl Context {
@@ -86,6 +90,7 @@ impl Context {
             now: std::time::SystemTime::now(),
             push_cert: None,
             push_cert_nonce_status: None,
+            exits_after: false,
         }
     }
 
@@ -272,15 +277,10 @@ pub fn gather(
     // judge call reads the push's files (several commits, or a commit and its update's net
     // effect), through a cache of this push's own, so each content is parsed once. A lone
     // commit parses on its own, reusing its old version's unchanged documents.
-    let own_cache;
-    let parse_cache = match render_caches.parsed_if_rendering() {
-        Some(cache) => Some(cache),
-        None if inputs.commits.len() + inputs.updates.len() > 1 => {
-            own_cache = pushguard_manifest::render::ParseCache::default();
-            Some(&own_cache)
-        }
-        None => None,
-    };
+    let own_cache = (render_caches.parsed_if_rendering().is_none()
+        && inputs.commits.len() + inputs.updates.len() > 1)
+        .then(pushguard_manifest::render::ParseCache::default);
+    let parse_cache = render_caches.parsed_if_rendering().or(own_cache.as_ref());
     for (id, input) in &inputs.commits {
         if let Some(c) = commits.get_mut(id) {
             c.manifest_findings =
@@ -292,6 +292,13 @@ pub fn gather(
             net.manifest_findings =
                 crate::manifests::judge(policy, input, &blobs, today, parse_cache);
         }
+    }
+    if ctx.exits_after {
+        // Nothing here outlives the process: see `Context::exits_after`.
+        std::mem::forget(own_cache);
+        std::mem::forget(render_caches);
+        std::mem::forget(blobs);
+        std::mem::forget(inputs);
     }
     Ok(PushFacts {
         updates: out,

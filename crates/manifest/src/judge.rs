@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::custom;
-use crate::object::{objects_of, Identity, Object};
+use crate::object::{objects_of, objects_of_shared, Identity, Object};
 use crate::render::ParseCache;
 use crate::rules::{self, Hit};
 use crate::settings::{JudgeMode, On, RuleId, Settings};
@@ -51,10 +51,11 @@ fn load_version<'b>(
     let mut stats = yaml::LoadStats::default();
     if let Some(cache) = cache {
         // The push's shared parse: the renderer reads the same contents.
-        let (docs, nodes) = cache.load(bytes, limits);
+        let (docs, nodes) = cache.load_shared(bytes, limits);
         let docs = docs.map_err(VersionError::Load)?;
         stats.nodes += nodes;
-        let objects = objects_of(path, docs, limits, &mut stats).map_err(VersionError::Load)?;
+        let objects =
+            objects_of_shared(path, docs, limits, &mut stats).map_err(VersionError::Load)?;
         commit_budget(limits, commit_nodes, stats.nodes)?;
         return Ok((Loaded { objects }, HashMap::new()));
     }

@@ -138,6 +138,33 @@ pub fn objects_of(
     Ok(out)
 }
 
+/// [`objects_of`] over documents shared with a parse cache: a plain object keeps its document
+/// without a copy; a kustomization file and a list are taken apart from a copy.
+pub fn objects_of_shared(
+    path: &str,
+    docs: Vec<Arc<Node>>,
+    limits: &Limits,
+    stats: &mut LoadStats,
+) -> Result<Vec<Object>, LoadError> {
+    if is_kustomization_path(path) {
+        return objects_of(
+            path,
+            docs.iter().map(|d| Node::clone(d)).collect(),
+            limits,
+            stats,
+        );
+    }
+    let mut out = Vec::new();
+    for doc in docs {
+        if doc.get("items").is_some() {
+            push_object(path, Node::clone(&doc), &mut out, 0, None)?;
+        } else {
+            out.extend(object_of(path, doc, None));
+        }
+    }
+    Ok(out)
+}
+
 /// Deepest nesting of lists inside lists that is expanded. kubectl (1.37) refuses a List
 /// inside a List, kustomize flattens any depth; deeper nesting than this is refused.
 pub const MAX_LIST_DEPTH: usize = 4;
@@ -215,9 +242,16 @@ pub(crate) fn push_object(
             return Ok(());
         }
     }
-    let (Some(kind), Some(api_version)) = (kind, api_version) else {
-        return Ok(());
-    };
+    if kind.is_some() && api_version.is_some() {
+        out.extend(object_of(path, Arc::new(doc), patch));
+    }
+    Ok(())
+}
+
+/// The object a document with no list in it is, when it has a kind and an `apiVersion`.
+fn object_of(path: &str, doc: Arc<Node>, patch: Option<usize>) -> Option<Object> {
+    let kind = doc.get("kind").and_then(Node::as_str)?.to_string();
+    let api_version = doc.get("apiVersion").and_then(Node::as_str)?.to_string();
     let namespace = doc
         .path(&["metadata", "namespace"])
         .and_then(Node::as_str)
@@ -236,7 +270,7 @@ pub(crate) fn push_object(
         // Patches are their own objects: they must not pair with the object they patch.
         name = format!("{name} [patch {i} in {path}]");
     }
-    out.push(Object {
+    Some(Object {
         identity: Identity {
             group: group_of(&api_version),
             kind,
@@ -245,12 +279,11 @@ pub(crate) fn push_object(
         },
         api_version,
         path: path.to_string(),
-        root: Arc::new(doc),
+        root: doc,
         kustomization_file: false,
         patch,
         origin: None,
-    });
-    Ok(())
+    })
 }
 
 /// The `items` of a document that holds an `items` sequence: moved out, or copied when the

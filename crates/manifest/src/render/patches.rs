@@ -318,14 +318,13 @@ fn load_inline(ctx: &mut Ctx<'_, '_>, file: &str, at: &Node, text: &str) -> Opti
 /// [`super::resources::kyaml_values`]); JSON 6902 operations go through `YAMLToJSON`
 /// (go-yaml v2: `value: on` is `true`), which is how the loader reads them already.
 fn patch_values(mut docs: Vec<Node>, bytes: &[u8]) -> Vec<Node> {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let lines: Vec<&str> = text.lines().collect();
-    for d in docs.iter_mut() {
-        if matches!(d.value, Value::Map(_)) {
-            super::resources::kyaml_values(d, &lines);
+    super::resources::with_source_lines(bytes, |lines| {
+        for d in docs.iter_mut() {
+            if matches!(d.value, Value::Map(_)) {
+                super::resources::kyaml_values(d, lines);
+            }
         }
-    }
+    });
     docs
 }
 

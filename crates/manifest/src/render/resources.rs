@@ -152,12 +152,11 @@ impl<'t, 'a> Ctx<'t, 'a> {
     /// them on (see [`kyaml_values`]).
     pub fn load_kyaml_docs(&mut self, path: &str, bytes: &[u8]) -> Option<Vec<Node>> {
         let mut docs = self.load_docs(path, bytes)?;
-        let text = String::from_utf8_lossy(bytes);
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let lines: Vec<&str> = text.lines().collect();
-        for d in docs.iter_mut() {
-            kyaml_values(d, &lines);
-        }
+        with_source_lines(bytes, |lines| {
+            for d in docs.iter_mut() {
+                kyaml_values(d, lines);
+            }
+        });
         Some(docs)
     }
 
@@ -193,6 +192,57 @@ impl<'t, 'a> Ctx<'t, 'a> {
                 self.problems.push(load_finding(path, &e));
                 None
             }
+        }
+    }
+}
+
+/// Calls `f` with the lines of a file's text (a byte-order mark dropped), as the loader
+/// numbers them.
+pub(crate) fn with_source_lines<R>(bytes: &[u8], f: impl FnOnce(&[&str]) -> R) -> R {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    f(&source_lines(text))
+}
+
+/// The lines of a text as `str::lines` splits them (a `\r` before a `\n` dropped), found
+/// with `memchr`: every manifest the renderer reads is split so.
+fn source_lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        let line = text.get(start..nl).unwrap_or("");
+        out.push(line.strip_suffix('\r').unwrap_or(line));
+        start = nl + 1;
+    }
+    if let Some(rest) = text.get(start..).filter(|r| !r.is_empty()) {
+        out.push(rest);
+    }
+    out
+}
+
+#[cfg(test)]
+mod lines_tests {
+    #[test]
+    fn source_lines_split_as_str_lines_does() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\r\n",
+            "a\r",
+            "a\rb\n",
+            "a\n\nb",
+            "a\r\n\r\nb\r",
+            "\r\n",
+            "é\nü\r\nx",
+        ] {
+            let ours = super::source_lines(text);
+            let std: Vec<&str> = text.lines().collect();
+            assert_eq!(ours, std, "{text:?}");
         }
     }
 }

@@ -76,6 +76,10 @@ pub struct Tree<'a> {
 /// One parse: the documents (or the error) and the nodes it counted.
 type Parsed = (Result<Vec<Node>, LoadError>, usize);
 
+/// One parse as the cache keeps it: each document shared, so a reader that only reads (the
+/// per-file judge, discovery) takes it without a copy.
+pub type SharedParse = (Result<Vec<Arc<Node>>, LoadError>, usize);
+
 /// Files parsed in one push, by content: shared by the trees of the push (the old and the new
 /// tip hold mostly the same files, and roots share bases) and by the per-file judge, so each
 /// content is parsed once. Keyed by a hash with a random key, and the bytes compared on a hit,
@@ -83,22 +87,40 @@ type Parsed = (Result<Vec<Node>, LoadError>, usize);
 /// changed files into it in parallel before rendering.
 #[derive(Default)]
 pub struct ParseCache {
-    state: std::collections::hash_map::RandomState,
+    // foldhash: a keyed hash many times faster than SipHash over file-sized keys; a
+    // collision costs only a byte comparison, as the bytes decide a hit.
+    state: foldhash::quality::RandomState,
     #[allow(clippy::type_complexity)]
-    entries: std::sync::Mutex<HashMap<u64, Vec<(Vec<u8>, Limits, Arc<Parsed>)>>>,
+    entries: std::sync::Mutex<HashMap<u64, Vec<(Vec<u8>, Limits, Arc<SharedParse>)>>>,
 }
 
 impl ParseCache {
-    /// `yaml::load_with_stats` of `bytes`, once per content and limits.
+    /// `yaml::load_with_stats` of `bytes`, once per content and limits: documents of its own
+    /// for a caller that changes them (the renderer).
     pub fn load(&self, bytes: &[u8], limits: &Limits) -> Parsed {
+        let shared = self.get(bytes, limits);
+        // The copy is made outside the lock.
+        let docs = match &shared.0 {
+            Ok(docs) => Ok(docs.iter().map(|d| Node::clone(d)).collect()),
+            Err(e) => Err(e.clone()),
+        };
+        (docs, shared.1)
+    }
+
+    /// The same parse, its documents shared with the cache (no copy).
+    pub fn load_shared(&self, bytes: &[u8], limits: &Limits) -> SharedParse {
+        let shared = self.get(bytes, limits);
+        (shared.0.clone(), shared.1)
+    }
+
+    fn get(&self, bytes: &[u8], limits: &Limits) -> Arc<SharedParse> {
         let key = self.state.hash_one(bytes);
         if let Some(hit) = self.lookup(key, bytes, limits) {
-            // The copy is made outside the lock.
-            return (*hit).clone();
+            return hit;
         }
-        let parsed = Arc::new(parse(bytes, limits));
+        let parsed = Arc::new(parse_shared(bytes, limits));
         self.insert(key, bytes, limits, Arc::clone(&parsed));
-        (*parsed).clone()
+        parsed
     }
 
     /// Parses `bytes` into the cache ahead of use (a no-op when it is there already).
@@ -106,11 +128,11 @@ impl ParseCache {
         let key = self.state.hash_one(bytes);
         if self.lookup(key, bytes, limits).is_none() {
             // Parsed outside the lock: other threads go on parsing other files meanwhile.
-            self.insert(key, bytes, limits, Arc::new(parse(bytes, limits)));
+            self.insert(key, bytes, limits, Arc::new(parse_shared(bytes, limits)));
         }
     }
 
-    fn lookup(&self, key: u64, bytes: &[u8], limits: &Limits) -> Option<Arc<Parsed>> {
+    fn lookup(&self, key: u64, bytes: &[u8], limits: &Limits) -> Option<Arc<SharedParse>> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -119,7 +141,7 @@ impl ParseCache {
             .map(|hit| Arc::clone(&hit.2))
     }
 
-    fn insert(&self, key: u64, bytes: &[u8], limits: &Limits, parsed: Arc<Parsed>) {
+    fn insert(&self, key: u64, bytes: &[u8], limits: &Limits, parsed: Arc<SharedParse>) {
         let mut entries = self
             .entries
             .lock()
@@ -135,6 +157,11 @@ fn parse(bytes: &[u8], limits: &Limits) -> Parsed {
     let mut stats = LoadStats::default();
     let docs = yaml::load_with_stats(bytes, limits, &mut stats);
     (docs, stats.nodes)
+}
+
+fn parse_shared(bytes: &[u8], limits: &Limits) -> SharedParse {
+    let (docs, nodes) = parse(bytes, limits);
+    (docs.map(|d| d.into_iter().map(Arc::new).collect()), nodes)
 }
 
 impl<'a> Tree<'a> {
@@ -166,6 +193,14 @@ impl<'a> Tree<'a> {
         match self.parsed {
             Some(cache) => cache.load(bytes, limits),
             None => parse(bytes, limits),
+        }
+    }
+
+    /// [`Tree::parse`] for a caller that only reads: the documents shared with the cache.
+    pub fn parse_shared(&self, bytes: &[u8], limits: &Limits) -> SharedParse {
+        match self.parsed {
+            Some(cache) => cache.load_shared(bytes, limits),
+            None => parse_shared(bytes, limits),
         }
     }
 
