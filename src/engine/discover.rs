@@ -51,6 +51,9 @@ enum Class {
     /// A manifest that could not be classified from its content alone (too large, or not
     /// loadable): read again on every push.
     Unknown = 3,
+    /// A `.sourceignore` file (any entry by that name): what a Flux `GitRepository` artifact
+    /// leaves out.
+    SourceIgnore = 4,
 }
 
 impl Class {
@@ -59,6 +62,7 @@ impl Class {
             1 => Some(Class::Kustomization),
             2 => Some(Class::Controller),
             3 => Some(Class::Unknown),
+            4 => Some(Class::SourceIgnore),
             _ => None,
         }
     }
@@ -188,6 +192,7 @@ fn may_name_a_controller(bytes: &[u8]) -> bool {
     bytes.contains(&b'\\')
         || contains(bytes, b"kustomize.toolkit.fluxcd.io")
         || contains(bytes, b"source.extensions.fluxcd.io")
+        || contains(bytes, b"source.toolkit.fluxcd.io")
         || contains(bytes, b"argoproj.io")
 }
 
@@ -239,8 +244,11 @@ fn controllers_in(
         generators: objects
             .iter()
             .filter(|o| {
-                o.identity.group == "source.extensions.fluxcd.io"
-                    && o.identity.kind == "ArtifactGenerator"
+                matches!(
+                    (o.identity.group.as_str(), o.identity.kind.as_str()),
+                    ("source.extensions.fluxcd.io", "ArtifactGenerator")
+                        | ("source.toolkit.fluxcd.io", "GitRepository")
+                )
             })
             .map(|o| Generator {
                 file: path.to_string(),
@@ -258,9 +266,10 @@ pub struct Discovery {
 
 impl Discovery {
     pub fn new(repo: &Repo) -> Discovery {
-        // `.3`: files holding an `ArtifactGenerator` are listed too (`.2`: the facts hold each
-        // subtree's count, `Node::dirs`).
-        let store = FactStore::open(repo.path(), "roots.3");
+        // `.4`: `.sourceignore` files and files holding a `GitRepository` are listed too (`.3`:
+        // files holding an `ArtifactGenerator`; `.2`: the facts hold each subtree's count,
+        // `Node::dirs`).
+        let store = FactStore::open(repo.path(), "roots.4");
         store.sweep();
         Discovery {
             store,
@@ -361,6 +370,11 @@ impl Discovery {
                     .push((name.into_owned(), Class::Kustomization, child));
                 continue;
             }
+            if name == pushguard_manifest::render::IGNORE_FILE {
+                node.items
+                    .push((name.into_owned(), Class::SourceIgnore, child));
+                continue;
+            }
             if mode == SYMLINK || !has_manifest_extension(&name) {
                 continue;
             }
@@ -434,6 +448,12 @@ impl Discovery {
                             via: None,
                         });
                     }
+                }
+                Class::SourceIgnore => {
+                    if only.is_some_and(|only| !only.contains(path)) {
+                        continue;
+                    }
+                    generators.push(Generator::ignore_file(path));
                 }
                 Class::Controller | Class::Unknown => {
                     if only.is_some_and(|only| !only.contains(path)) {

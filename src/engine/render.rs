@@ -632,6 +632,8 @@ pub fn judge(
     // A root whose file moved keeps its name: paired by the name alone when exactly one root of
     // that name is gone from the base and exactly one is new at the tip.
     let new_keys: BTreeSet<&str> = new.built.iter().map(|b| b.root.key.as_str()).collect();
+    // The base key of each root paired with a moved file, by its key at the tip.
+    let mut moved_from: BTreeMap<String, String> = BTreeMap::new();
     let unpaired_old: Vec<String> = old
         .keys()
         .filter(|k| !new_keys.contains(k.as_str()))
@@ -653,6 +655,7 @@ pub fn judge(
         if let ([moved], 1) = (news.as_slice(), olds) {
             let to = moved.root.key.clone();
             if let Some(b) = old.remove(&key) {
+                moved_from.insert(to.clone(), key.clone());
                 old.insert(to, b);
             }
         }
@@ -674,6 +677,11 @@ pub fn judge(
     }
     let nested_new = nested(&new.built.iter().collect::<Vec<_>>());
     let nested_old = nested(&old.values().collect::<Vec<_>>());
+    // A Flux Kustomization or Argo CD Application a root applied at the base and no root
+    // applies at the tip is pruned by the controller, and with it what it applied, even though
+    // its file is still in the tree (left out of the artifact, moved out of reach).
+    let applied_old = applied(old.values());
+    let applied_new = applied(new.built.iter());
 
     let mut findings = Vec::new();
     let mut keys: BTreeSet<&str> = BTreeSet::new();
@@ -769,12 +777,47 @@ pub fn judge(
             ) {
                 findings.push(ManifestFinding { block: i, finding });
             }
+            let base_key = moved_from.get(key).map_or(key, String::as_str);
+            let pruned = n.is_some_and(|n| n.root.via.is_none())
+                && applied_old.contains(base_key)
+                && !applied_new.contains(key);
+            if pruned {
+                // What it applied goes with it: judged as removed, whatever the tip renders
+                // from its file.
+                for mut finding in pushguard_manifest::judge_objects(
+                    Vec::new(),
+                    old_objects,
+                    &empty,
+                    &block.settings,
+                    today,
+                ) {
+                    finding.message = format!(
+                        "{} (no root applies {key} any more: its file is left out of what the controller reads, so the controller prunes it and what it applied)",
+                        finding.message
+                    );
+                    findings.push(ManifestFinding { block: i, finding });
+                }
+            }
         }
     }
     if let Some(net) = f.net.as_mut() {
         net.rendered_findings = findings;
     }
     Ok(())
+}
+
+/// The keys of the Flux and Argo CD roots that rendered roots apply (as the roots defined by
+/// the files they come from).
+fn applied<'b>(built: impl Iterator<Item = &'b Built>) -> BTreeSet<String> {
+    built
+        .filter_map(|b| b.rendered.as_ref().map(|r| (b, r)))
+        .flat_map(|(b, r)| {
+            r.objects
+                .iter()
+                .filter_map(move |o| controller_root(o, b.root.blob))
+                .map(|r| r.key)
+        })
+        .collect()
 }
 
 /// Keys of the kustomize roots another root renders (their kustomization file is in its

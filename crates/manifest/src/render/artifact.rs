@@ -21,13 +21,15 @@
 //! (a later one overwrites or merges into an earlier one), no generator or several for the
 //! artifact — is a reason the root cannot be rendered, which the caller reports.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::tree::{join, join_relative, RawKind, RawTree, Resolved, Tree, TreeError};
 use crate::yaml::{Node, Value};
 
-/// An `ArtifactGenerator` object found in the repository, with the file that defines it.
+/// A file of the repository that Flux sources are made from: an `ArtifactGenerator` or a
+/// `GitRepository` object, with the file that defines it, or a `.sourceignore` file (its
+/// `object` null: it is read at its path).
 #[derive(Debug, Clone)]
 pub struct Generator {
     pub file: String,
@@ -35,7 +37,34 @@ pub struct Generator {
 }
 
 impl Generator {
-    fn namespace(&self) -> &str {
+    /// A `.sourceignore` file at `path`.
+    pub fn ignore_file(path: &str) -> Generator {
+        Generator {
+            file: path.to_string(),
+            object: Arc::new(Node {
+                value: Value::Null,
+                line: 1,
+                column: 1,
+            }),
+        }
+    }
+
+    pub(crate) fn is_ignore_file(&self) -> bool {
+        self.object.is_null()
+    }
+
+    pub(crate) fn kind(&self) -> &str {
+        self.object.get("kind").and_then(Node::as_str).unwrap_or("")
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        self.object
+            .path(&["metadata", "name"])
+            .and_then(Node::as_str)
+            .unwrap_or("")
+    }
+
+    pub(crate) fn namespace(&self) -> &str {
         self.object
             .path(&["metadata", "namespace"])
             .and_then(Node::as_str)
@@ -68,7 +97,10 @@ pub(crate) fn mounts(
     name: &str,
 ) -> Result<Result<Vec<Mount>, String>, TreeError> {
     let mut found = Vec::new();
-    for g in generators.iter().filter(|g| g.namespace() == namespace) {
+    for g in generators
+        .iter()
+        .filter(|g| g.kind() == "ArtifactGenerator" && g.namespace() == namespace)
+    {
         for a in g
             .object
             .path(&["spec", "artifacts"])
@@ -107,6 +139,49 @@ pub(crate) fn mounts(
         }
     };
     Ok(copies(tree, g, artifact))
+}
+
+/// The `GitRepository` sources (`namespace`, `name`) of every generator making the artifact
+/// `name` in `namespace`: what it copies from is their artifacts.
+pub(crate) fn git_sources(
+    generators: &[Generator],
+    namespace: &str,
+    name: &str,
+) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for g in generators
+        .iter()
+        .filter(|g| g.kind() == "ArtifactGenerator" && g.namespace() == namespace)
+    {
+        let makes = g
+            .object
+            .path(&["spec", "artifacts"])
+            .map(Node::as_seq)
+            .unwrap_or(&[])
+            .iter()
+            .any(|a| a.get("name").and_then(Node::as_str) == Some(name));
+        if !makes {
+            continue;
+        }
+        for s in g
+            .object
+            .path(&["spec", "sources"])
+            .map(Node::as_seq)
+            .unwrap_or(&[])
+        {
+            if s.get("kind").and_then(Node::as_str) != Some("GitRepository") {
+                continue;
+            }
+            let ns = s
+                .get("namespace")
+                .and_then(Node::as_str)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(namespace);
+            let repo = s.get("name").and_then(Node::as_str).unwrap_or("");
+            out.insert((ns.to_string(), repo.to_string()));
+        }
+    }
+    out
 }
 
 /// The mounts of one artifact entry of generator `g` (paths copied are looked up in `tree`,
@@ -226,7 +301,7 @@ fn copies(tree: &Tree, g: &Generator, artifact: &Node) -> Result<Vec<Mount>, Str
 }
 
 /// How many leading directories two file paths share.
-fn common_dirs(a: &str, b: &str) -> usize {
+pub(crate) fn common_dirs(a: &str, b: &str) -> usize {
     let dirs = |p: &str| -> Vec<String> {
         let mut parts: Vec<String> = p.split('/').map(str::to_string).collect();
         parts.pop();

@@ -53,6 +53,7 @@ mod nodes;
 pub mod patch;
 mod patches;
 mod resources;
+mod sourceignore;
 mod transform;
 pub mod tree;
 
@@ -61,6 +62,7 @@ pub use artifact::Generator;
 pub use flux::{deploys_from_outside, flux_build, flux_kustomization};
 pub use generate::content_hash;
 pub use kustomize::{kustomize_build, KUSTOMIZATION_FILES};
+pub use sourceignore::IGNORE_FILE;
 pub use transform::is_cluster_scoped;
 pub use tree::{
     join, join_relative, MemTree, ParseCache, RawKind, RawTree, Resolved, Tree, TreeError,

@@ -217,6 +217,24 @@ impl<'a> Tree<'a> {
         std::mem::take(&mut *self.reads.borrow_mut())
     }
 
+    /// What the raw tree holds at `path`, a symlink not followed, recorded as [`Tree::resolve`]
+    /// records a lookup (a directory passed is not: what is read below it is). For a view over
+    /// this tree, which asks only about paths below real directories.
+    pub fn raw_kind(&self, path: &str) -> Result<Option<RawKind>, TreeError> {
+        let kind = self.raw.lookup(path)?;
+        if kind != Some(RawKind::Dir) {
+            self.note(path);
+        }
+        Ok(kind)
+    }
+
+    /// The raw entries of the real directory `dir`, recorded as a listing (see
+    /// [`Tree::raw_kind`]).
+    pub fn raw_list(&self, dir: &str) -> Result<Vec<(String, RawKind)>, TreeError> {
+        self.note(&format!("{dir}/"));
+        self.raw.list(dir)
+    }
+
     /// Follows `path` (relative to the root, may hold `.` and `..`) to what it names.
     pub fn resolve(&self, path: &str) -> Result<Resolved, TreeError> {
         let Some(mut pending) = normalize_parts(path) else {
