@@ -578,7 +578,8 @@ fn flux_substitution_disabled_by_annotation_and_off_without_variables() {
         text(one(&r, "Pod"), &["spec", "hostNetwork"]),
         Some("${net:=true}")
     );
-    // substituteFrom: unknown values render as empty, so the default applies.
+    // substituteFrom: unknown values render as empty, so the default applies; but the cluster
+    // may set `net`, so a judged field that takes it is refused.
     let ks = doc("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: a}\nspec:\n  path: apps\n  postBuild:\n    substituteFrom:\n    - {kind: ConfigMap, name: vars}\n");
     let r = flux_kustomization(&t, &ks, "ks.yaml", &Limits::default(), &[]).unwrap();
     assert!(matches!(
@@ -588,6 +589,43 @@ fn flux_substitution_disabled_by_annotation_and_off_without_variables() {
             .map(|n| &n.value),
         Some(Value::Bool(true))
     ));
+    assert_eq!(render_rules(&r), [RENDER_RULE]);
+    assert!(
+        r.problems[0]
+            .message
+            .contains("`hostNetwork` takes `${net}`"),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[test]
+fn values_only_the_cluster_sets_are_refused_in_judged_fields() {
+    let ks = |substitute: &str| {
+        doc(&format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: a}}\nspec:\n  path: apps\n  postBuild:\n    substitute: {{{substitute}}}\n    substituteFrom:\n    - {{kind: ConfigMap, name: cluster-vars}}\n"))
+    };
+    let render = |pod: &str, substitute: &str| {
+        let tree = MemTree::new().file("apps/pod.yaml", pod);
+        let t = Tree::new(&tree);
+        flux_kustomization(&t, &ks(substitute), "ks.yaml", &Limits::default(), &[]).unwrap()
+    };
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {env: \"${cluster_env}\"}\nspec:\n  containers:\n  - name: c\n    image: registry.example.com/app:${tag:=1.0}\n";
+    // Controls: a label and an image's tag may come from the cluster.
+    clean(&render(pod, ""));
+    for (field, attack) in [
+        ("image", pod.replace("registry.example.com/app:${tag:=1.0}", "${registry:=registry.example.com}/app:1.0")),
+        ("privileged", format!("{pod}    securityContext:\n      privileged: ${{debug:=false}}\n")),
+        ("add", format!("{pod}    securityContext:\n      capabilities:\n        add:\n        - ${{cap:=CHOWN}}\n")),
+        ("namespace", pod.replace("  name: p\n", "  name: p\n  namespace: ${tenant}\n")),
+        ("key", pod.replace("  labels:", "  ${meta_key:=labels}:")),
+    ] {
+        let r = render(&attack, "");
+        assert_eq!(render_rules(&r), [RENDER_RULE], "{field}: {:#?}", r.problems);
+        assert!(r.problems[0].message.contains("only `substituteFrom`"), "{field}");
+        // Set by the Kustomization itself, the value is known and judged as usual.
+        let known = "registry: registry.example.com, debug: \"false\", cap: CHOWN, tenant: shop, meta_key: labels";
+        clean(&render(&attack, known));
+    }
 }
 
 #[test]

@@ -23,6 +23,7 @@
 //! (`privileged: "${priv:=true}"` becomes the boolean `true`), and a result that would change
 //! the YAML structure is a problem.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::artifact::{self, Generator};
@@ -32,6 +33,7 @@ use super::kustomize::{
 };
 use super::nodes::{entry, map_node, scalar_text, set, str_node, string_map};
 use super::resources::{Ctx, Res, MAX_DEPTH};
+use super::sourceignore::{Ignore, SourceArtifact};
 use super::tree::{join, join_relative, Resolved, Tree, TreeError};
 use super::Rendered;
 use crate::object::Origin;
@@ -220,16 +222,33 @@ pub fn flux_kustomization(
     let spec = ks.get("spec").unwrap_or(&empty);
     match source_of(spec, namespace) {
         Source::Repository => {
+            // What source-controller archives of the repository: no symlinks, and not what
+            // the ignore rules leave out (see `super::sourceignore`).
+            let source = spec
+                .path(&["sourceRef", "name"])
+                .and_then(Node::as_str)
+                .unwrap_or("");
+            let source_ns = spec
+                .path(&["sourceRef", "namespace"])
+                .and_then(Node::as_str)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(namespace);
+            let repos = BTreeSet::from([(source_ns.to_string(), source.to_string())]);
+            let ignore = match git_ignore(tree, generators, file, &repos)? {
+                Ok(ignore) => ignore,
+                Err(why) => return Ok(unmodelled(tree, limits, ks, spec, file, &root, &why)),
+            };
+            let view = SourceArtifact::new(tree, ignore);
+            let inner = match tree.cache() {
+                Some(cache) => Tree::with_cache(&view, cache),
+                None => Tree::new(&view),
+            };
             // A path missing here is most often a GitRepository of another repository or
             // branch (a tenant's): say so, rather than only "does not exist".
             let path = spec.get("path");
             let text = path.and_then(Node::as_str).unwrap_or("");
             if let Some(dir) = join_relative("", text) {
-                if tree.resolve(&dir)? == Resolved::Missing {
-                    let source = spec
-                        .path(&["sourceRef", "name"])
-                        .and_then(Node::as_str)
-                        .unwrap_or("");
+                if inner.resolve(&dir)? == Resolved::Missing {
                     let mut ctx = Ctx::new(tree, limits);
                     ctx.problem(
                         file,
@@ -242,57 +261,193 @@ pub fn flux_kustomization(
                     return Ok(rendered(ctx, Vec::new(), &root));
                 }
             }
-            overlay_build(tree, ks, spec, file, limits, &root)
+            let out = overlay_build(&inner, ks, spec, file, limits, &root)?;
+            match view.refused() {
+                Some(why) => Ok(unmodelled(tree, limits, ks, spec, file, &root, &why)),
+                None => Ok(out),
+            }
         }
         Source::Outside => Ok(Rendered::default()),
         Source::Artifact {
             namespace: art_ns,
             name: art_name,
-        } => match artifact::mounts(tree, generators, file, &art_ns, &art_name)? {
-            Ok(mounts) => {
-                let view = artifact::Mounted {
-                    repo: tree,
-                    mounts: mounts.clone(),
-                };
-                let inner = match tree.cache() {
-                    Some(cache) => Tree::with_cache(&view, cache),
-                    None => Tree::new(&view),
-                };
-                let mut out = overlay_build(&inner, ks, spec, file, limits, &root)?;
-                let place = |p: &mut String| {
-                    if p != file {
-                        if let Some(repo) = artifact::to_repo(&mounts, p) {
-                            *p = repo;
-                        }
-                    }
-                };
-                for o in out.objects.iter_mut() {
-                    place(&mut o.path);
-                    if let Some(origin) = o.origin.as_mut() {
-                        let mut changed = origin.changed_by.clone();
-                        changed.iter_mut().for_each(place);
-                        if changed != origin.changed_by {
-                            Arc::make_mut(origin).changed_by = changed;
-                        }
-                    }
-                }
-                for p in out.problems.iter_mut() {
-                    place(&mut p.path);
-                }
-                Ok(out)
+        } => {
+            // The generator copies from its GitRepositories' artifacts: filtered as those are.
+            let repos = artifact::git_sources(generators, &art_ns, &art_name);
+            let ignore = match git_ignore(tree, generators, file, &repos)? {
+                Ok(ignore) => ignore,
+                Err(why) => return Ok(unmodelled(tree, limits, ks, spec, file, &root, &why)),
+            };
+            let filtered = SourceArtifact::new(tree, ignore);
+            let source = match tree.cache() {
+                Some(cache) => Tree::with_cache(&filtered, cache),
+                None => Tree::new(&filtered),
+            };
+            let out = external_artifact(
+                &source, ks, spec, file, limits, generators, &art_ns, &art_name, &root,
+            )?;
+            match filtered.refused() {
+                Some(why) => Ok(unmodelled(tree, limits, ks, spec, file, &root, &why)),
+                None => Ok(out),
             }
-            Err(why) => {
-                let mut ctx = Ctx::new(tree, limits);
-                let at = spec.get("sourceRef").unwrap_or(ks);
-                ctx.problem(
+        }
+    }
+}
+
+/// A Kustomization over the `ExternalArtifact` `art_ns/art_name`, built from `tree` (the
+/// GitRepository artifact its generator copies from).
+#[allow(clippy::too_many_arguments)]
+fn external_artifact(
+    tree: &Tree,
+    ks: &Node,
+    spec: &Node,
+    file: &str,
+    limits: &Limits,
+    generators: &[Generator],
+    art_ns: &str,
+    art_name: &str,
+    root: &Arc<Origin>,
+) -> Result<Rendered, TreeError> {
+    match artifact::mounts(tree, generators, file, art_ns, art_name)? {
+        Ok(mounts) => {
+            let view = artifact::Mounted {
+                repo: tree,
+                mounts: mounts.clone(),
+            };
+            let inner = match tree.cache() {
+                Some(cache) => Tree::with_cache(&view, cache),
+                None => Tree::new(&view),
+            };
+            let mut out = overlay_build(&inner, ks, spec, file, limits, root)?;
+            let place = |p: &mut String| {
+                if p != file {
+                    if let Some(repo) = artifact::to_repo(&mounts, p) {
+                        *p = repo;
+                    }
+                }
+            };
+            for o in out.objects.iter_mut() {
+                place(&mut o.path);
+                if let Some(origin) = o.origin.as_mut() {
+                    let mut changed = origin.changed_by.clone();
+                    changed.iter_mut().for_each(place);
+                    if changed != origin.changed_by {
+                        Arc::make_mut(origin).changed_by = changed;
+                    }
+                }
+            }
+            for p in out.problems.iter_mut() {
+                place(&mut p.path);
+            }
+            Ok(out)
+        }
+        Err(why) => {
+            let mut ctx = Ctx::new(tree, limits);
+            let at = spec.get("sourceRef").unwrap_or(ks);
+            ctx.problem(
                     file,
                     at,
                     format!("spec.sourceRef: {why}"),
                     "make the artifact with one ArtifactGenerator in this repository, from GitRepository sources, with copies of the form `@alias/dir/**`, `@alias/dir/` or `@alias/file` that do not overlap",
                 );
-                Ok(rendered(ctx, Vec::new(), &root))
+            Ok(rendered(ctx, Vec::new(), root))
+        }
+    }
+}
+
+/// The ignore rules of the artifacts of the GitRepositories `repos` (all read as this
+/// repository): every `.sourceignore` of the tree, and their `spec.ignore`, which must agree.
+fn git_ignore(
+    tree: &Tree,
+    generators: &[Generator],
+    file: &str,
+    repos: &BTreeSet<(String, String)>,
+) -> Result<Result<Ignore, String>, TreeError> {
+    let mut spec: BTreeSet<Option<String>> = BTreeSet::new();
+    for (ns, name) in repos {
+        match spec_ignore(tree, generators, file, ns, name)? {
+            Ok(s) => {
+                spec.insert(s);
             }
-        },
+            Err(why) => return Ok(Err(why)),
+        }
+    }
+    if spec.len() > 1 {
+        return Ok(Err(
+            "the GitRepositories it copies from set different `spec.ignore`".to_string(),
+        ));
+    }
+    let files: Vec<String> = generators
+        .iter()
+        .filter(|g| g.is_ignore_file())
+        .map(|g| g.file.clone())
+        .collect();
+    Ignore::read(tree, &files, spec.into_iter().next().flatten().as_deref())
+}
+
+/// The root refused: what source-controller archives of the repository cannot be modelled.
+fn unmodelled(
+    tree: &Tree,
+    limits: &Limits,
+    ks: &Node,
+    spec: &Node,
+    file: &str,
+    root: &Arc<Origin>,
+    why: &str,
+) -> Rendered {
+    let mut ctx = Ctx::new(tree, limits);
+    ctx.problem(
+        file,
+        spec.get("sourceRef").unwrap_or(ks),
+        format!("what the GitRepository artifact holds cannot be modelled: {why}"),
+        "write the ignore patterns with `*`, `?`, `**` and `!` only, as regular files (docs/rules.md, Flux sources)",
+    );
+    rendered(ctx, Vec::new(), root)
+}
+
+/// The `spec.ignore` of the `GitRepository` `namespace/name` as this repository defines it
+/// (None when it sets none, or when the repository does not define it). Every definition of
+/// that name is read (it is in the root's closure); as for `ArtifactGenerator`s, the one
+/// nearest the Kustomization's file is the cluster's, and equally near ones that disagree are
+/// refused.
+fn spec_ignore(
+    tree: &Tree,
+    generators: &[Generator],
+    file: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Result<Option<String>, String>, TreeError> {
+    let mut found: Vec<&Generator> = generators
+        .iter()
+        .filter(|g| g.kind() == "GitRepository" && g.name() == name)
+        .filter(|g| g.namespace() == namespace || g.namespace().is_empty())
+        .collect();
+    for g in &found {
+        tree.resolve(&g.file)?;
+    }
+    let nearness = |g: &Generator| artifact::common_dirs(&g.file, file);
+    if let Some(best) = found.iter().map(|g| nearness(g)).max() {
+        found.retain(|g| nearness(g) == best);
+    }
+    let ignores: BTreeSet<Option<String>> = found
+        .iter()
+        .map(|g| {
+            g.object
+                .path(&["spec", "ignore"])
+                .and_then(Node::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    match ignores.len() {
+        0 => Ok(Ok(None)),
+        1 => Ok(Ok(ignores.into_iter().next().flatten())),
+        _ => {
+            let files: Vec<&str> = found.iter().map(|g| g.file.as_str()).collect();
+            Ok(Err(format!(
+                "GitRepositories `{namespace}/{name}` as near the Kustomization set different `spec.ignore` ({})",
+                files.join(", ")
+            )))
+        }
     }
 }
 
@@ -474,7 +629,11 @@ fn post_build(ctx: &mut Ctx<'_, '_>, post: &Node, file: &str, resources: &mut [R
         }
         let mut changed = false;
         let mut errors = Vec::new();
-        substitute_node(&mut r.node, &vars, &mut changed, &mut errors, 0);
+        let subst = Subst {
+            vars: &vars,
+            from_cluster,
+        };
+        substitute_node(&mut r.node, &subst, ["", ""], &mut changed, &mut errors, 0);
         for e in errors {
             let label = r.cur().label();
             ctx.problem(
@@ -490,9 +649,89 @@ fn post_build(ctx: &mut Ctx<'_, '_>, post: &Node, file: &str, resources: &mut [R
     }
 }
 
+/// The variables of one Kustomization's substitution.
+struct Subst<'v> {
+    vars: &'v [(String, String)],
+    /// `substituteFrom` is set: a variable `substitute` does not set may have a value in the
+    /// cluster, which pushguard cannot see.
+    from_cluster: bool,
+}
+
+impl Subst<'_> {
+    /// The variables `text` uses that only the cluster may set.
+    fn unseen(&self, text: &str) -> Vec<String> {
+        if !self.from_cluster {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("${") {
+            rest = &rest[i + 2..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() && !self.vars.iter().any(|(k, _)| *k == name) {
+                out.push(name);
+            }
+        }
+        out
+    }
+}
+
+/// Fields whose value the rules judge (pod security, images, RBAC, namespaces, services,
+/// sources), by the key that holds the value and, for a few, the key above it: a value there
+/// that comes from the cluster cannot be judged, so it is refused.
+fn judged_field(at: [&str; 2]) -> bool {
+    let [parent, key] = at;
+    matches!(
+        key,
+        "privileged"
+            | "allowPrivilegeEscalation"
+            | "hostNetwork"
+            | "hostPID"
+            | "hostIPC"
+            | "hostUsers"
+            | "hostPort"
+            | "runAsUser"
+            | "runAsGroup"
+            | "runAsNonRoot"
+            | "procMount"
+            | "add"
+            | "image"
+            | "verbs"
+            | "apiGroups"
+            | "nonResourceURLs"
+            | "resourceNames"
+            | "namespace"
+            | "targetNamespace"
+            | "serviceAccountName"
+            | "kind"
+            | "apiVersion"
+            | "url"
+            | "repoURL"
+            | "server"
+            | "chart"
+            | "registry"
+            | "repository"
+            | "newName"
+            | "type"
+            | "loadBalancerSourceRanges"
+            | "externalIPs"
+            | "cidr"
+            | "except"
+            | "seccompProfile"
+            | "appArmorProfile"
+    ) || matches!(
+        (parent, key),
+        ("hostPath", "path") | ("roleRef" | "subjects", "name")
+    ) || (key == "resources" && parent == "rules")
+}
+
 fn substitute_node(
     node: &mut Node,
-    vars: &[(String, String)],
+    subst: &Subst,
+    at: [&str; 2],
     changed: &mut bool,
     errors: &mut Vec<String>,
     depth: usize,
@@ -500,10 +739,25 @@ fn substitute_node(
     if depth > yaml::MAX_DEPTH_CAP {
         return;
     }
+    let vars = subst.vars;
     match &mut node.value {
         Value::Str(s) => {
             if !s.contains('$') {
                 return;
+            }
+            let unseen = subst.unseen(s);
+            // An image whose tag alone comes from the cluster keeps the registry it names.
+            let tag_only = at[1] == "image"
+                && s.find("${").is_some_and(|v| {
+                    let head = &s[..v];
+                    head.rfind(':')
+                        .is_some_and(|c| c > head.rfind('/').unwrap_or(0) && head.contains('/'))
+                });
+            if !unseen.is_empty() && judged_field(at) && !tag_only {
+                errors.push(format!(
+                    "`{}` takes `${{{}}}`, which only `substituteFrom` (the cluster) may set: pushguard cannot judge a value it cannot see",
+                    at[1], unseen[0]
+                ));
             }
             match envsubst(s, vars, 0) {
                 Ok(new) if new != *s => {
@@ -516,13 +770,43 @@ fn substitute_node(
         }
         Value::Seq(items) => {
             for i in items.iter_mut() {
-                substitute_node(i, vars, changed, errors, depth + 1);
+                substitute_node(i, subst, at, changed, errors, depth + 1);
             }
         }
         Value::Map(entries) => {
+            let mut renamed = false;
             for (k, v) in entries.iter_mut() {
+                if let Some(var) = subst.unseen(&k.name).first() {
+                    errors.push(format!(
+                        "the key `{}` takes `${{{var}}}`, which only `substituteFrom` (the cluster) may set: pushguard cannot judge a field it cannot name",
+                        k.name
+                    ));
+                }
+                let before = *changed;
+                *changed = false;
                 substitute_key(k, vars, changed, errors);
-                substitute_node(v, vars, changed, errors, depth + 1);
+                renamed |= *changed;
+                *changed |= before;
+                substitute_node(v, subst, [at[1], &k.name], changed, errors, depth + 1);
+            }
+            if renamed {
+                // Flux substitutes the YAML text and reads it again with go-yaml v2: a key
+                // that becomes `<<` merges the mapping under it into this one, and a key that
+                // becomes another key's name is a repeated key, whose last value wins.
+                let mut seen = BTreeSet::new();
+                for (k, _) in entries.iter() {
+                    if k.name == "<<" {
+                        errors.push(
+                            "a key becomes `<<`, which Flux reads as a merge of the mapping under it"
+                                .to_string(),
+                        );
+                    } else if !seen.insert(k.name.as_str()) {
+                        errors.push(format!(
+                            "the key `{}` appears twice once substituted, and Flux keeps whichever it writes last",
+                            k.name
+                        ));
+                    }
+                }
             }
         }
         _ => {}
