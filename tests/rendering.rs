@@ -52,38 +52,12 @@ fn fixture() -> Fixture {
     f
 }
 
-fn write(f: &Fixture, path: &str, content: &str) {
-    let p = f.work.join(path);
-    if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(p, content).unwrap();
-}
-
-fn commit_all(f: &Fixture, message: &str) {
-    f.git(&["add", "-A"]);
-    f.git(&["commit", "-q", "-s", "-m", message]);
-}
-
 fn as_sre(f: &Fixture) -> Run {
     f.push_as(&[("REMOTE_USER", "sre-anna")], &["origin", "HEAD:main"])
 }
 
 fn as_dev(f: &Fixture) -> Run {
     f.push_as(&[("REMOTE_USER", "dev-bob")], &["origin", "HEAD:main"])
-}
-
-fn reset(f: &Fixture) {
-    f.git(&["reset", "-q", "--hard", "origin/main"]);
-}
-
-fn assert_rule(r: &Run, rule: &str, text: &str) {
-    assert_rejected(r);
-    assert!(
-        r.out.contains(&format!("error[{rule}] refs/heads/main")),
-        "{rule}: {r:?}"
-    );
-    assert!(r.out.contains(text), "{text}: {r:?}");
 }
 
 #[test]
@@ -1171,4 +1145,153 @@ fn same_named_kustomizations_of_two_clusters_are_both_judged() {
     f.git(&["mv", "clusters/zzz/apps.yaml", "clusters/zzz/moved.yaml"]);
     commit_all(&f, "move zzz's apps");
     assert_accepted(&as_sre(&f));
+}
+
+/// Flux's own layout: `clusters/prod/flux-system` syncs `./clusters/prod`, whose `apps.yaml`
+/// deploys `apps/base` (a Deployment and the Namespace `shop`), pruning what leaves.
+fn flux_prod() -> Fixture {
+    let f = Fixture::new(POLICY);
+    write(&f, "apps/base/deploy.yaml", DEPLOY);
+    write(&f, "apps/base/ns.yaml", NAMESPACE);
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- ns.yaml\n- deploy.yaml\n",
+    );
+    write(
+        &f,
+        "clusters/prod/flux-system/gotk-sync.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://git.example.com/fleet\n  ref: {branch: main}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./clusters/prod\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n",
+    );
+    write(&f, "clusters/prod/apps.yaml", FLUX_KS);
+    write(&f, "docs/readme.md", "fleet\n");
+    commit_all(&f, "flux layout");
+    assert_accepted(&as_sre(&f));
+    f
+}
+
+#[test]
+fn what_a_sourceignore_leaves_out_of_the_artifact_is_pruned() {
+    let f = flux_prod();
+    // The attack: a `.sourceignore` outside every protected path hides prod's `apps.yaml` from
+    // the artifact; Flux prunes the Kustomization and, with it, everything it applied.
+    for (at, pattern) in [
+        (".sourceignore", "clusters/prod/apps.yaml"),
+        ("clusters/.sourceignore", "apps.yaml"),
+        (".sourceignore", "**/apps.*"),
+    ] {
+        write(&f, at, &format!("{pattern}\n"));
+        commit_all(&f, "ignore");
+        let r = as_dev(&f);
+        assert_rule(&r, "deny-delete", "Namespace shop");
+        assert_rule(&r, "path.pushers", at);
+        assert!(
+            r.flat()
+                .contains("no root applies Kustomization flux-system/apps"),
+            "{r:?}"
+        );
+        assert!(
+            r.flat().contains("(the protected root clusters/prod/"),
+            "{r:?}"
+        );
+        // Signers do not make a prune of a protected kind acceptable.
+        assert_rule(&as_sre(&f), "deny-delete", "Namespace shop");
+        reset(&f);
+    }
+    // The same through the GitRepository's own `spec.ignore`, which needs prod's pushers anyway.
+    let sync = std::fs::read_to_string(f.work.join("clusters/prod/flux-system/gotk-sync.yaml"))
+        .unwrap()
+        .replace(
+            "  ref: {branch: main}\n",
+            "  ref: {branch: main}\n  ignore: |\n    /apps/base/ns.yaml\n",
+        );
+    write(&f, "clusters/prod/flux-system/gotk-sync.yaml", &sync);
+    commit_all(&f, "spec.ignore");
+    assert_rule(&as_sre(&f), "manifest-render", "ns.yaml");
+    reset(&f);
+
+    // A symlink is not archived: swapping the Namespace's file for a link to the same text
+    // breaks the build Flux runs (refused), where following the link would look unchanged.
+    write(&f, "docs/ns.yaml", NAMESPACE);
+    std::fs::remove_file(f.work.join("apps/base/ns.yaml")).unwrap();
+    std::os::unix::fs::symlink("../../docs/ns.yaml", f.work.join("apps/base/ns.yaml")).unwrap();
+    commit_all(&f, "ns through a link");
+    assert_rule(&as_dev(&f), "manifest-render", "ns.yaml");
+    reset(&f);
+
+    // Moving the file where no root applies it prunes the same way; a move the sync still
+    // reads (a subdirectory of `clusters/prod`) prunes nothing.
+    std::fs::create_dir_all(f.work.join("unused")).unwrap();
+    f.git(&["mv", "clusters/prod/apps.yaml", "unused/apps.yaml"]);
+    commit_all(&f, "move out of reach");
+    assert_rule(&as_sre(&f), "deny-delete", "Namespace shop");
+    reset(&f);
+    std::fs::create_dir_all(f.work.join("clusters/prod/apps")).unwrap();
+    f.git(&[
+        "mv",
+        "clusters/prod/apps.yaml",
+        "clusters/prod/apps/apps.yaml",
+    ]);
+    commit_all(&f, "move into a subdirectory");
+    assert_accepted(&as_sre(&f));
+
+    // Controls: a `.sourceignore` that leaves out only what no root renders lands with prod's
+    // pushers (it changes every Flux root's artifact: Flux's default exclusions stop), and a
+    // developer's change elsewhere lands.
+    write(&f, ".sourceignore", "/docs/\n");
+    commit_all(&f, "ignore docs");
+    assert_rule(&as_dev(&f), "path.pushers", ".sourceignore");
+    assert_accepted(&as_sre(&f));
+    write(&f, "docs/readme.md", "fleet, documented\n");
+    commit_all(&f, "docs");
+    assert_accepted(&as_dev(&f));
+}
+
+#[test]
+fn a_substitution_that_makes_a_merge_key_or_a_repeated_key_is_refused() {
+    let f = Fixture::new(POLICY);
+    write(&f, "apps/base/deploy.yaml", DEPLOY);
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
+    write(
+        &f,
+        "clusters/dev/apps.yaml",
+        &format!("{FLUX_KS}  postBuild:\n    substitute:\n      tier: dev\n"),
+    );
+    commit_all(&f, "dev cluster");
+    assert_accepted(&as_sre(&f));
+    // Flux substitutes the YAML text and reads it again with go-yaml v2, where `<<` merges
+    // and a repeated key keeps its last value: both end in a privileged container.
+    for (context, text) in [
+        (
+            "merge",
+            "        securityContext:\n          \"<<${unset}\": {privileged: true}\n",
+        ),
+        (
+            "appears twice",
+            "        securityContext:\n          privileged: false\n          privileged${unset}: true\n",
+        ),
+    ] {
+        write(&f, "apps/base/deploy.yaml", &format!("{DEPLOY}{text}"));
+        commit_all(&f, "substituted key");
+        let r = as_dev(&f);
+        assert_rule(&r, "manifest-render", "clusters/dev/apps.yaml");
+        assert!(r.flat().contains("postBuild substitution in Deployment api"), "{r:?}");
+        assert!(r.flat().contains(context), "{context}: {r:?}");
+        reset(&f);
+    }
+    // Control: a substituted value and a substituted key that stays unique land.
+    write(
+        &f,
+        "apps/base/deploy.yaml",
+        &DEPLOY.replace(
+            "      labels: {app: api}\n",
+            "      labels:\n        app: api\n        tier: \"${tier}\"\n        team-${tier}: \"yes\"\n",
+        ),
+    );
+    commit_all(&f, "labels");
+    assert_accepted(&as_dev(&f));
 }

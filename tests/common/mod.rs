@@ -292,3 +292,37 @@ pub fn assert_rejected(r: &Run) {
 pub fn assert_accepted(r: &Run) {
     assert!(r.ok, "push should have been accepted: {r:?}");
 }
+
+/// Writes `content` at `path` in the work clone, making its directories.
+pub fn write(f: &Fixture, path: &str, content: &str) {
+    write_bytes(f, path, content.as_bytes());
+}
+
+pub fn write_bytes(f: &Fixture, path: &str, content: &[u8]) {
+    let p = f.work.join(path);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, content).unwrap();
+}
+
+/// Commits everything in the work clone (with a DCO sign-off).
+pub fn commit_all(f: &Fixture, message: &str) {
+    f.git(&["add", "-A"]);
+    f.git(&["commit", "-q", "-s", "-m", message]);
+}
+
+/// Drops the work clone's unpushed commits.
+pub fn reset(f: &Fixture) {
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+}
+
+/// The push to `main` was rejected with `rule`, and its output holds `text` (wrapping undone).
+pub fn assert_rule(r: &Run, rule: &str, text: &str) {
+    assert_rejected(r);
+    assert!(
+        r.out.contains(&format!("error[{rule}] refs/heads/main")),
+        "{rule}: {r:?}"
+    );
+    assert!(r.flat().contains(text), "{text}: {r:?}");
+}
