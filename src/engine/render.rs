@@ -186,7 +186,7 @@ const TREE_MODE: u16 = 0o040000;
 /// budgets).
 /// A symlinked defining file is read through its link, which is in the closure. A Flux root
 /// also depends on the tree's `ArtifactGenerator`s (one added in a new file is in no closure).
-fn closure_key(root: &Root, limits: &Limits, generators: &[Generator]) -> Option<ObjectId> {
+fn closure_key(root: &Root, limits: &Limits, generators: &[u8]) -> Option<ObjectId> {
     let kind = match root.kind {
         Kind::Kustomize { .. } => "kustomize",
         Kind::Flux(_) => "flux",
@@ -205,12 +205,22 @@ fn closure_key(root: &Root, limits: &Limits, generators: &[Generator]) -> Option
         h.update(b"\0");
     }
     if matches!(root.kind, Kind::Flux(_)) {
-        for g in generators {
-            h.update(format!("{}\0{:?}\0", g.file, g.object).as_bytes());
-        }
+        h.update(generators);
     }
     h.update(root.blob.as_bytes());
     h.try_finalize().ok()
+}
+
+/// A digest of the tree's Flux source files (`ArtifactGenerator`s, `GitRepository`s,
+/// `.sourceignore` files), once per tree rather than once per root.
+fn generators_digest(generators: &[Generator]) -> Vec<u8> {
+    let mut h = gix::hash::hasher(gix::hash::Kind::Sha256);
+    for g in generators {
+        h.update(format!("{}\0{:?}\0", g.file, g.object).as_bytes());
+    }
+    h.try_finalize()
+        .map(|id| id.as_bytes().to_vec())
+        .unwrap_or_default()
 }
 
 /// The directory holding `path` (a closure path; `dir/` for a listed directory), "" at the root.
@@ -329,6 +339,11 @@ fn build_all(
     });
     let mut covered: BTreeSet<String> = BTreeSet::new();
     let mut out = Vec::with_capacity(roots.len());
+    // What every Flux root's kept closure is keyed by besides its own: the tree's source files.
+    let generators_digest = match facts {
+        Some(_) => generators_digest(generators),
+        None => Vec::new(),
+    };
     let mut queue: std::collections::VecDeque<Root> = roots.into();
     let mut made = 0usize;
     while let Some(root) = queue.pop_front() {
@@ -338,7 +353,7 @@ fn build_all(
         {
             continue;
         }
-        let key = facts.and_then(|_| closure_key(&root, limits, generators));
+        let key = facts.and_then(|_| closure_key(&root, limits, &generators_digest));
         let kept = match (facts, &key) {
             (Some((git, store)), Some(key)) => closure_from_facts(git, store, key)?,
             _ => None,

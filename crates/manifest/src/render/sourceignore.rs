@@ -43,7 +43,7 @@ const MAX_LINE: usize = 64 * 1024 - 1;
 struct Pattern {
     /// The directory the pattern was read in (components).
     domain: Vec<String>,
-    parts: Vec<String>,
+    parts: Vec<Part>,
     inclusion: bool,
     dir_only: bool,
     is_glob: bool,
@@ -77,7 +77,7 @@ impl Pattern {
         }
         Ok(Pattern {
             domain: domain.to_vec(),
-            parts: p.split('/').map(str::to_string).collect(),
+            parts: p.split('/').map(Part::new).collect(),
             inclusion,
             dir_only,
             is_glob: p.contains('/'),
@@ -103,9 +103,11 @@ impl Pattern {
 
     /// A pattern without `/`: the first component it matches decides.
     fn name_match(&self, path: &[&str], is_dir: bool) -> bool {
-        let first = self.parts.first().map_or("", String::as_str);
+        let Some(first) = self.parts.first() else {
+            return false;
+        };
         for (i, name) in path.iter().enumerate() {
-            if !wildcard(first, name) {
+            if !first.matches(name) {
                 continue;
             }
             return !(self.dir_only && !is_dir && i == path.len() - 1);
@@ -118,18 +120,19 @@ impl Pattern {
         let mut matched = false;
         let mut traverse = false;
         for (i, part) in self.parts.iter().enumerate() {
-            if part.is_empty() {
+            let text = part.text.as_str();
+            if text.is_empty() {
                 traverse = false;
                 continue;
             }
-            if part == "**" {
+            if text == "**" {
                 if i == self.parts.len() - 1 {
                     break;
                 }
                 traverse = true;
                 continue;
             }
-            if part.contains("**") {
+            if text.contains("**") {
                 return false;
             }
             if path.is_empty() {
@@ -139,7 +142,7 @@ impl Pattern {
                 traverse = false;
                 while let Some((first, rest)) = path.split_first() {
                     path = rest;
-                    if wildcard(part, first) {
+                    if part.matches(first) {
                         matched = true;
                         break;
                     } else if path.is_empty() {
@@ -147,7 +150,7 @@ impl Pattern {
                     }
                 }
             } else {
-                if !wildcard(part, path[0]) {
+                if !part.matches(path[0]) {
                     return false;
                 }
                 matched = true;
@@ -161,38 +164,93 @@ impl Pattern {
     }
 }
 
+/// One `/`-separated part of a pattern, with how it matches a name worked out once.
+#[derive(Debug, Clone)]
+struct Part {
+    text: String,
+    how: How,
+}
+
+#[derive(Debug, Clone)]
+enum How {
+    /// No wildcard: the name itself.
+    Literal,
+    /// `*` then no wildcard: a name ending so.
+    Suffix(String),
+    General,
+}
+
+impl Part {
+    fn new(text: &str) -> Part {
+        let how = if !text.contains(['*', '?']) {
+            How::Literal
+        } else {
+            match text.strip_prefix('*').filter(|s| !s.contains(['*', '?'])) {
+                Some(suffix) => How::Suffix(suffix.to_string()),
+                None => How::General,
+            }
+        };
+        Part {
+            text: text.to_string(),
+            how,
+        }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        match &self.how {
+            How::Literal => self.text == name,
+            How::Suffix(s) => name.ends_with(s.as_str()),
+            How::General => wildcard(&self.text, name),
+        }
+    }
+}
+
 /// Go's `filepath.Match` for a pattern without classes or escapes: `*` any run of characters,
 /// `?` one character.
 fn wildcard(pattern: &str, name: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return pattern == name;
+    }
+    if let Some(suffix) = pattern
+        .strip_prefix('*')
+        .filter(|s| !s.contains(['*', '?']))
+    {
+        return name.ends_with(suffix);
+    }
+    if pattern.is_ascii() && name.is_ascii() {
+        return wildcard_of(pattern.as_bytes(), name.as_bytes());
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
+    wildcard_of(&p, &n)
+}
+
+/// [`wildcard`] over characters (or bytes, when both are ASCII).
+fn wildcard_of<C: Copy + PartialEq + From<u8>>(p: &[C], n: &[C]) -> bool {
+    let (star, any) = (C::from(b'*'), C::from(b'?'));
     let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
+    let mut back: Option<(usize, usize)> = None;
     while ni < n.len() {
         match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ni));
+            Some(c) if *c == star => {
+                back = Some((pi, ni));
                 pi += 1;
             }
-            Some('?') => {
-                pi += 1;
-                ni += 1;
-            }
-            Some(c) if *c == n[ni] => {
+            Some(c) if *c == any || *c == n[ni] => {
                 pi += 1;
                 ni += 1;
             }
-            _ => match star {
+            _ => match back {
                 Some((sp, sn)) => {
                     pi = sp + 1;
                     ni = sn + 1;
-                    star = Some((sp, sn + 1));
+                    back = Some((sp, sn + 1));
                 }
                 None => return false,
             },
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == star)
 }
 
 /// Patterns of one ignore text (fluxcd/pkg `ReadPatterns`): a line starting with `#` and a
@@ -288,6 +346,8 @@ pub struct SourceArtifact<'t, 'a> {
     dirs: RefCell<HashMap<String, Arc<Vec<Pattern>>>>,
     /// Why a pattern file met on the way cannot be modelled (the first one).
     refused: RefCell<Option<String>>,
+    /// What [`SourceArtifact::holds`] said of each path (a lookup passes each directory above).
+    held: RefCell<HashMap<String, bool>>,
 }
 
 impl<'t, 'a> SourceArtifact<'t, 'a> {
@@ -299,6 +359,7 @@ impl<'t, 'a> SourceArtifact<'t, 'a> {
             defaults: patterns_of(EXCLUDE_DEFAULT),
             dirs: RefCell::new(HashMap::new()),
             refused: RefCell::new(None),
+            held: RefCell::new(HashMap::new()),
         }
     }
 
@@ -394,7 +455,12 @@ impl RawTree for SourceArtifact<'_, '_> {
         if path.is_empty() {
             return Ok(Some(kind));
         }
-        Ok(self.holds(path, kind)?.then_some(kind))
+        if let Some(&held) = self.held.borrow().get(path) {
+            return Ok(held.then_some(kind));
+        }
+        let held = self.holds(path, kind)?;
+        self.held.borrow_mut().insert(path.to_string(), held);
+        Ok(held.then_some(kind))
     }
 
     fn read(&self, path: &str) -> Result<Arc<Vec<u8>>, TreeError> {
