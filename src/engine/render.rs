@@ -697,6 +697,7 @@ pub fn judge(
     // its file is still in the tree (left out of the artifact, moved out of reach).
     let applied_old = applied(old.values());
     let applied_new = applied(new.built.iter());
+    let pinned_new = pinned_sources(new.built.iter());
 
     let mut findings = Vec::new();
     let mut keys: BTreeSet<&str> = BTreeSet::new();
@@ -747,6 +748,15 @@ pub fn judge(
                     .collect()
             })
             .unwrap_or_default();
+        if let Some(finding) = n.and_then(|n| pinned_source(n, &pinned_new)) {
+            if !old_problems.contains(&(
+                finding.rule.as_str(),
+                finding.path.as_str(),
+                finding.message.as_str(),
+            )) {
+                problems.push(finding);
+            }
+        }
         for &i in &plan.manifest_blocks {
             let block = &policy.manifests[i];
             // A kustomization spelled `Kustomization` (no extension) counts as its `.yaml` twin.
@@ -833,6 +843,81 @@ fn applied<'b>(built: impl Iterator<Item = &'b Built>) -> BTreeSet<String> {
                 .map(|r| r.key)
         })
         .collect()
+}
+
+/// The `GitRepository` objects rendered roots apply pinned to a commit (or a ref that is no
+/// branch or tag), by `namespace/name`: what the pin names. The file that defines such an
+/// object is checked by the renderer; this catches one a root changes on the way (a kustomize
+/// patch setting `spec.ref.commit`).
+fn pinned_sources<'b>(built: impl Iterator<Item = &'b Built>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for r in built.filter_map(|b| b.rendered.as_ref()) {
+        for o in &r.objects {
+            if o.identity.group != "source.toolkit.fluxcd.io" || o.identity.kind != "GitRepository"
+            {
+                continue;
+            }
+            let field = |k: &str| {
+                o.root
+                    .path(&["spec", "ref", k])
+                    .and_then(Node::as_str)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+            };
+            let pin = match (field("commit"), field("name")) {
+                (Some(c), _) => Some(format!("the commit `{c}`")),
+                (None, Some(n))
+                    if !n.starts_with("refs/heads/") && !n.starts_with("refs/tags/") =>
+                {
+                    Some(format!("the ref `{n}`"))
+                }
+                _ => None,
+            };
+            if let Some(pin) = pin {
+                out.insert(format!("{}/{}", o.identity.namespace, o.identity.name), pin);
+            }
+        }
+    }
+    out
+}
+
+/// A Flux root rendered from this repository whose `GitRepository`, as a root applies it, is
+/// pinned (see [`pinned_sources`]): its tree is not the one rendered, so the root is refused.
+fn pinned_source(b: &Built, pinned: &BTreeMap<String, String>) -> Option<Finding> {
+    let Kind::Flux(node) = &b.root.kind else {
+        return None;
+    };
+    let source = node.get("spec").and_then(|s| s.get("sourceRef"))?;
+    let text = |k: &str| source.get(k).and_then(Node::as_str).unwrap_or("");
+    if !matches!(text("kind"), "" | "GitRepository") {
+        return None;
+    }
+    let own_ns = node
+        .path(&["metadata", "namespace"])
+        .and_then(Node::as_str)
+        .unwrap_or("");
+    let ns = if text("namespace").is_empty() {
+        own_ns
+    } else {
+        text("namespace")
+    };
+    let key = format!("{ns}/{}", text("name"));
+    let pin = pinned.get(&key)?;
+    Some(Finding {
+        rule: RENDER_RULE.into(),
+        path: b.root.path.clone(),
+        line: source.line,
+        column: source.column,
+        object: None,
+        container: None,
+        message: format!(
+            "{}: the GitRepository `{key}` a root applies deploys {pin}, not a branch or tag of this repository, so what the cluster gets is not what pushguard renders",
+            b.root.key
+        ),
+        fix: "deploy from a branch or tag of this repository (spec.ref.branch, spec.ref.tag or spec.ref.semver)".into(),
+        change: ChangeKind::Changed,
+        signable: false,
+    })
 }
 
 /// Keys of the kustomize roots another root renders (their kustomization file is in its

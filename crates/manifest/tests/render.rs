@@ -600,7 +600,7 @@ fn flux_substitution_disabled_by_annotation_and_off_without_variables() {
 }
 
 #[test]
-fn values_only_the_cluster_sets_are_refused_in_judged_fields() {
+fn values_only_the_cluster_sets_go_only_where_no_rule_judges() {
     let ks = |substitute: &str| {
         doc(&format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: a}}\nspec:\n  path: apps\n  postBuild:\n    substitute: {{{substitute}}}\n    substituteFrom:\n    - {{kind: ConfigMap, name: cluster-vars}}\n"))
     };
@@ -610,20 +610,29 @@ fn values_only_the_cluster_sets_are_refused_in_judged_fields() {
         flux_kustomization(&t, &ks(substitute), "ks.yaml", &Limits::default(), &[]).unwrap()
     };
     let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {env: \"${cluster_env}\"}\nspec:\n  containers:\n  - name: c\n    image: registry.example.com/app:${tag:=1.0}\n";
-    // Controls: a label and an image's tag may come from the cluster.
+    // Controls: a label, an image's tag, an environment value and a host name may come from
+    // the cluster.
     clean(&render(pod, ""));
+    clean(&render(
+        &format!("{pod}    env:\n    - name: CLUSTER\n      value: ${{cluster_name}}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: i}}\nspec:\n  rules:\n  - host: app.${{domain}}\n"),
+        "",
+    ));
     for (field, attack) in [
         ("image", pod.replace("registry.example.com/app:${tag:=1.0}", "${registry:=registry.example.com}/app:1.0")),
         ("privileged", format!("{pod}    securityContext:\n      privileged: ${{debug:=false}}\n")),
         ("add", format!("{pod}    securityContext:\n      capabilities:\n        add:\n        - ${{cap:=CHOWN}}\n")),
         ("namespace", pod.replace("  name: p\n", "  name: p\n  namespace: ${tenant}\n")),
         ("key", pod.replace("  labels:", "  ${meta_key:=labels}:")),
+        ("sysctls", format!("{pod}  securityContext:\n    sysctls:\n    - name: ${{sysctl:=net.ipv4.ping_group_range}}\n      value: \"0 1\"\n")),
+        ("externalName", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: ExternalName\n  externalName: ${target:=db.internal}\n".to_string()),
+        ("address", "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Provider\nmetadata: {name: p}\nspec:\n  type: generic\n  address: ${hook:=https://hooks.example.com/}\n".to_string()),
+        ("branch", "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: g}\nspec:\n  url: https://git.example.com/fleet\n  ref:\n    branch: ${branch:=main}\n".to_string()),
     ] {
         let r = render(&attack, "");
         assert_eq!(render_rules(&r), [RENDER_RULE], "{field}: {:#?}", r.problems);
         assert!(r.problems[0].message.contains("only `substituteFrom`"), "{field}");
         // Set by the Kustomization itself, the value is known and judged as usual.
-        let known = "registry: registry.example.com, debug: \"false\", cap: CHOWN, tenant: shop, meta_key: labels";
+        let known = "registry: registry.example.com, debug: \"false\", cap: CHOWN, tenant: shop, meta_key: labels, sysctl: net.ipv4.ping_group_range, target: db.internal, hook: \"https://hooks.example.com/\", branch: main";
         clean(&render(&attack, known));
     }
 }

@@ -400,7 +400,7 @@ fn unmodelled(
         file,
         spec.get("sourceRef").unwrap_or(ks),
         format!("what the GitRepository artifact holds cannot be modelled: {why}"),
-        "write the ignore patterns with `*`, `?`, `**` and `!` only, as regular files (docs/rules.md, Flux sources)",
+        "deploy from a branch or tag of this repository, and write ignore patterns with `*`, `?`, `**` and `!` only, in regular files (docs/rules.md, Flux sources)",
     );
     rendered(ctx, Vec::new(), root)
 }
@@ -428,6 +428,30 @@ fn spec_ignore(
     let nearness = |g: &Generator| artifact::common_dirs(&g.file, file);
     if let Some(best) = found.iter().map(|g| nearness(g)).max() {
         found.retain(|g| nearness(g) == best);
+    }
+    // A commit (or a ref that is no branch or tag) is deployed as it is, whatever the branch
+    // holds now: its tree was never judged as the tip of a ref (a commit inside a push, one
+    // from another repository's history), so pushguard cannot render it from this push.
+    for g in &found {
+        let r = g.object.path(&["spec", "ref"]);
+        let field = |k: &str| {
+            r.and_then(|r| r.get(k))
+                .and_then(Node::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let pin = match (field("commit"), field("name")) {
+            (Some(c), _) => Some(format!("the commit `{c}`")),
+            (None, Some(n)) if !n.starts_with("refs/heads/") && !n.starts_with("refs/tags/") => {
+                Some(format!("the ref `{n}`"))
+            }
+            _ => None,
+        };
+        if let Some(pin) = pin {
+            return Ok(Err(format!(
+                "the GitRepository `{namespace}/{name}` ({}) deploys {pin}, not a branch or tag of this repository: pushguard renders the tip of the pushed branch, and judges a tag's tree when the tag is pushed, but a pinned commit's tree is not judged as it will be applied",
+                g.file
+            )));
+        }
     }
     let ignores: BTreeSet<Option<String>> = found
         .iter()
@@ -479,6 +503,9 @@ fn overlay_build(
     if let Some(post) = spec.get("postBuild").filter(|p| !p.is_null()) {
         post_build(&mut ctx, post, file, &mut resources);
     }
+    if let Some(decryption) = spec.get("decryption").filter(|d| !d.is_null()) {
+        encrypted_objects(&mut ctx, decryption, file, &resources);
+    }
     if let Some(meta) = spec.get("commonMetadata") {
         let labels = string_map(meta.get("labels"));
         let annotations = string_map(meta.get("annotations"));
@@ -502,6 +529,52 @@ fn overlay_build(
         }
     }
     Ok(rendered(ctx, resources, root))
+}
+
+/// kustomize-controller decrypts every object that carries SOPS metadata (`sops:`), of any
+/// kind, before it applies it: what it applies is not what the repository shows, so only a
+/// Secret whose encrypted values are its `data` or `stringData` is judged as it is (what a
+/// Secret holds is not judged anyway); any other encrypted object, or a Secret with another
+/// field encrypted (`type`, its metadata), is a problem.
+fn encrypted_objects(ctx: &mut Ctx<'_, '_>, at: &Node, file: &str, resources: &[Res]) {
+    for r in resources {
+        if r.node.get("sops").is_none_or(Node::is_null) {
+            continue;
+        }
+        let secret = r.node.get("kind").and_then(Node::as_str) == Some("Secret")
+            && r.node.get("apiVersion").and_then(Node::as_str) == Some("v1");
+        let hidden = r.node.as_map().iter().any(|(k, v)| {
+            !matches!(k.name.as_str(), "data" | "stringData" | "sops") && holds_ciphertext(v, 0)
+        });
+        if secret && !hidden {
+            continue;
+        }
+        let label = r.cur().label();
+        ctx.problem(
+            file,
+            at,
+            format!(
+                "{label} is SOPS-encrypted{}: Flux decrypts it (spec.decryption) before applying it, so pushguard cannot judge what the cluster gets",
+                if secret { " outside `data` and `stringData`" } else { "" }
+            ),
+            "keep only Secrets' `data`/`stringData` encrypted (`encrypted_regex: ^(data|stringData)$`); write other objects in clear",
+        );
+    }
+}
+
+/// Whether a value holds a SOPS ciphertext (`ENC[...]`).
+fn holds_ciphertext(node: &Node, depth: usize) -> bool {
+    if depth > yaml::MAX_DEPTH_CAP {
+        return true;
+    }
+    match &node.value {
+        Value::Str(s) => s.contains("ENC["),
+        Value::Seq(items) => items.iter().any(|i| holds_ciphertext(i, depth + 1)),
+        Value::Map(entries) => entries
+            .iter()
+            .any(|(k, v)| k.name.contains("ENC[") || holds_ciphertext(v, depth + 1)),
+        _ => false,
+    }
 }
 
 /// The root-kustomization fields a Flux Kustomization's spec adds.
@@ -679,53 +752,42 @@ impl Subst<'_> {
     }
 }
 
-/// Fields whose value the rules judge (pod security, images, RBAC, namespaces, services,
-/// sources), by the key that holds the value and, for a few, the key above it: a value there
-/// that comes from the cluster cannot be judged, so it is refused.
-fn judged_field(at: [&str; 2]) -> bool {
+/// Where a value the cluster sets (a variable only `substituteFrom` sets) may go: fields no
+/// rule judges. Anywhere else pushguard cannot judge what the cluster will apply, so the value
+/// is refused: the rules judge pod security, images, RBAC, namespaces, endpoints, sources and
+/// more fields than a list of them would stay true to, so this lists what is harmless instead.
+fn cluster_value_allowed(at: [&str; 2]) -> bool {
     let [parent, key] = at;
+    match parent {
+        // Label and annotation values (not the ingress controllers' configuration snippets,
+        // which `ingress-snippets` judges), and what a ConfigMap holds.
+        "labels" => return true,
+        "annotations" => return !key.ends_with("-snippet") && !key.contains("snippet"),
+        "data" | "binaryData" => return true,
+        "metadata" => return matches!(key, "name" | "generateName"),
+        _ => {}
+    }
     matches!(
         key,
-        "privileged"
-            | "allowPrivilegeEscalation"
-            | "hostNetwork"
-            | "hostPID"
-            | "hostIPC"
-            | "hostUsers"
-            | "hostPort"
-            | "runAsUser"
-            | "runAsGroup"
-            | "runAsNonRoot"
-            | "procMount"
-            | "add"
-            | "image"
-            | "verbs"
-            | "apiGroups"
-            | "nonResourceURLs"
-            | "resourceNames"
-            | "namespace"
-            | "targetNamespace"
-            | "serviceAccountName"
-            | "kind"
-            | "apiVersion"
-            | "url"
-            | "repoURL"
-            | "server"
-            | "chart"
-            | "registry"
-            | "repository"
-            | "newName"
-            | "type"
-            | "loadBalancerSourceRanges"
-            | "externalIPs"
-            | "cidr"
-            | "except"
-            | "seccompProfile"
-            | "appArmorProfile"
-    ) || matches!(
-        (parent, key),
-        ("hostPath", "path") | ("roleRef" | "subjects", "name")
-    ) || (key == "resources" && parent == "rules")
+        "value"
+            | "host"
+            | "hosts"
+            | "dnsNames"
+            | "commonName"
+            | "replicas"
+            | "minReplicas"
+            | "maxReplicas"
+            | "cpu"
+            | "memory"
+            | "ephemeral-storage"
+            | "storage"
+            | "interval"
+            | "timeout"
+            | "retryInterval"
+            | "schedule"
+            | "description"
+            | "displayName"
+    )
 }
 
 fn substitute_node(
@@ -753,9 +815,9 @@ fn substitute_node(
                     head.rfind(':')
                         .is_some_and(|c| c > head.rfind('/').unwrap_or(0) && head.contains('/'))
                 });
-            if !unseen.is_empty() && judged_field(at) && !tag_only {
+            if !unseen.is_empty() && !cluster_value_allowed(at) && !tag_only {
                 errors.push(format!(
-                    "`{}` takes `${{{}}}`, which only `substituteFrom` (the cluster) may set: pushguard cannot judge a value it cannot see",
+                    "`{}` takes `${{{}}}`, which only `substituteFrom` (the cluster) may set: pushguard cannot judge a value it cannot see (set it in `postBuild.substitute`, or write the value)",
                     at[1], unseen[0]
                 ));
             }
