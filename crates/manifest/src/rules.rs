@@ -814,6 +814,40 @@ fn rbac_rules(ctx: &mut Ctx<'_>, obj: &Object) {
         if ctx.on(RuleId::RbacEscalation) {
             rbac_escalation(ctx, kind, rules);
         }
+        if kind == "ClusterRole" && ctx.on(RuleId::RbacWildcards) {
+            // The aggregation controller fills the role with the rules of every cluster role
+            // whose labels the selectors match, in the cluster: `kubernetes.io/bootstrapping:
+            // rbac-defaults` alone brings cluster-admin's `*`. What it grants is not in Git.
+            if let Some(agg) = obj.root.get("aggregationRule").filter(|a| !a.is_null()) {
+                ctx.hit(
+                    RuleId::RbacWildcards,
+                    "aggregationRule".to_string(),
+                    agg,
+                    None,
+                    "ClusterRole has an `aggregationRule`: it grants whatever the cluster roles its selectors match grant (`kubernetes.io/bootstrapping: rbac-defaults` matches cluster-admin), which is not in Git".to_string(),
+                    "list the rules the role needs instead of aggregating (or add a reviewed exception for this role)",
+                );
+            }
+        }
+        if kind == "ClusterRole" && ctx.on(RuleId::RbacSystemGroups) {
+            // Kubernetes binds its bootstrap roles to broad groups itself (`system:basic-user`
+            // and `system:discovery` to every authenticated user, `view`/`edit`/`admin` through
+            // aggregation): redefining one grants its rules to all of them.
+            let name = obj.identity.name.as_str();
+            if name.starts_with("system:")
+                || POWERFUL_CLUSTER_ROLES.contains(&name)
+                || name == "view"
+            {
+                ctx.hit(
+                    RuleId::RbacSystemGroups,
+                    format!("bootstrap-role/{name}"),
+                    obj.root.path(&["metadata", "name"]).unwrap_or(&obj.root),
+                    None,
+                    format!("ClusterRole `{name}` redefines a role Kubernetes creates and binds itself (to broad groups, or as the base of other roles): whatever it grants, those subjects get"),
+                    "give the role a name of its own and bind it to named subjects",
+                );
+            }
+        }
     }
     if is_rbac && (kind == "RoleBinding" || kind == "ClusterRoleBinding") {
         if ctx.on(RuleId::ClusterAdminBinding) {
@@ -828,6 +862,18 @@ fn rbac_rules(ctx: &mut Ctx<'_>, obj: &Object) {
                         format!("{kind} binds the cluster-admin ClusterRole"),
                         "bind a role with only the permissions the subjects need",
                     );
+                } else if let Some(role) = n
+                    .as_str()
+                    .filter(|r| ref_kind != Some("Role") && is_control_plane_role(r))
+                {
+                    ctx.hit(
+                        RuleId::ClusterAdminBinding,
+                        format!("roleRef/{role}"),
+                        n,
+                        None,
+                        format!("{kind} binds the control plane's ClusterRole `{role}` (the controllers' and nodes' own rights: deleting any object, escalating roles, reading every Secret)"),
+                        "bind a role with only the permissions the subjects need",
+                    );
                 }
             }
         }
@@ -835,6 +881,23 @@ fn rbac_rules(ctx: &mut Ctx<'_>, obj: &Object) {
             broad_subjects(ctx, obj);
         }
     }
+}
+
+/// Bootstrap ClusterRoles of the control plane (kube-controller-manager's controllers, the
+/// scheduler, kubelets, the `system:masters` group's): several are cluster-admin in all but
+/// name (`system:controller:generic-garbage-collector` deletes anything,
+/// `system:controller:clusterrole-aggregation-controller` escalates). The ones workloads bind
+/// on purpose (`system:auth-delegator`, `system:heapster`, `system:basic-user`…) are not here.
+fn is_control_plane_role(name: &str) -> bool {
+    name.starts_with("system:controller:")
+        || matches!(
+            name,
+            "system:kube-controller-manager"
+                | "system:kube-scheduler"
+                | "system:node"
+                | "system:masters"
+                | "system:certificates.k8s.io:certificatesigningrequests:nodeclient"
+        )
 }
 
 /// Built-in ClusterRoles that grant write access to workloads and secrets (`admin` and `edit`
