@@ -555,3 +555,75 @@ spec:
     );
     assert_accepted(&f.push(&["origin", "main"]));
 }
+
+#[test]
+fn aggregated_and_redefined_bootstrap_roles_are_refused() {
+    let policy = POLICY.replace(
+        "rules = [\"privileged\",",
+        "rules = [\"rbac-wildcards\", \"rbac-system-groups\", \"cluster-admin-binding\", \"privileged\",",
+    );
+    let f = Fixture::new(&policy);
+    f.commit("apps/api.yaml", DEPLOYMENT, "api");
+    assert_accepted(&f.push(&["origin", "main"]));
+    let binding = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: ops}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ops}\nsubjects:\n- {kind: ServiceAccount, name: ops, namespace: prod}\n";
+    // The aggregation controller copies cluster-admin's `*` into a role that selects the
+    // bootstrap roles' label: cluster-admin without the name.
+    f.commit(
+        "apps/ops.yaml",
+        &format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: ops}}\naggregationRule:\n  clusterRoleSelectors:\n  - matchLabels: {{kubernetes.io/bootstrapping: rbac-defaults}}\nrules: []\n{binding}"),
+        "aggregate",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[rbac-wildcards] refs/heads/main"),
+        "{r:?}"
+    );
+    assert!(r.flat().contains("has an `aggregationRule`"), "{r:?}");
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    // Kubernetes binds `system:basic-user` to every authenticated user: redefining it grants
+    // its rules to all of them.
+    f.commit(
+        "apps/basic.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: \"system:basic-user\"}\nrules:\n- apiGroups: [\"\"]\n  resources: [secrets]\n  verbs: [get, list, watch]\n",
+        "basic user",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[rbac-system-groups] refs/heads/main"),
+        "{r:?}"
+    );
+    assert!(
+        r.flat()
+            .contains("ClusterRole `system:basic-user` redefines"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    // Binding a controller's bootstrap role: cluster-admin in all but name.
+    f.commit(
+        "apps/gc.yaml",
+        &binding
+            .replace(
+                "name: ops}\nsubjects",
+                "name: \"system:controller:generic-garbage-collector\"}\nsubjects",
+            )
+            .replace("---\n", ""),
+        "gc role",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out
+            .contains("error[cluster-admin-binding] refs/heads/main"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    // Control: a role of its own, with its rules written out, bound to a named account.
+    f.commit(
+        "apps/ops.yaml",
+        &format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: ops}}\nrules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  verbs: [get, list]\n{binding}"),
+        "ops role",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+}

@@ -1295,3 +1295,116 @@ fn a_substitution_that_makes_a_merge_key_or_a_repeated_key_is_refused() {
     commit_all(&f, "labels");
     assert_accepted(&as_dev(&f));
 }
+
+#[test]
+fn a_git_repository_pinned_to_a_commit_is_not_rendered_from_the_tip() {
+    let f = flux_prod();
+    let pod = |privileged: bool| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: dbg\nspec:\n  containers:\n  - name: c\n    image: registry.example.com/debug:1\n    securityContext:\n      privileged: {privileged}\n")
+    };
+    let source = |reference: &str| {
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: pinned\n  namespace: shop\nspec:\n  interval: 1m\n  url: https://git.example.com/fleet\n  ref: {{{reference}}}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: pinned\n  namespace: shop\nspec:\n  interval: 1m\n  path: ./apps/pinned\n  prune: true\n  sourceRef: {{kind: GitRepository, name: pinned}}\n")
+    };
+    // The attack: a commit inside the push holds a privileged pod (under an extension no glob
+    // covers); the tip makes it harmless and deploys that commit through a pinned
+    // GitRepository, so the cluster gets the commit's pod while the tip looks clean.
+    write(
+        &f,
+        "apps/pinned/kustomization.yaml",
+        "resources:\n- pod.txt\n",
+    );
+    write(&f, "apps/pinned/pod.txt", &pod(true));
+    commit_all(&f, "evil commit");
+    let evil = f.git(&["rev-parse", "HEAD"]).trim().to_string();
+    write(&f, "apps/pinned/pod.txt", &pod(false));
+    write(&f, "apps/source.yaml", &source(&format!("commit: {evil}")));
+    commit_all(&f, "deploy the evil commit");
+    let r = as_dev(&f);
+    assert_rule(
+        &r,
+        "manifest-render",
+        &format!("deploys the commit `{evil}`"),
+    );
+    // A kustomize patch pinning a GitRepository the file leaves on a branch: the same.
+    reset(&f);
+    write(
+        &f,
+        "apps/pinned/kustomization.yaml",
+        "resources:\n- pod.txt\n",
+    );
+    write(&f, "apps/pinned/pod.txt", &pod(false));
+    write(&f, "apps/source/source.yaml", &source("branch: main"));
+    write(
+        &f,
+        "apps/source/kustomization.yaml",
+        &format!("resources:\n- source.yaml\npatches:\n- target: {{kind: GitRepository}}\n  patch: |\n    - op: add\n      path: /spec/ref/commit\n      value: {evil}\n"),
+    );
+    commit_all(&f, "pin through a patch");
+    assert_rule(
+        &as_dev(&f),
+        "manifest-render",
+        "a root applies deploys the commit",
+    );
+    // Control: the same GitRepository on the branch lands.
+    reset(&f);
+    write(
+        &f,
+        "apps/pinned/kustomization.yaml",
+        "resources:\n- pod.txt\n",
+    );
+    write(&f, "apps/pinned/pod.txt", &pod(false));
+    write(&f, "apps/source.yaml", &source("branch: main"));
+    commit_all(&f, "deploy the branch");
+    assert_accepted(&as_dev(&f));
+}
+
+#[test]
+fn an_encrypted_object_flux_decrypts_is_refused_unless_a_secrets_data() {
+    let f = Fixture::new(POLICY);
+    write(&f, "apps/base/deploy.yaml", DEPLOY);
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n",
+    );
+    write(
+        &f,
+        "clusters/dev/apps.yaml",
+        &format!("{FLUX_KS}  decryption:\n    provider: sops\n    secretRef: {{name: sops-age}}\n"),
+    );
+    commit_all(&f, "dev cluster decrypts");
+    assert_accepted(&as_sre(&f));
+    let sops = "sops:\n  age:\n  - recipient: age1helqcqsh9464r8chnwc2fzj8uv7vr5ntnsft0tn45v2xtz0hpfwq98cmsg\n    enc: x\n  lastmodified: \"2026-01-01T00:00:00Z\"\n  mac: ENC[AES256_GCM,data:x,iv:x,tag:x,type:str]\n  version: 3.9.0\n";
+    // The attack: a ClusterRoleBinding whose role is a ciphertext the cluster decrypts (to
+    // `cluster-admin`, for all pushguard can tell).
+    write(
+        &f,
+        "apps/base/binding.yaml",
+        &format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: ops}}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: ENC[AES256_GCM,data:abc,iv:x,tag:x,type:str]\nsubjects:\n- {{kind: ServiceAccount, name: ops, namespace: shop}}\n{sops}"),
+    );
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n- binding.yaml\n",
+    );
+    commit_all(&f, "encrypted binding");
+    assert_rule(
+        &as_dev(&f),
+        "manifest-render",
+        "ClusterRoleBinding ops is SOPS-encrypted",
+    );
+    reset(&f);
+    // Control: a Secret whose data alone is encrypted lands.
+    write(
+        &f,
+        "apps/base/secret.yaml",
+        &format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: creds}}\ntype: Opaque\ndata:\n  token: ENC[AES256_GCM,data:abc,iv:x,tag:x,type:str]\n{sops}"),
+    );
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n- secret.yaml\n",
+    );
+    commit_all(&f, "encrypted secret");
+    assert_accepted(&as_dev(&f));
+}
