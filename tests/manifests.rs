@@ -627,3 +627,97 @@ fn aggregated_and_redefined_bootstrap_roles_are_refused() {
     );
     assert_accepted(&f.push(&["origin", "main"]));
 }
+
+#[test]
+fn pods_other_kinds_embed_are_judged_as_pods() {
+    let policy = r#"version = 1
+[[manifests]]
+match = ["apps/**/*.yaml"]
+rules = ["privileged", "host-namespaces", "image-registries"]
+image_registries = ["registry.example.com/"]
+"#;
+    let f = Fixture::new(policy);
+    f.commit("apps/readme.yaml", "note: jobs\n", "start");
+    assert_accepted(&f.push(&["origin", "main"]));
+    let scaled_job = |privileged: bool| {
+        format!("apiVersion: keda.sh/v1alpha1\nkind: ScaledJob\nmetadata: {{name: worker, namespace: jobs}}\nspec:\n  jobTargetRef:\n    template:\n      spec:\n        containers:\n        - name: w\n          image: registry.example.com/worker:1\n          securityContext: {{privileged: {privileged}}}\n")
+    };
+    let task_run = |image: &str, host: bool| {
+        format!("apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {{name: build, namespace: jobs}}\nspec:\n  podTemplate:\n    hostNetwork: {host}\n  taskSpec:\n    steps:\n    - name: build\n      image: {image}\n")
+    };
+    let workflow = |privileged: bool| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: wf, namespace: jobs}}\nspec:\n  entrypoint: main\n  templates:\n  - name: main\n    container:\n      image: registry.example.com/tool:1\n      securityContext: {{privileged: {privileged}}}\n")
+    };
+    for (rule, text) in [
+        ("privileged", scaled_job(true)),
+        (
+            "host-namespaces",
+            task_run("registry.example.com/build:1", true),
+        ),
+        (
+            "image-registries",
+            task_run("docker.io/evil/build:1", false),
+        ),
+        ("privileged", workflow(true)),
+    ] {
+        f.commit("apps/jobs.yaml", &text, "jobs");
+        let r = f.push(&["origin", "main"]);
+        assert_rejected(&r);
+        assert!(
+            r.out.contains(&format!("error[{rule}] refs/heads/main")),
+            "{rule}: {r:?}"
+        );
+        f.git(&["reset", "-q", "--hard", "origin/main"]);
+    }
+    // Control: the same kinds, harmless.
+    f.commit(
+        "apps/jobs.yaml",
+        &format!(
+            "{}---\n{}---\n{}",
+            scaled_job(false),
+            task_run("registry.example.com/build:1", false),
+            workflow(false)
+        ),
+        "jobs",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+}
+
+#[test]
+fn helm_values_a_release_takes_from_a_config_map_are_judged() {
+    let policy = r#"version = 1
+[[manifests]]
+match = ["apps/**/*.yaml"]
+rules = ["privileged", "host-namespaces"]
+"#;
+    let f = Fixture::new(policy);
+    f.commit("apps/readme.yaml", "note: releases\n", "start");
+    assert_accepted(&f.push(&["origin", "main"]));
+    let release = |values: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: ingress, namespace: edge}}\nspec:\n  chart:\n    spec: {{chart: ingress-nginx, sourceRef: {{kind: HelmRepository, name: charts}}}}\n  valuesFrom:\n  - kind: ConfigMap\n    name: ingress-values\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ingress-values, namespace: edge}}\ndata:\n  values.yaml: |\n{values}")
+    };
+    f.commit(
+        "apps/ingress.yaml",
+        &release("    controller:\n      hostNetwork: true\n"),
+        "values from a ConfigMap",
+    );
+    let r = f.push(&["origin", "main"]);
+    assert_rejected(&r);
+    assert!(
+        r.out.contains("error[host-namespaces] refs/heads/main"),
+        "{r:?}"
+    );
+    assert!(
+        r.flat()
+            .contains("ConfigMap edge/ingress-values values.yaml"),
+        "{r:?}"
+    );
+    f.git(&["reset", "-q", "--hard", "origin/main"]);
+    // Control: harmless values land.
+    f.commit(
+        "apps/ingress.yaml",
+        &release("    controller:\n      replicaCount: 2\n"),
+        "values from a ConfigMap",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+}

@@ -1408,3 +1408,55 @@ fn an_encrypted_object_flux_decrypts_is_refused_unless_a_secrets_data() {
     commit_all(&f, "encrypted secret");
     assert_accepted(&as_dev(&f));
 }
+
+#[test]
+fn a_decoy_git_repository_does_not_choose_what_the_artifact_leaves_out() {
+    let f = flux_prod();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dbg\nspec:\n  hostNetwork: true\n  containers:\n  - name: c\n    image: registry.example.com/debug:1\n";
+    // The real source (applied by prod's apps) has no ignore; a decoy of the same name, nearer
+    // the Kustomization and applied by nothing, ignores the directory the Kustomization builds.
+    write(
+        &f,
+        "apps/team/kustomization.yaml",
+        "resources:\n- pod.txt\n",
+    );
+    write(&f, "apps/team/pod.txt", pod);
+    write(
+        &f,
+        "apps/base/team.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: team-src, namespace: shop}\nspec:\n  url: https://git.example.com/fleet\n  ref: {branch: main}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: team, namespace: shop}\nspec:\n  path: ./apps/team\n  prune: true\n  sourceRef: {kind: GitRepository, name: team-src}\n",
+    );
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        "resources:\n- ns.yaml\n- deploy.yaml\n- team.yaml\n",
+    );
+    write(
+        &f,
+        "apps/base/decoy/source.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: team-src}\nspec:\n  url: https://git.example.com/fleet\n  ref: {branch: main}\n  ignore: /apps/team/\n",
+    );
+    commit_all(&f, "team with a decoy source");
+    let r = as_sre(&f);
+    assert_rejected(&r);
+    assert!(r.flat().contains("set different `spec.ignore`"), "{r:?}");
+    // Without the decoy the pod is rendered and judged; harmless, it lands.
+    std::fs::remove_dir_all(f.work.join("apps/base/decoy")).unwrap();
+    commit_all(&f, "no decoy");
+    assert_rule(
+        &as_sre(&f),
+        "host-namespaces",
+        "Pod dbg (rendered by Flux Kustomization shop/team",
+    );
+    write(
+        &f,
+        "apps/team/pod.txt",
+        &pod.replace(
+            "  hostNetwork: true
+",
+            "",
+        ),
+    );
+    commit_all(&f, "harmless");
+    assert_accepted(&as_sre(&f));
+}

@@ -535,6 +535,14 @@ pub fn judge_values(values: &Node, source: &str, settings: &Settings) -> Vec<Hit
     j.hits
 }
 
+/// The hit for values that cannot be read (judged under the first Helm rule the settings turn
+/// on), as [`judge_values`] reports them for an unreadable document.
+pub fn unreadable_values(at: &Node, source: &str, why: String, settings: &Settings) -> Vec<Hit> {
+    let mut j = Judge::new(settings, source.to_string());
+    j.unreadable(at, why);
+    j.hits
+}
+
 /// Runs the Helm values checks on `obj` (called by [`rules::check`] for every object).
 pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
     let helm_release = is_helm_release(obj);

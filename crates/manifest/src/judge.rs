@@ -300,6 +300,48 @@ pub(crate) fn judge(
     judge_pairs(findings, &old_objects, &new_objects, settings, today)
 }
 
+/// The Helm values hits of every ConfigMap a HelmRelease among `objects` names in its
+/// `valuesFrom` (without `targetPath`), with the ConfigMap they belong to.
+fn values_from_hits<'o>(objects: &'o [Object], settings: &Settings) -> Vec<(&'o Object, Hit)> {
+    let mut out = Vec::new();
+    for release in objects {
+        for ext in crate::helm::external_values(release) {
+            if ext.kind != "ConfigMap" || ext.target_path.is_some() {
+                continue;
+            }
+            let key = ext.key.as_deref().unwrap_or("values.yaml");
+            for cm in objects.iter().filter(|o| {
+                o.identity.kind == "ConfigMap"
+                    && o.identity.group.is_empty()
+                    && o.identity.name == ext.name
+                    && o.identity.namespace == ext.namespace
+            }) {
+                let Some(text) = cm.root.path(&["data", key]) else {
+                    continue;
+                };
+                let source = format!("ConfigMap {}/{} {key}", ext.namespace, ext.name);
+                match crate::helm::load_values_string(text, &Limits::default()) {
+                    Ok(docs) => {
+                        for doc in docs {
+                            for hit in crate::helm::judge_values(&doc, &source, settings) {
+                                out.push((cm, hit));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let why =
+                            format!("{source}, which a HelmRelease takes its values from: {e}");
+                        for hit in crate::helm::unreadable_values(text, &source, why, settings) {
+                            out.push((cm, hit));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Judges objects old against new (what a commit's files held, or what a root rendered before
 /// and after), adds the findings to `findings`, drops those live exceptions cover, and sorts.
 pub(crate) fn judge_pairs(
@@ -409,6 +451,19 @@ pub(crate) fn judge_pairs(
             findings.extend(crate::secrets::decryption_changed(
                 &olds, new, settings, change,
             ));
+        }
+    }
+
+    // Values a HelmRelease takes from a ConfigMap (`valuesFrom`) judged as its values, when
+    // the ConfigMap is among these objects (the same file, or what the same root applies);
+    // only what the old objects did not already hold.
+    let old_hits = values_from_hits(old_objects, settings);
+    for (cm, hit) in values_from_hits(new_objects, settings) {
+        if !old_hits
+            .iter()
+            .any(|(_, h)| h.rule == hit.rule && h.key == hit.key)
+        {
+            findings.push(finding_from_hit(cm, hit, ChangeKind::Changed));
         }
     }
 

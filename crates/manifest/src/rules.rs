@@ -120,7 +120,22 @@ pub fn check(obj: &Object, settings: &Settings) -> Vec<Hit> {
         }
         return ctx.hits;
     }
-    for pod in pod_specs(obj) {
+    let pods = pod_specs(obj);
+    for pod in &pods {
+        pod_rules(&mut ctx, pod);
+        if let Some(ps) = settings.pod_security {
+            crate::pod_security::check(pod, ps, &mut ctx.hits);
+        }
+    }
+    // Pod specs and containers other kinds embed (KEDA's ScaledJob, Tekton's steps, Argo
+    // Workflows' templates): their controllers run them, so they are judged as pods too.
+    for spec in embedded_pods(obj, &pods) {
+        let pod = PodSpec {
+            spec: &spec,
+            metadata: None,
+            path: "(embedded pod spec)",
+            metadata_path: "(embedded pod spec)",
+        };
         pod_rules(&mut ctx, &pod);
         if let Some(ps) = settings.pod_security {
             crate::pod_security::check(&pod, ps, &mut ctx.hits);
@@ -230,6 +245,113 @@ pub fn pod_specs(obj: &Object) -> Vec<PodSpec<'_>> {
         }
     }
     out
+}
+
+/// Kinds whose pod specs [`pod_specs`] finds, or that hold no pods of their own (Helm values
+/// and controller objects are judged elsewhere; image automation only scans registries).
+const NO_EMBEDDED_PODS: [&str; 14] = [
+    "Pod",
+    "PodTemplate",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "HelmRelease",
+    "Application",
+    "ApplicationSet",
+    "ImageRepository",
+    "ImagePolicy",
+];
+
+/// Pod specs embedded anywhere else in an object, as owned pod specs: every mapping that holds
+/// `containers`, `initContainers` or `ephemeralContainers` (a list) or sets `hostNetwork`,
+/// `hostPID` or `hostIPC`, outside the ones `found` already holds; and every other mapping
+/// with a string `image` (a container written on its own: Tekton steps, Argo Workflows
+/// templates), gathered as the containers of one more pod spec.
+pub fn embedded_pods(obj: &Object, found: &[PodSpec<'_>]) -> Vec<Node> {
+    // Schemas and policy engines' patterns describe pods without running any.
+    let group = obj.identity.group.as_str();
+    if obj.identity.kind.is_empty()
+        || NO_EMBEDDED_PODS.contains(&obj.kind())
+        || obj.kind() == "CustomResourceDefinition"
+        || group.ends_with("kyverno.io")
+        || group.ends_with("gatekeeper.sh")
+    {
+        return Vec::new();
+    }
+    let mut pods = Vec::new();
+    let mut loose = Vec::new();
+    for (k, v) in obj.root.as_map() {
+        if !matches!(
+            k.name.as_str(),
+            "metadata" | "status" | "apiVersion" | "kind"
+        ) {
+            find_pods(v, found, &mut pods, &mut loose, 0);
+        }
+    }
+    if let Some(first) = loose.first() {
+        let (line, column) = (first.line, first.column);
+        pods.push(Node {
+            value: Value::Map(vec![(
+                crate::yaml::Key {
+                    name: "containers".to_string(),
+                    line,
+                    column,
+                },
+                Node {
+                    value: Value::Seq(loose),
+                    line,
+                    column,
+                },
+            )]),
+            line,
+            column,
+        });
+    }
+    pods
+}
+
+fn find_pods(
+    node: &Node,
+    found: &[PodSpec<'_>],
+    pods: &mut Vec<Node>,
+    loose: &mut Vec<Node>,
+    depth: usize,
+) {
+    if depth > crate::yaml::MAX_DEPTH_CAP || found.iter().any(|p| std::ptr::eq(p.spec, node)) {
+        return;
+    }
+    match &node.value {
+        Value::Map(entries) => {
+            let pod_like = entries.iter().any(|(k, v)| match k.name.as_str() {
+                "containers" | "initContainers" | "ephemeralContainers" => {
+                    matches!(&v.value, Value::Seq(items) if items.iter().any(|i| matches!(i.value, Value::Map(_))))
+                }
+                "hostNetwork" | "hostPID" | "hostIPC" => v.as_bool().is_some(),
+                _ => false,
+            });
+            if pod_like {
+                pods.push(node.clone());
+                return;
+            }
+            if node.get("image").and_then(Node::as_str).is_some() {
+                loose.push(node.clone());
+                return;
+            }
+            for (_, v) in entries {
+                find_pods(v, found, pods, loose, depth + 1);
+            }
+        }
+        Value::Seq(items) => {
+            for i in items {
+                find_pods(i, found, pods, loose, depth + 1);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A container of a pod spec.

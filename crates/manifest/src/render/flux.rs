@@ -453,6 +453,15 @@ fn spec_ignore(
             )));
         }
     }
+    // Every definition of that name decides `spec.ignore` together, near or not: a decoy no
+    // root applies, put nearer, must not choose what pushguard leaves out.
+    let mut all: Vec<&Generator> = generators
+        .iter()
+        .filter(|g| g.kind() == "GitRepository" && g.name() == name)
+        .filter(|g| g.namespace() == namespace || g.namespace().is_empty())
+        .collect();
+    all.extend(found.iter().copied());
+    let found = all;
     let ignores: BTreeSet<Option<String>> = found
         .iter()
         .map(|g| {
@@ -468,7 +477,7 @@ fn spec_ignore(
         _ => {
             let files: Vec<&str> = found.iter().map(|g| g.file.as_str()).collect();
             Ok(Err(format!(
-                "GitRepositories `{namespace}/{name}` as near the Kustomization set different `spec.ignore` ({})",
+                "the definitions of the GitRepository `{namespace}/{name}` set different `spec.ignore` ({}): which one the cluster holds is not known",
                 files.join(", ")
             )))
         }
