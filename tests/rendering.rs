@@ -1460,3 +1460,54 @@ fn a_decoy_git_repository_does_not_choose_what_the_artifact_leaves_out() {
     commit_all(&f, "harmless");
     assert_accepted(&as_sre(&f));
 }
+
+#[test]
+fn a_kustomization_its_applier_drops_or_changes_is_pruned_as_the_cluster_prunes_it() {
+    let f = flux_prod();
+    write(
+        &f,
+        "apps/base/extra/ks.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: b, namespace: shop}\nspec:\n  interval: 10m\n  path: ./apps/b\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}\n",
+    );
+    write(
+        &f,
+        "apps/b/ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: teamb}\n",
+    );
+    write(
+        &f,
+        "apps/c/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: teamb}\n",
+    );
+    let listed = "resources:\n- ns.yaml\n- deploy.yaml\n- extra/ks.yaml\n";
+    write(&f, "apps/base/kustomization.yaml", listed);
+    commit_all(&f, "team b");
+    assert_accepted(&as_sre(&f));
+    // Each leaves `ks.yaml` untouched, yet the applier stops applying `b` as the file has it:
+    // Flux prunes `b` (and Namespace teamb with it), or `b` re-pointed prunes it.
+    for (how, kustomization) in [
+        ("dropped from resources", "resources:\n- ns.yaml\n- deploy.yaml\n".to_string()),
+        (
+            "deleted by a patch",
+            format!("{listed}patches:\n- patch: |\n    $patch: delete\n    apiVersion: kustomize.toolkit.fluxcd.io/v1\n    kind: Kustomization\n    metadata: {{name: b, namespace: shop}}\n"),
+        ),
+        (
+            "re-pointed by a patch",
+            format!("{listed}patches:\n- target: {{kind: Kustomization, name: b}}\n  patch: |\n    - op: replace\n      path: /spec/path\n      value: ./apps/c\n"),
+        ),
+    ] {
+        write(&f, "apps/base/kustomization.yaml", &kustomization);
+        commit_all(&f, how);
+        let r = as_sre(&f);
+        assert_rule(&r, "deny-delete", "Namespace teamb");
+        reset(&f);
+    }
+    // Control: a patch on `b` that keeps what it applies lands.
+    write(
+        &f,
+        "apps/base/kustomization.yaml",
+        &format!("{listed}patches:\n- target: {{kind: Kustomization, name: b}}\n  patch: |\n    - op: replace\n      path: /spec/interval\n      value: 5m\n"),
+    );
+    commit_all(&f, "slower b");
+    assert_accepted(&as_sre(&f));
+}

@@ -574,6 +574,8 @@ pub fn judge(
     let mut old: BTreeMap<String, Built> = BTreeMap::new();
     // Every root key the base holds, rendered or not.
     let mut base_keys: BTreeSet<String> = BTreeSet::new();
+    // The base's Flux source files (see `build`), for roots rendered at the base later on.
+    let mut base_generators: Vec<Generator> = Vec::new();
     if let Some(base) = net.base.clone() {
         let git = GitTree::new(repo, &base, &caches.blobs, policy.limits.max_manifest_bytes)
             .map_err(&at)?;
@@ -597,6 +599,7 @@ pub fn judge(
                 .filter(|g| !changed_set.contains(&g.file))
                 .cloned(),
         );
+        base_generators.clone_from(&generators);
         roots.extend(
             new.all
                 .iter()
@@ -687,6 +690,62 @@ pub fn judge(
                 let fresh = build(&tree, &b.root, &limits, &new.generators).map_err(&at)?;
                 b.rendered = fresh.rendered;
                 b.closure = fresh.closure;
+            }
+        }
+    }
+    // A root that a root applied at the base and none applies at the tip, its own file left
+    // alone (dropped from a `resources:` list, deleted by a `$patch: delete`, its applier
+    // re-pointed), is rendered at the base too: the controller prunes it, and with it what it
+    // applied, which is judged below.
+    let dropped: BTreeSet<String> = {
+        let applied_old = applied(old.values());
+        let applied_new = applied(new.built.iter());
+        new.built
+            .iter()
+            .filter(|b| b.root.via.is_none() && !old.contains_key(&b.root.key))
+            .filter(|b| applied_old.contains(&b.root.key) && !applied_new.contains(&b.root.key))
+            .map(|b| b.root.key.clone())
+            .collect()
+    };
+    // Likewise a root a root now applies changed (patched, re-pointed: a derived root of a
+    // file's root, new at the tip): what the file's root applied at the base is paired with
+    // what the changed one applies now.
+    let replaced: BTreeMap<String, String> = {
+        let applied_old = applied(old.values());
+        new.built
+            .iter()
+            .filter(|d| d.root.via.is_some() && !old.contains_key(&d.root.key))
+            .filter_map(|d| {
+                let file_key = d.root.key.split(" (applied by ").next()?;
+                (applied_old.contains(file_key) && !old.contains_key(file_key))
+                    .then(|| (d.root.key.clone(), file_key.to_string()))
+            })
+            .collect()
+    };
+    if let (Some(base), false) = (net.base.clone(), dropped.is_empty() && replaced.is_empty()) {
+        let git = GitTree::new(repo, &base, &caches.blobs, policy.limits.max_manifest_bytes)
+            .map_err(&at)?;
+        let tree = Tree::with_cache(&git, &caches.parsed);
+        for b in new.built.iter().filter(|b| dropped.contains(&b.root.key)) {
+            let fresh = build(&tree, &b.root, &limits, &base_generators).map_err(&at)?;
+            old.insert(b.root.key.clone(), fresh);
+        }
+        for (derived, file_key) in &replaced {
+            if let Some(b) = new.built.iter().find(|b| &b.root.key == file_key) {
+                let fresh = build(&tree, &b.root, &limits, &base_generators).map_err(&at)?;
+                old.insert(derived.clone(), fresh);
+            }
+        }
+        if let Some(tip) = f.tip.clone() {
+            let git = GitTree::new(repo, &tip, &caches.blobs, policy.limits.max_manifest_bytes)
+                .map_err(&at)?;
+            let tree = Tree::with_cache(&git, &caches.parsed);
+            for b in new.built.iter_mut() {
+                if dropped.contains(&b.root.key) && b.rendered.is_none() {
+                    let fresh = build(&tree, &b.root, &limits, &new.generators).map_err(&at)?;
+                    b.rendered = fresh.rendered;
+                    b.closure = fresh.closure;
+                }
             }
         }
     }
