@@ -307,3 +307,53 @@ fn a_ci_file_argo_cd_ignores_lands_and_one_it_applies_is_judged() {
     commit_all(&f, "ci pod");
     assert_rule(&push(&f), "host-namespaces", "Pod shop/ci");
 }
+
+#[test]
+fn an_object_turned_into_a_sync_hook_is_pruned_as_argo_cd_prunes_it() {
+    let policy = POLICY.replace(
+        "rules = [\"privileged\",",
+        "deny_delete = [\"Namespace\"]\nrules = [\"deny-delete\", \"privileged\",",
+    );
+    let f = Fixture::new(&policy);
+    let ns = |annotations: &str| {
+        format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n{annotations}")
+    };
+    write(&f, "teams/team-a/deploy.yaml", DEPLOY);
+    write(&f, "teams/team-a/namespace.yaml", &ns(""));
+    write(
+        &f,
+        "argocd/team-a.yaml",
+        &application("team-a", "teams/team-a", ""),
+    );
+    commit_all(&f, "team-a");
+    assert_accepted(&push(&f));
+    // gitops-engine takes hooks out of what it syncs and prunes: the Namespace Argo CD tracks
+    // has nothing in Git any more, so auto-prune deletes it and all it holds.
+    for hook in [
+        "  annotations:\n    argocd.argoproj.io/hook: Skip\n",
+        "  annotations:\n    argocd.argoproj.io/hook: PostSync\n    argocd.argoproj.io/hook-delete-policy: HookSucceeded\n",
+        "  annotations:\n    helm.sh/hook: pre-install\n",
+    ] {
+        write(&f, "teams/team-a/namespace.yaml", &ns(hook));
+        commit_all(&f, "namespace as a hook");
+        assert_rule(&push(&f), "deny-delete", "Namespace team-a");
+        reset(&f);
+    }
+    // A hook still runs: a privileged hook Pod is judged.
+    write(
+        &f,
+        "teams/team-a/hook.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: migrate\n  annotations:\n    argocd.argoproj.io/hook: PreSync\nspec:\n  containers:\n  - name: m\n    image: registry.example.com/api:1.0\n    securityContext:\n      privileged: true\n",
+    );
+    commit_all(&f, "privileged hook");
+    assert_rule(&push(&f), "privileged", "migrate");
+    reset(&f);
+    // Control: another annotation on the Namespace lands.
+    write(
+        &f,
+        "teams/team-a/namespace.yaml",
+        &ns("  annotations:\n    team: a\n"),
+    );
+    commit_all(&f, "annotate");
+    assert_accepted(&push(&f));
+}

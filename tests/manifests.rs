@@ -721,3 +721,52 @@ rules = ["privileged", "host-namespaces"]
     );
     assert_accepted(&f.push(&["origin", "main"]));
 }
+
+#[test]
+fn post_renderer_patches_that_move_values_or_namespaces_are_judged() {
+    let policy = r#"version = 1
+[[manifests]]
+match = ["apps/**/*.yaml"]
+rules = ["privileged", "host-namespaces", "protected-namespaces"]
+protected_namespaces = ["kube-system"]
+"#;
+    let f = Fixture::new(policy);
+    f.commit("apps/readme.yaml", "note: releases\n", "start");
+    assert_accepted(&f.push(&["origin", "main"]));
+    let release = |ops: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: web, namespace: edge}}\nspec:\n  chart:\n    spec: {{chart: web, sourceRef: {{kind: HelmRepository, name: charts}}}}\n  postRenderers:\n  - kustomize:\n      patches:\n      - target: {{kind: Deployment}}\n        patch: |\n{ops}")
+    };
+    for (rule, ops) in [
+        // A harmless field the patch adds, moved onto hostNetwork.
+        (
+            "host-namespaces",
+            "          - op: add\n            path: /spec/template/spec/enableServiceLinks\n            value: true\n          - op: move\n            from: /spec/template/spec/enableServiceLinks\n            path: /spec/template/spec/hostNetwork\n",
+        ),
+        // A value taken from the rendered chart, which is not seen.
+        (
+            "privileged",
+            "          - op: copy\n            from: /spec/template/spec/automountServiceAccountToken\n            path: /spec/template/spec/containers/0/securityContext/privileged\n",
+        ),
+        // The chart's objects moved into a protected namespace.
+        (
+            "protected-namespaces",
+            "          - op: replace\n            path: /metadata/namespace\n            value: kube-system\n",
+        ),
+    ] {
+        f.commit("apps/web.yaml", &release(ops), "post-renderer");
+        let r = f.push(&["origin", "main"]);
+        assert_rejected(&r);
+        assert!(
+            r.out.contains(&format!("error[{rule}] refs/heads/main")),
+            "{rule}: {r:?}"
+        );
+        f.git(&["reset", "-q", "--hard", "origin/main"]);
+    }
+    // Control: a post-renderer that sets a label lands.
+    f.commit(
+        "apps/web.yaml",
+        &release("          - op: add\n            path: /metadata/labels/team\n            value: web\n"),
+        "post-renderer",
+    );
+    assert_accepted(&f.push(&["origin", "main"]));
+}

@@ -841,12 +841,58 @@ impl<'s> Judge<'s> {
                 next += 1;
             }
         }
+        // JSON 6902 operations that move or copy a value out of the object they patch put
+        // something pushguard does not see (a harmless field moved onto `hostNetwork`).
+        for key in ["patches", "patchesJson6902"] {
+            for p in k.get(key).map(Node::as_seq).unwrap_or(&[]) {
+                let ops: Vec<Node> = match p.get("patch") {
+                    Some(n) if matches!(n.value, Value::Seq(_)) => vec![n.clone()],
+                    Some(n) => n
+                        .as_str()
+                        .and_then(|t| yaml::load(t.as_bytes(), &limits).ok())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|d| matches!(d.value, Value::Seq(_)))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                for o in &ops {
+                    if let Some(why) = object::unseen_sources(o) {
+                        self.unreadable(p, format!("{label} patch: {why}"));
+                    }
+                }
+            }
+        }
         for o in &objects {
             let name = o
                 .root
                 .path(&["metadata", "name"])
                 .and_then(Node::as_str)
                 .unwrap_or("");
+            // A patch that moves what it targets into a protected namespace (Helm installs an
+            // object where its metadata says).
+            if let Some(ns) = o
+                .root
+                .path(&["metadata", "namespace"])
+                .filter(|n| {
+                    n.as_str().is_some_and(|ns| {
+                        self.settings.protected_namespaces.iter().any(|p| p == ns)
+                    })
+                })
+                .filter(|_| self.on(RuleId::ProtectedNamespaces))
+            {
+                let message = format!(
+                    "{label} patch puts what it targets into the protected namespace `{}`",
+                    ns.display()
+                );
+                self.push(
+                    RuleId::ProtectedNamespaces,
+                    &format!("{label}/namespace/{}", ns.display()),
+                    ns,
+                    message,
+                    "leave the namespace alone, or have the change signed by the block's signers",
+                );
+            }
             for h in rules::check(o, self.settings) {
                 let key = format!("{label}/{}/{name}/{}", o.kind(), h.key);
                 let target = if name.is_empty() {

@@ -460,14 +460,23 @@ pub(crate) fn json6902_object(
     };
     for op in ops.as_seq() {
         let kind_of_op = op.get("op").and_then(Node::as_str).unwrap_or("");
-        if kind_of_op != "add" && kind_of_op != "replace" {
-            continue;
-        }
-        let (Some(pointer), Some(value)) = (op.get("path").and_then(Node::as_str), op.get("value"))
-        else {
+        let Some(pointer) = op.get("path").and_then(Node::as_str) else {
             continue;
         };
-        insert_at(&mut root, pointer, value.clone());
+        let value = match kind_of_op {
+            "add" | "replace" => op.get("value").cloned(),
+            // A value this patch put somewhere itself, moved or copied on: judged where it
+            // lands. One it takes from the object patched is not seen ([`unseen_sources`]).
+            "move" | "copy" => op
+                .get("from")
+                .and_then(Node::as_str)
+                .and_then(|from| value_at(&root, from))
+                .cloned(),
+            _ => None,
+        };
+        if let Some(value) = value {
+            insert_at(&mut root, pointer, value);
+        }
     }
     Some(Object {
         identity: Identity {
@@ -483,6 +492,48 @@ pub(crate) fn json6902_object(
         patch: Some(index),
         origin: None,
     })
+}
+
+/// The value at a JSON pointer, if there is one.
+fn value_at<'n>(root: &'n Node, pointer: &str) -> Option<&'n Node> {
+    let mut cur = root;
+    for raw in pointer.split('/').skip(1) {
+        let token = raw.replace("~1", "/").replace("~0", "~");
+        cur = match &cur.value {
+            Value::Map(_) => cur.get(&token)?,
+            Value::Seq(items) => items.get(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// The JSON 6902 operations of `ops` whose value comes from the object they patch (a `move`
+/// or `copy` from a path the operations did not set themselves): judged on its own, such a
+/// patch cannot tell what it puts where.
+pub fn unseen_sources(ops: &Node) -> Option<String> {
+    let mut set: Vec<&str> = Vec::new();
+    for op in ops.as_seq() {
+        let kind_of_op = op.get("op").and_then(Node::as_str).unwrap_or("");
+        let path = op.get("path").and_then(Node::as_str).unwrap_or("");
+        match kind_of_op {
+            "add" | "replace" => set.push(path),
+            "move" | "copy" => {
+                let from = op.get("from").and_then(Node::as_str).unwrap_or("");
+                let own = set.iter().any(|s| {
+                    from == *s || from.strip_prefix(s).is_some_and(|r| r.starts_with('/'))
+                });
+                if !own {
+                    return Some(format!(
+                        "`{kind_of_op}` from `{from}` to `{path}` takes a value from the object it patches, which is not seen here"
+                    ));
+                }
+                set.push(path);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Puts `value` at a JSON pointer, creating maps and lists on the way.

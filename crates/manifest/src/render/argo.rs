@@ -115,7 +115,35 @@ pub fn argo_application(
         }
         all.extend(out);
     }
-    Ok(rendered(ctx, all, &root))
+    let mut out = rendered(ctx, all, &root);
+    sync_hooks(&mut out);
+    Ok(out)
+}
+
+/// gitops-engine splits hooks from what it syncs and prunes (`splitHooks` in `Reconcile`): an
+/// object annotated `argocd.argoproj.io/hook: Skip` is not applied at all, and any other
+/// `argocd.argoproj.io/hook` or `helm.sh/hook` object is a hook, created at its phase and not
+/// tracked as a resource. So an object that becomes a hook is pruned as the resource it was:
+/// a hook keeps its judging under another identity (it still runs), and a skipped object is
+/// left out.
+fn sync_hooks(out: &mut Rendered) {
+    let annotation = |o: &crate::object::Object, key: &str| {
+        o.root
+            .path(&["metadata", "annotations", key])
+            .and_then(Node::as_str)
+            .map(str::to_string)
+    };
+    out.objects.retain(|o| {
+        annotation(o, "argocd.argoproj.io/hook")
+            .is_none_or(|h| !h.split(',').any(|p| p.trim() == "Skip"))
+    });
+    for o in out.objects.iter_mut() {
+        let argo = annotation(o, "argocd.argoproj.io/hook").filter(|h| !h.trim().is_empty());
+        let helm = annotation(o, "helm.sh/hook").filter(|h| h.trim() != "crd-install");
+        if argo.is_some() || helm.is_some() {
+            o.identity.name = format!("{} [Argo CD sync hook]", o.identity.name);
+        }
+    }
 }
 
 /// Cluster-scoped kinds as the API server knows them (Argo CD asks the cluster), beyond the
