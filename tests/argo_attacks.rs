@@ -357,3 +357,34 @@ fn an_object_turned_into_a_sync_hook_is_pruned_as_argo_cd_prunes_it() {
     commit_all(&f, "annotate");
     assert_accepted(&push(&f));
 }
+
+#[test]
+fn an_application_set_over_directories_is_rendered_for_each_directory() {
+    let policy = POLICY.replace(
+        "rules = [\"privileged\",",
+        "protected_namespaces = [\"argocd\", \"kube-system\"]\nrules = [\"protected-namespaces\", \"privileged\",",
+    );
+    let f = Fixture::new(&policy);
+    write(&f, "tenants/team-a/deploy.yaml", DEPLOY);
+    write(
+        &f,
+        "argocd/tenants.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: tenants\n  namespace: sets\nspec:\n  generators:\n  - git:\n      repoURL: https://git.example.com/ops/fleet\n      revision: main\n      directories:\n      - path: tenants/*\n  template:\n    metadata:\n      name: 'tenant-{{path.basename}}'\n    spec:\n      project: default\n      source:\n        repoURL: https://git.example.com/ops/fleet\n        targetRevision: main\n        path: '{{path}}'\n      destination:\n        server: https://kubernetes.default.svc\n        namespace: '{{path.basename}}'\n      syncPolicy:\n        automated: {prune: true}\n",
+    );
+    commit_all(&f, "tenants");
+    assert_accepted(&push(&f));
+    // The attack: a directory named after a protected namespace makes an Application that
+    // deploys into it.
+    write(&f, "tenants/argocd/deploy.yaml", DEPLOY);
+    commit_all(&f, "tenant argocd");
+    assert_rule(
+        &push(&f),
+        "protected-namespaces",
+        "tenants/argocd/deploy.yaml",
+    );
+    reset(&f);
+    // Control: another tenant lands.
+    write(&f, "tenants/team-c/deploy.yaml", DEPLOY);
+    commit_all(&f, "tenant team-c");
+    assert_accepted(&push(&f));
+}

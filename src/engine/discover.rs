@@ -266,10 +266,11 @@ pub struct Discovery {
 
 impl Discovery {
     pub fn new(repo: &Repo) -> Discovery {
-        // `.4`: `.sourceignore` files and files holding a `GitRepository` are listed too (`.3`:
+        // `.5`: files holding an ApplicationSet with a `git` generator are listed too (`.4`:
+        // `.sourceignore` files and files holding a `GitRepository`; `.3`:
         // files holding an `ArtifactGenerator`; `.2`: the facts hold each subtree's count,
         // `Node::dirs`).
-        let store = FactStore::open(repo.path(), "roots.4");
+        let store = FactStore::open(repo.path(), "roots.5");
         store.sweep();
         Discovery {
             store,

@@ -143,6 +143,10 @@ pub(super) fn controller_root(o: &Object, blob: ObjectId) -> Option<Root> {
     let kind = match (id.group.as_str(), id.kind.as_str()) {
         ("kustomize.toolkit.fluxcd.io", "Kustomization") => Kind::Flux(o.root.clone()),
         ("argoproj.io", "Application") => Kind::Argo(o.root.clone()),
+        // An ApplicationSet whose Applications come from this repository's directories.
+        ("argoproj.io", "ApplicationSet") if render::application_set_uses_repository(&o.root) => {
+            Kind::Argo(o.root.clone())
+        }
         _ => return None,
     };
     let plain = format!("{} {}/{}", id.kind, id.namespace, id.name);
@@ -167,6 +171,9 @@ fn build(
     let rendered = match &root.kind {
         Kind::Kustomize { dir } => render::kustomize_build(tree, dir, limits),
         Kind::Flux(node) => render::flux_kustomization(tree, node, &root.path, limits, generators),
+        Kind::Argo(node) if node.get("kind").and_then(Node::as_str) == Some("ApplicationSet") => {
+            render::argo_application_set(tree, node, &root.path, limits)
+        }
         Kind::Argo(node) => render::argo_application(tree, node, &root.path, limits),
     }
     .map_err(tree_err)?;

@@ -43,6 +43,7 @@
 //! the repository, submodules, anything kustomize itself fails on, and work over the budgets
 //! (entries followed, objects, nesting, nodes loaded, selector evaluations).
 
+mod appset;
 mod argo;
 mod artifact;
 mod decode;
@@ -57,6 +58,7 @@ mod sourceignore;
 mod transform;
 pub mod tree;
 
+pub use appset::{argo_application_set, uses_repository as application_set_uses_repository};
 pub use argo::argo_application;
 pub use artifact::Generator;
 pub use flux::{deploys_from_outside, flux_build, flux_kustomization};
