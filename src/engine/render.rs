@@ -923,23 +923,7 @@ fn pinned_sources<'b>(built: impl Iterator<Item = &'b Built>) -> BTreeMap<String
             {
                 continue;
             }
-            let field = |k: &str| {
-                o.root
-                    .path(&["spec", "ref", k])
-                    .and_then(Node::as_str)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_string)
-            };
-            let pin = match (field("commit"), field("name")) {
-                (Some(c), _) => Some(format!("the commit `{c}`")),
-                (None, Some(n))
-                    if !n.starts_with("refs/heads/") && !n.starts_with("refs/tags/") =>
-                {
-                    Some(format!("the ref `{n}`"))
-                }
-                _ => None,
-            };
-            if let Some(pin) = pin {
+            if let Some(pin) = render::pinned_ref(&o.root) {
                 out.insert(format!("{}/{}", o.identity.namespace, o.identity.name), pin);
             }
         }

@@ -170,32 +170,10 @@ fn matching_dirs(tree: &Tree, pattern: &str) -> Result<Vec<String>, TreeError> {
     Ok(current.into_iter().filter(|d| !d.is_empty()).collect())
 }
 
-/// `path.Match` for one component: `*` any run, `?` one character.
+/// `path.Match` for one component: `*` any run, `?` one character (the same matcher as the
+/// ignore patterns', Go's `filepath.Match` without classes).
 fn component_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    let (mut pi, mut ni, mut back) = (0usize, 0usize, None::<(usize, usize)>);
-    while ni < n.len() {
-        match p.get(pi) {
-            Some('*') => {
-                back = Some((pi, ni));
-                pi += 1;
-            }
-            Some(c) if *c == '?' || *c == n[ni] => {
-                pi += 1;
-                ni += 1;
-            }
-            _ => match back {
-                Some((sp, sn)) => {
-                    pi = sp + 1;
-                    ni = sn + 1;
-                    back = Some((sp, sn + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
+    super::sourceignore::wildcard(pattern, name)
 }
 
 /// Argo CD's `basenameNormalized`: lower case, anything but letters, digits, `-` and `.`

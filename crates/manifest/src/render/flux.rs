@@ -433,20 +433,7 @@ fn spec_ignore(
     // holds now: its tree was never judged as the tip of a ref (a commit inside a push, one
     // from another repository's history), so pushguard cannot render it from this push.
     for g in &found {
-        let r = g.object.path(&["spec", "ref"]);
-        let field = |k: &str| {
-            r.and_then(|r| r.get(k))
-                .and_then(Node::as_str)
-                .filter(|v| !v.is_empty())
-        };
-        let pin = match (field("commit"), field("name")) {
-            (Some(c), _) => Some(format!("the commit `{c}`")),
-            (None, Some(n)) if !n.starts_with("refs/heads/") && !n.starts_with("refs/tags/") => {
-                Some(format!("the ref `{n}`"))
-            }
-            _ => None,
-        };
-        if let Some(pin) = pin {
+        if let Some(pin) = pinned_ref(&g.object) {
             return Ok(Err(format!(
                 "the GitRepository `{namespace}/{name}` ({}) deploys {pin}, not a branch or tag of this repository: pushguard renders the tip of the pushed branch, and judges a tag's tree when the tag is pushed, but a pinned commit's tree is not judged as it will be applied",
                 g.file
@@ -481,6 +468,25 @@ fn spec_ignore(
                 files.join(", ")
             )))
         }
+    }
+}
+
+/// What a `GitRepository` deploys when it is pinned to something that is no branch or tag of
+/// the repository (`spec.ref.commit`, a `spec.ref.name` outside `refs/heads/` and
+/// `refs/tags/`): its tree is not the pushed tip, nor one judged as the tip of a ref.
+pub fn pinned_ref(git_repository: &Node) -> Option<String> {
+    let field = |k: &str| {
+        git_repository
+            .path(&["spec", "ref", k])
+            .and_then(Node::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    match (field("commit"), field("name")) {
+        (Some(c), _) => Some(format!("the commit `{c}`")),
+        (None, Some(n)) if !n.starts_with("refs/heads/") && !n.starts_with("refs/tags/") => {
+            Some(format!("the ref `{n}`"))
+        }
+        _ => None,
     }
 }
 

@@ -61,7 +61,7 @@ pub mod tree;
 pub use appset::{argo_application_set, uses_repository as application_set_uses_repository};
 pub use argo::argo_application;
 pub use artifact::Generator;
-pub use flux::{deploys_from_outside, flux_build, flux_kustomization};
+pub use flux::{deploys_from_outside, flux_build, flux_kustomization, pinned_ref};
 pub use generate::content_hash;
 pub use kustomize::{kustomize_build, KUSTOMIZATION_FILES};
 pub use sourceignore::IGNORE_FILE;

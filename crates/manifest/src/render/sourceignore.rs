@@ -207,7 +207,7 @@ impl Part {
 
 /// Go's `filepath.Match` for a pattern without classes or escapes: `*` any run of characters,
 /// `?` one character.
-fn wildcard(pattern: &str, name: &str) -> bool {
+pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
     if !pattern.contains(['*', '?']) {
         return pattern == name;
     }
