@@ -1247,8 +1247,9 @@ fn what_a_sourceignore_leaves_out_of_the_artifact_is_pruned() {
     assert_accepted(&as_dev(&f));
 }
 
-#[test]
-fn a_substitution_that_makes_a_merge_key_or_a_repeated_key_is_refused() {
+/// `apps/base` (a Deployment) deployed by the Flux Kustomization `clusters/dev/apps.yaml`, its
+/// spec ending in `extra`; pushed by the SRE.
+fn dev_cluster(extra: &str) -> Fixture {
     let f = Fixture::new(POLICY);
     write(&f, "apps/base/deploy.yaml", DEPLOY);
     write(
@@ -1256,13 +1257,15 @@ fn a_substitution_that_makes_a_merge_key_or_a_repeated_key_is_refused() {
         "apps/base/kustomization.yaml",
         "resources:\n- deploy.yaml\n",
     );
-    write(
-        &f,
-        "clusters/dev/apps.yaml",
-        &format!("{FLUX_KS}  postBuild:\n    substitute:\n      tier: dev\n"),
-    );
+    write(&f, "clusters/dev/apps.yaml", &format!("{FLUX_KS}{extra}"));
     commit_all(&f, "dev cluster");
     assert_accepted(&as_sre(&f));
+    f
+}
+
+#[test]
+fn a_substitution_that_makes_a_merge_key_or_a_repeated_key_is_refused() {
+    let f = dev_cluster("  postBuild:\n    substitute:\n      tier: dev\n");
     // Flux substitutes the YAML text and reads it again with go-yaml v2, where `<<` merges
     // and a repeated key keeps its last value: both end in a privileged container.
     for (context, text) in [
@@ -1360,20 +1363,7 @@ fn a_git_repository_pinned_to_a_commit_is_not_rendered_from_the_tip() {
 
 #[test]
 fn an_encrypted_object_flux_decrypts_is_refused_unless_a_secrets_data() {
-    let f = Fixture::new(POLICY);
-    write(&f, "apps/base/deploy.yaml", DEPLOY);
-    write(
-        &f,
-        "apps/base/kustomization.yaml",
-        "resources:\n- deploy.yaml\n",
-    );
-    write(
-        &f,
-        "clusters/dev/apps.yaml",
-        &format!("{FLUX_KS}  decryption:\n    provider: sops\n    secretRef: {{name: sops-age}}\n"),
-    );
-    commit_all(&f, "dev cluster decrypts");
-    assert_accepted(&as_sre(&f));
+    let f = dev_cluster("  decryption:\n    provider: sops\n    secretRef: {name: sops-age}\n");
     let sops = "sops:\n  age:\n  - recipient: age1helqcqsh9464r8chnwc2fzj8uv7vr5ntnsft0tn45v2xtz0hpfwq98cmsg\n    enc: x\n  lastmodified: \"2026-01-01T00:00:00Z\"\n  mac: ENC[AES256_GCM,data:x,iv:x,tag:x,type:str]\n  version: 3.9.0\n";
     // The attack: a ClusterRoleBinding whose role is a ciphertext the cluster decrypts (to
     // `cluster-admin`, for all pushguard can tell).
